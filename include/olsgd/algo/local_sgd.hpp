@@ -1,0 +1,21 @@
+#pragma once
+// Local SGD / periodic averaging (ALGORITHMS.md §1c): every rank takes local optimizer
+// steps on its own model and, when (k+1) % tau == 0, the models are replaced by their
+// average (one blocking allreduce of d numbers per tau steps). Local momentum buffers are
+// kept, not averaged. With tau = 1 and plain SGD this follows minibatch SGD.
+#include <olsgd/algo/algorithm.hpp>
+
+namespace olsgd {
+
+template <class Scalar>
+class LocalSgd final : public Algorithm<Scalar> {
+ public:
+  explicit LocalSgd(TrainingContext<Scalar> ctx);
+  std::string name() const override { return "local_sgd"; }
+  double step(Index k, const IndexVector& batch, bool want_loss) override;
+
+ private:
+  Index tau_;
+};
+
+}  // namespace olsgd

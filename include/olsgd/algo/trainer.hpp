@@ -1,0 +1,43 @@
+#pragma once
+// The shared driver loop: builds the dataset, model and algorithm a deck describes, then
+// for each step samples a batch, lets the algorithm step (compute + communication), and
+// every `log_every` steps measures the averaged model (loss, distance to the optimum,
+// consensus) into a MetricsRow. Writing rows and printing progress belong to the caller.
+#include <olsgd/comm/communicator.hpp>
+#include <olsgd/core/config.hpp>
+#include <olsgd/core/metrics.hpp>
+#include <olsgd/core/timers.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace olsgd {
+
+struct RunObservers {
+  // Called on every rank with each metrics row (the same values on every rank).
+  std::function<void(const MetricsRow&)> on_row;
+  // Called on every rank after each step with (steps done, total steps).
+  std::function<void(Index, Index)> on_step;
+};
+
+struct RunOutcome {
+  std::string algorithm;
+  Index num_params = 0;
+  Index shard_samples = 0;
+  double state_bytes = 0;     // the algorithm's flat state on this rank
+  bool optimum_known = false;
+  double fstar = 0;
+  double setup_s = 0;         // data generation, optimum, allocation
+  double train_s = 0;         // the training loop, metrics included
+  Timers timers;              // this rank's phase totals
+  comm::TrafficCounter traffic;
+  MetricsRow last;            // the final metrics row
+  std::vector<double> final_params;  // this rank's model x_i at the end
+};
+
+// Runs the deck on the ranks of `comm`; precision chosen by config.run.precision.
+RunOutcome run_training(const Config& config, comm::Communicator& comm,
+                        const RunObservers& observers);
+
+}  // namespace olsgd

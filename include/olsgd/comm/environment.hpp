@@ -1,0 +1,26 @@
+#pragma once
+// One RAII guard for the MPI and Kokkos lifetimes: MPI is initialised first and finalised
+// last, Kokkos in between, so no View outlives Kokkos and no MPI call outlives MPI.
+namespace olsgd::comm {
+
+class Environment {
+ public:
+  // Consumes the --kokkos-* arguments from argv.
+  Environment(int& argc, char**& argv);
+  ~Environment();
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  // The MPI thread level the library provided (MPI_THREAD_*).
+  int thread_level() const { return thread_level_; }
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+  int thread_level_ = 0;
+  bool owns_mpi_ = false;
+};
+
+}  // namespace olsgd::comm

@@ -1,0 +1,24 @@
+#pragma once
+// Execution/memory spaces and View aliases shared by every layer.
+#include <Kokkos_Core.hpp>
+#include <cstdint>
+
+namespace olsgd {
+
+using ExecSpace = Kokkos::DefaultExecutionSpace;
+using MemSpace = ExecSpace::memory_space;
+
+template <class Scalar>
+using Vector = Kokkos::View<Scalar*, MemSpace>;
+template <class Scalar>
+using ConstVector = Kokkos::View<const Scalar*, MemSpace>;
+// Row-major so one sample (a row) is contiguous for the per-sample dot products.
+template <class Scalar>
+using Matrix = Kokkos::View<Scalar**, Kokkos::LayoutRight, MemSpace>;
+
+using Index = std::int64_t;
+using IndexVector = Kokkos::View<Index*, MemSpace>;
+
+enum class Precision { Float32, Float64 };
+
+}  // namespace olsgd

@@ -1,0 +1,24 @@
+#pragma once
+// The machine-readable run report (summary.json): deck, build, platform, timings, traffic
+// and final metrics. Written by rank 0 to a temporary name, then renamed into place.
+#include <olsgd/algo/trainer.hpp>
+#include <olsgd/core/config.hpp>
+
+#include <string>
+#include <vector>
+
+namespace olsgd::io {
+
+// Facts gathered on all ranks that the summary reports (max over ranks where timed).
+struct RunFacts {
+  int ranks = 1;
+  int threads_per_rank = 1;
+  int mpi_thread_level = 0;
+  double train_s_max = 0;  // slowest rank
+  std::vector<std::string> overrides;
+};
+
+void write_run_summary(const std::string& path, const Config& config, const RunOutcome& outcome,
+                       const RunFacts& facts);
+
+}  // namespace olsgd::io

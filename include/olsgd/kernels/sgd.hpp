@@ -1,0 +1,51 @@
+#pragma once
+// The local optimizer step, fused into one pass over (x, g[, v]):
+//   gi = grad_scale * g + weight_decay * x
+//   plain:     x -= lr * gi
+//   momentum:  v = mu * v + gi;  x -= lr * (nesterov ? gi + mu * v : v)   (PyTorch form)
+// grad_scale folds the 1/m of a gradient average into the step (no extra pass).
+#include <Kokkos_Core.hpp>
+
+namespace olsgd::kernels {
+
+struct SgdParams {
+  double lr = 0;
+  double momentum = 0;
+  bool nesterov = false;
+  double weight_decay = 0;
+  double grad_scale = 1;
+};
+
+template <class ExecSpace, class XView, class GView>
+void sgd_step(const ExecSpace& exec, const XView& x, const GView& g, const SgdParams& p) {
+  static_assert(XView::rank == 1 && GView::rank == 1, "sgd_step works on flat vectors");
+  using Scalar = typename XView::non_const_value_type;
+  const Scalar lr = p.lr, wd = p.weight_decay, gs = p.grad_scale;
+  Kokkos::parallel_for(
+      "olsgd::kernels::sgd_step", Kokkos::RangePolicy<ExecSpace>(exec, 0, x.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const Scalar xi = x(i);
+        x(i) = xi - lr * (gs * g(i) + wd * xi);
+      });
+}
+
+template <class ExecSpace, class XView, class VView, class GView>
+void sgd_momentum_step(const ExecSpace& exec, const XView& x, const VView& v, const GView& g,
+                       const SgdParams& p) {
+  static_assert(XView::rank == 1 && VView::rank == 1 && GView::rank == 1,
+                "sgd_momentum_step works on flat vectors");
+  using Scalar = typename XView::non_const_value_type;
+  const Scalar lr = p.lr, wd = p.weight_decay, gs = p.grad_scale, mu = p.momentum;
+  const bool nesterov = p.nesterov;
+  Kokkos::parallel_for(
+      "olsgd::kernels::sgd_momentum_step", Kokkos::RangePolicy<ExecSpace>(exec, 0, x.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const Scalar xi = x(i);
+        const Scalar gi = gs * g(i) + wd * xi;
+        const Scalar vi = mu * v(i) + gi;
+        v(i) = vi;
+        x(i) = xi - lr * (nesterov ? gi + mu * vi : vi);
+      });
+}
+
+}  // namespace olsgd::kernels

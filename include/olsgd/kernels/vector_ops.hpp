@@ -1,0 +1,31 @@
+#pragma once
+// Elementwise and reduction helpers on flat vectors used by the algorithms and metrics.
+#include <Kokkos_Core.hpp>
+
+namespace olsgd::kernels {
+
+// x *= alpha (e.g. the 1/m that turns an allreduce sum into an average).
+template <class ExecSpace, class XView>
+void scale(const ExecSpace& exec, const XView& x, typename XView::non_const_value_type alpha) {
+  static_assert(XView::rank == 1, "scale works on flat vectors");
+  Kokkos::parallel_for(
+      "olsgd::kernels::scale", Kokkos::RangePolicy<ExecSpace>(exec, 0, x.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i) { x(i) *= alpha; });
+}
+
+// ||a - b||^2, accumulated in double.
+template <class ExecSpace, class AView, class BView>
+double squared_distance(const ExecSpace& exec, const AView& a, const BView& b) {
+  static_assert(AView::rank == 1 && BView::rank == 1, "squared_distance works on flat vectors");
+  double sum = 0;
+  Kokkos::parallel_reduce(
+      "olsgd::kernels::squared_distance", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i, double& acc) {
+        const double e = static_cast<double>(a(i)) - static_cast<double>(b(i));
+        acc += e * e;
+      },
+      sum);
+  return sum;
+}
+
+}  // namespace olsgd::kernels

@@ -1,0 +1,24 @@
+#pragma once
+// A model is a loss with a gradient on a minibatch, over one flat parameter vector.
+#include <olsgd/core/types.hpp>
+
+#include <string>
+
+namespace olsgd {
+
+template <class Scalar>
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual std::string name() const = 0;
+  virtual Index num_params() const = 0;
+  // Writes the (seeded, deterministic) initial point x0 into `x`.
+  virtual void initialize(const ExecSpace& exec, const Vector<Scalar>& x) const = 0;
+  // g = gradient at x of the mean loss over the samples `batch` of this rank's shard.
+  // Returns that mean loss when `want_loss` (it costs a reduction), else NaN.
+  virtual double gradient(const ExecSpace& exec, const ConstVector<Scalar>& x,
+                          const IndexVector& batch, const Vector<Scalar>& g,
+                          bool want_loss) = 0;
+};
+
+}  // namespace olsgd

@@ -1,0 +1,15 @@
+# Shared settings for the scripts in this folder; sourced, never run.
+# Where the dependencies built from source live: outside the clone, keyed by version and options.
+OLSGD_DEPS="${OLSGD_DEPS:-$HOME/.cache/olsgd}"
+OLSGD_KOKKOS_VERSION=3.4.1
+OLSGD_KOKKOS_KEY="kokkos-${OLSGD_KOKKOS_VERSION}-serial-openmp-blas-v1"
+OLSGD_KOKKOS_PREFIX="$OLSGD_DEPS/$OLSGD_KOKKOS_KEY"
+OLSGD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Open MPI refuses to run as root unless told twice.
+if [ "$(id -u)" = 0 ]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+
+olsgd_log() { printf '[olsgd] %s\n' "$*" >&2; }
+olsgd_die() { printf '[olsgd] error: %s\n' "$*" >&2; exit 1; }

@@ -1,0 +1,21 @@
+#include <olsgd/algo/factory.hpp>
+#include <olsgd/algo/local_sgd.hpp>
+#include <olsgd/algo/minibatch_sgd.hpp>
+
+#include <stdexcept>
+
+namespace olsgd {
+
+template <class Scalar>
+std::unique_ptr<Algorithm<Scalar>> make_algorithm(const TrainingContext<Scalar>& ctx) {
+  const std::string& name = ctx.config.algorithm.name;
+  if (name == "minibatch_sgd") return std::make_unique<MinibatchSgd<Scalar>>(ctx);
+  if (name == "local_sgd") return std::make_unique<LocalSgd<Scalar>>(ctx);
+  // The deck schema admits only the names above; reaching here is a bug, not bad input.
+  throw std::logic_error("make_algorithm: unknown algorithm '" + name + "'");
+}
+
+template std::unique_ptr<Algorithm<float>> make_algorithm(const TrainingContext<float>&);
+template std::unique_ptr<Algorithm<double>> make_algorithm(const TrainingContext<double>&);
+
+}  // namespace olsgd

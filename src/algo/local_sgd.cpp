@@ -1,0 +1,32 @@
+#include <olsgd/algo/local_sgd.hpp>
+#include <olsgd/kernels/vector_ops.hpp>
+
+namespace olsgd {
+
+template <class Scalar>
+LocalSgd<Scalar>::LocalSgd(TrainingContext<Scalar> ctx)
+    : Algorithm<Scalar>(ctx), tau_(ctx.config.algorithm.tau) {
+  this->allocate_state();
+}
+
+template <class Scalar>
+double LocalSgd<Scalar>::step(Index k, const IndexVector& batch, bool want_loss) {
+  const double loss = this->compute_gradient(batch, want_loss);
+  this->local_step(k, 1.0);
+  if ((k + 1) % tau_ == 0) {
+    auto& ctx = this->ctx_;
+    {
+      Timers::Scope t(ctx.timers, Phase::Comm);
+      ctx.comm.allreduce_sum(ctx.exec, this->params());
+    }
+    Timers::Scope t(ctx.timers, Phase::Compute);
+    kernels::scale(ctx.exec, this->params(), Scalar(1) / static_cast<Scalar>(ctx.comm.size()));
+    ctx.exec.fence();
+  }
+  return loss;
+}
+
+template class LocalSgd<float>;
+template class LocalSgd<double>;
+
+}  // namespace olsgd

@@ -1,0 +1,114 @@
+#include <olsgd/algo/factory.hpp>
+#include <olsgd/algo/trainer.hpp>
+#include <olsgd/data/quadratic_optimum.hpp>
+#include <olsgd/data/sampler.hpp>
+#include <olsgd/data/synthetic.hpp>
+#include <olsgd/kernels/vector_ops.hpp>
+#include <olsgd/model/least_squares.hpp>
+
+#include <chrono>
+#include <optional>
+
+namespace olsgd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Measures the averaged model xbar; its collectives are bookkeeping, not algorithm traffic.
+template <class Scalar>
+class MetricsProbe {
+ public:
+  MetricsProbe(comm::Communicator& comm, Index d, std::optional<QuadraticOptimum> optimum)
+      : comm_(comm), xbar_("olsgd::metrics::xbar", d), optimum_(std::move(optimum)) {}
+
+  void measure(const ExecSpace& exec, const Vector<Scalar>& x, MetricsRow& row) {
+    const int m = comm_.size();
+    Kokkos::deep_copy(exec, xbar_, x);
+    comm_.allreduce_sum(exec, xbar_, comm::Traffic::Bookkeeping);
+    kernels::scale(exec, xbar_, Scalar(1) / static_cast<Scalar>(m));
+    row.consensus = comm_.sum_uncounted(kernels::squared_distance(exec, x, xbar_)) / m;
+    if (optimum_) {
+      auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), xbar_);
+      std::vector<double> xb(host.data(), host.data() + host.extent(0));
+      row.suboptimality = optimum_->suboptimality(xb);
+      row.full_loss = optimum_->fstar() + row.suboptimality;
+      row.dist_opt = optimum_->distance_sq(xb);
+    }
+  }
+
+ private:
+  comm::Communicator& comm_;
+  Vector<Scalar> xbar_;
+  std::optional<QuadraticOptimum> optimum_;
+};
+
+template <class Scalar>
+RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers& obs) {
+  const auto setup_start = Clock::now();
+  const ExecSpace exec;
+  const int rank = comm.rank(), m = comm.size();
+  RunOutcome out;
+
+  Dataset<Scalar> data = make_synthetic_least_squares<Scalar>(cfg.data, cfg.run.seed, rank, m);
+  std::vector<double> moments = least_squares_moments(data);
+  std::optional<QuadraticOptimum> optimum;
+  if (!moments.empty()) {
+    comm.sum_uncounted(moments);
+    optimum = QuadraticOptimum::solve(moments, data.num_features());
+  }
+  out.optimum_known = optimum.has_value();
+  if (optimum) out.fstar = optimum->fstar();
+  out.shard_samples = data.rows();
+
+  LeastSquares<Scalar> model(data, cfg.optimizer.batch);
+  TrainingContext<Scalar> ctx{exec, model, comm, out.timers, cfg};
+  auto algorithm = make_algorithm(ctx);
+  MinibatchSampler sampler(cfg.run.seed, rank, data.rows(), cfg.optimizer.batch);
+  MetricsProbe<Scalar> probe(comm, model.num_params(), std::move(optimum));
+  out.algorithm = algorithm->name();
+  out.num_params = model.num_params();
+  out.state_bytes = static_cast<double>(algorithm->state().bytes());
+  out.setup_s = since(setup_start);
+
+  const auto start = Clock::now();
+  const Index steps = cfg.run.steps;
+  for (Index k = 0; k < steps; ++k) {
+    const bool log = (k + 1) % cfg.run.log_every == 0 || k + 1 == steps;
+    const IndexVector batch = sampler.sample(exec, k);
+    const double loss = algorithm->step(k, batch, log);
+    if (log) {
+      Timers::Scope t(out.timers, Phase::Metrics);
+      MetricsRow row;
+      row.step = k + 1;
+      row.epoch = static_cast<double>((k + 1) * cfg.optimizer.batch) / data.rows();
+      row.lr = algorithm->lr(k);
+      row.loss = comm.sum_uncounted(loss) / m;
+      probe.measure(exec, algorithm->params(), row);
+      row.bytes_payload = comm.traffic().payload_bytes;
+      row.bytes_wire = comm.traffic().wire_bytes;
+      row.t_compute = out.timers.seconds(Phase::Compute);
+      row.t_comm = out.timers.seconds(Phase::Comm);
+      row.t_wait = out.timers.seconds(Phase::Wait);
+      row.wall_s = since(start);
+      out.last = row;
+      if (obs.on_row) obs.on_row(row);
+    }
+    if (obs.on_step) obs.on_step(k + 1, steps);
+  }
+  out.train_s = since(start);
+  out.traffic = comm.traffic();
+  auto x = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), algorithm->params());
+  out.final_params.assign(x.data(), x.data() + x.extent(0));
+  return out;
+}
+
+}  // namespace
+
+RunOutcome run_training(const Config& config, comm::Communicator& comm,
+                        const RunObservers& observers) {
+  return config.run.precision == Precision::Float32 ? train<float>(config, comm, observers)
+                                                    : train<double>(config, comm, observers);
+}
+
+}  // namespace olsgd

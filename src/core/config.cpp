@@ -1,0 +1,310 @@
+// Deck schema, parsing and validation. One table (kFields) defines every key: its type,
+// range, default (the Config member initialiser) and help text, so parsing, `--set`,
+// `--help` and the run summary can never disagree.
+#include <olsgd/core/config.hpp>
+#include <olsgd/core/error.hpp>
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace olsgd {
+namespace {
+
+struct Field {
+  const char* key;
+  const char* help;
+  // Parses `text` into the config; returns an error message, empty on success.
+  std::function<std::string(Config&, const std::string&)> set;
+  std::function<std::string(const Config&)> get;
+};
+
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+std::string format_double(double v) {
+  std::ostringstream os;
+  os.precision(17);
+  os << v;
+  return os.str();
+}
+
+bool parse_int(const std::string& text, std::int64_t& out) {
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end;
+}
+
+bool parse_double(const std::string& text, double& out) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  out = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && std::isfinite(out);
+}
+
+// Field makers. `Access` is a captureless lambda Config& -> member&.
+template <class Access>
+Field integer(const char* key, Access access, std::int64_t lo, std::int64_t hi,
+              const char* help) {
+  return {key, help,
+          [=](Config& c, const std::string& t) -> std::string {
+            std::int64_t v = 0;
+            if (!parse_int(t, v) || v < lo || v > hi) {
+              std::string range = hi == INT64_MAX ? ">= " + std::to_string(lo)
+                                                  : "in [" + std::to_string(lo) + ", " +
+                                                        std::to_string(hi) + "]";
+              return "must be an integer " + range + ", got " + quoted(t);
+            }
+            access(c) = static_cast<std::remove_reference_t<decltype(access(c))>>(v);
+            return {};
+          },
+          [=](const Config& c) { return std::to_string(access(const_cast<Config&>(c))); }};
+}
+
+// A real number in the interval lo..hi; `lo_open`/`hi_open` exclude the end points.
+template <class Access>
+Field real(const char* key, Access access, double lo, bool lo_open, double hi, bool hi_open,
+           const char* help) {
+  return {key, help,
+          [=](Config& c, const std::string& t) -> std::string {
+            double v = 0;
+            bool ok = parse_double(t, v) && (lo_open ? v > lo : v >= lo) &&
+                      (hi_open ? v < hi : v <= hi);
+            if (!ok) {
+              std::string range = std::string(lo_open ? "(" : "[") + format_double(lo) + ", " +
+                                  (std::isinf(hi) ? "inf" : format_double(hi)) +
+                                  (hi_open ? ")" : "]");
+              return "must be a number in " + range + ", got " + quoted(t);
+            }
+            access(c) = v;
+            return {};
+          },
+          [=](const Config& c) { return format_double(access(const_cast<Config&>(c))); }};
+}
+
+template <class Access>
+Field boolean(const char* key, Access access, const char* help) {
+  return {key, help,
+          [=](Config& c, const std::string& t) -> std::string {
+            if (t == "true") access(c) = true;
+            else if (t == "false") access(c) = false;
+            else return "must be true or false, got " + quoted(t);
+            return {};
+          },
+          [=](const Config& c) {
+            return std::string(access(const_cast<Config&>(c)) ? "true" : "false");
+          }};
+}
+
+// A string; when `choices` is non-empty it must be one of them.
+template <class Access>
+Field text(const char* key, Access access, std::vector<std::string> choices, const char* help) {
+  return {key, help,
+          [=](Config& c, const std::string& t) -> std::string {
+            if (t.empty()) return "must not be empty";
+            if (!choices.empty() && std::find(choices.begin(), choices.end(), t) == choices.end()) {
+              std::string list;
+              for (const auto& s : choices) list += (list.empty() ? "" : ", ") + s;
+              return "must be one of: " + list + "; got " + quoted(t);
+            }
+            access(c) = t;
+            return {};
+          },
+          [=](const Config& c) { return access(const_cast<Config&>(c)); }};
+}
+
+#define OLSGD_KEY(path) #path, [](Config & c) -> auto& { return c.path; }
+
+const std::vector<Field>& fields() {
+  static const std::vector<Field> kFields = {
+      text(OLSGD_KEY(run.name), {}, "name of the run, recorded in the outputs"),
+      integer(OLSGD_KEY(run.seed), 0, INT64_MAX, "seed of every random stream"),
+      integer(OLSGD_KEY(run.steps), 1, INT64_MAX, "training steps per rank"),
+      integer(OLSGD_KEY(run.log_every), 1, INT64_MAX, "metrics row every N steps (and the last)"),
+      {"run.precision", "float32 or float64 (parameters, data, communication)",
+       [](Config& c, const std::string& t) -> std::string {
+         if (t == "float32") c.run.precision = Precision::Float32;
+         else if (t == "float64") c.run.precision = Precision::Float64;
+         else return "must be one of: float32, float64; got " + quoted(t);
+         return {};
+       },
+       [](const Config& c) { return std::string(precision_name(c.run.precision)); }},
+      text(OLSGD_KEY(run.output_dir), {}, "folder for metrics.csv and summary.json"),
+      boolean(OLSGD_KEY(run.progress), "progress line on stderr (rank 0)"),
+      text(OLSGD_KEY(data.kind), {"synthetic_least_squares"}, "dataset"),
+      integer(OLSGD_KEY(data.samples), 1, INT64_MAX, "samples over all ranks, split evenly"),
+      integer(OLSGD_KEY(data.features), 1, 1 << 24, "features per sample (= parameters)"),
+      real(OLSGD_KEY(data.noise), 0, false, INFINITY, false, "label noise standard deviation"),
+      real(OLSGD_KEY(data.min_eig), 0, true, INFINITY, false, "smallest feature variance"),
+      real(OLSGD_KEY(data.max_eig), 0, true, INFINITY, false, "largest feature variance"),
+      text(OLSGD_KEY(model.kind), {"least_squares"}, "model and loss"),
+      text(OLSGD_KEY(algorithm.name), {"minibatch_sgd", "local_sgd"}, "training algorithm"),
+      integer(OLSGD_KEY(algorithm.tau), 1, INT64_MAX, "local steps between averages"),
+      real(OLSGD_KEY(optimizer.lr), 0, true, INFINITY, false, "learning rate"),
+      integer(OLSGD_KEY(optimizer.batch), 1, INT64_MAX, "samples per rank per step"),
+      real(OLSGD_KEY(optimizer.momentum), 0, false, 1, true, "local momentum coefficient"),
+      boolean(OLSGD_KEY(optimizer.nesterov), "Nesterov form of the momentum"),
+      real(OLSGD_KEY(optimizer.weight_decay), 0, false, INFINITY, false, "L2 weight decay"),
+  };
+  return kFields;
+}
+
+#undef OLSGD_KEY
+
+const Field* find_field(const std::string& key) {
+  for (const auto& f : fields())
+    if (key == f.key) return &f;
+  return nullptr;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string unknown_key_message(const std::string& key) {
+  const Field* best = nullptr;
+  std::size_t best_d = 4;  // suggest only near misses
+  for (const auto& f : fields()) {
+    std::size_t d = edit_distance(key, f.key);
+    if (d < best_d) best_d = d, best = &f;
+  }
+  std::string msg = "unknown key";
+  if (best) msg += " (did you mean " + std::string(best->key) + "?)";
+  return msg;
+}
+
+// Records where each key was set, so cross-field errors can point at the right line.
+using Origins = std::map<std::string, std::string>;
+
+void apply(Config& c, const std::string& key, const std::string& value, const std::string& where,
+           Origins& origins) {
+  const Field* f = find_field(key);
+  if (!f) throw InputError(where, key + ": " + unknown_key_message(key));
+  std::string err = f->set(c, value);
+  if (!err.empty()) throw InputError(where, key + ": " + err);
+  origins[key] = where;
+}
+
+void apply_yaml(Config& c, const std::string& text, const std::string& source,
+                Origins& origins) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw InputError(source + ":" + std::to_string(e.mark.line + 1), "YAML syntax error: " + e.msg);
+  }
+  auto at = [&](const YAML::Node& n) { return source + ":" + std::to_string(n.Mark().line + 1); };
+  if (root.IsNull()) return;  // an empty deck means all defaults
+  if (!root.IsMap()) throw InputError(at(root), "a deck must be a map of sections (run:, data:, ...)");
+  for (const auto& section : root) {
+    const std::string name = section.first.as<std::string>();
+    const YAML::Node& body = section.second;
+    if (!body.IsMap()) {
+      bool known = false;
+      for (const auto& f : fields()) known |= std::string(f.key).rfind(name + ".", 0) == 0;
+      throw InputError(at(section.first),
+                       name + ": " + (known ? "must be a map of keys" : "unknown section"));
+    }
+    for (const auto& kv : body) {
+      const std::string key = name + "." + kv.first.as<std::string>();
+      const std::string where = at(kv.first);
+      if (origins.count(key)) throw InputError(where, key + ": duplicate key (first at " + origins[key] + ")");
+      if (!find_field(key)) throw InputError(where, key + ": " + unknown_key_message(key));
+      if (kv.second.IsNull()) throw InputError(where, key + ": missing value");
+      if (!kv.second.IsScalar()) throw InputError(where, key + ": must be a single value, not a list or map");
+      apply(c, key, kv.second.Scalar(), where, origins);
+    }
+  }
+}
+
+void check(bool ok, const Origins& origins, const Config& c, const std::string& key,
+           const std::string& message) {
+  if (ok) return;
+  auto it = origins.find(key);
+  throw InputError(it != origins.end() ? it->second : c.source, key + ": " + message);
+}
+
+// Checks that involve several keys or the rank count.
+void validate(const Config& c, const Origins& o, int ranks) {
+  const auto& d = c.data;
+  check(d.min_eig <= d.max_eig, o, c, "data.min_eig",
+        "must not exceed data.max_eig (" + format_double(d.max_eig) + ")");
+  check(d.samples % ranks == 0, o, c, "data.samples",
+        std::to_string(d.samples) + " samples do not divide evenly over " +
+            std::to_string(ranks) + " ranks");
+  check(c.optimizer.batch <= d.samples / ranks, o, c, "optimizer.batch",
+        "batch " + std::to_string(c.optimizer.batch) + " exceeds the " +
+            std::to_string(d.samples / ranks) + " samples each rank holds");
+  check(!c.optimizer.nesterov || c.optimizer.momentum > 0, o, c, "optimizer.nesterov",
+        "needs optimizer.momentum > 0");
+  check(c.algorithm.name == "local_sgd" || !o.count("algorithm.tau"), o, c, "algorithm.tau",
+        "is not used by algorithm " + c.algorithm.name + " (only local_sgd averages every tau steps)");
+}
+
+}  // namespace
+
+const char* precision_name(Precision p) { return p == Precision::Float32 ? "float32" : "float64"; }
+
+Config parse_config(const std::string& text, const std::string& source,
+                    const std::vector<std::string>& overrides, int ranks) {
+  Config c;
+  c.source = source;
+  Origins origins;
+  apply_yaml(c, text, source, origins);
+  for (const auto& o : overrides) {
+    auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw InputError("--set " + o, "expected key=value, e.g. --set algorithm.tau=4");
+    const std::string key = o.substr(0, eq);
+    // Later overrides win over the deck and over earlier overrides.
+    apply(c, key, o.substr(eq + 1), "--set " + o, origins);
+  }
+  validate(c, origins, ranks);
+  return c;
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides,
+                   int ranks) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path, "cannot open the deck (missing or unreadable)");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_config(buf.str(), path, overrides, ranks);
+}
+
+std::vector<std::pair<std::string, std::string>> config_values(const Config& config) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& f : fields()) out.emplace_back(f.key, f.get(config));
+  return out;
+}
+
+std::string config_help() {
+  const Config defaults;
+  std::ostringstream os;
+  for (const auto& f : fields()) {
+    std::string key = f.key;
+    std::string def = f.get(defaults);
+    os << "  " << key << std::string(key.size() < 24 ? 24 - key.size() : 1, ' ') << def
+       << std::string(def.size() < 24 ? 24 - def.size() : 1, ' ') << f.help << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace olsgd

@@ -1,0 +1,100 @@
+#include <olsgd/data/quadratic_optimum.hpp>
+
+#include <KokkosBlas3_gemm.hpp>
+
+#include <cmath>
+
+namespace olsgd {
+
+template <class Scalar>
+std::vector<double> least_squares_moments(const Dataset<Scalar>& data) {
+  const Index n = data.rows(), d = data.num_features();
+  if (d > kMaxExactOptimumFeatures) return {};
+  using HostMatrix = Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace>;
+  // Double copies on the host: the moments must be exact for the stored (rounded) data.
+  auto a_s = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.features);
+  auto y_s = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.labels);
+  HostMatrix a("olsgd::data::moments_a", n, d);
+  Kokkos::deep_copy(a, a_s);
+
+  std::vector<double> out(d * d + d + 2, 0.0);
+  HostMatrix gram(out.data(), d, d);  // unmanaged: gemm writes straight into `out`
+  KokkosBlas::gemm("T", "N", 1.0, a, a, 0.0, gram);  // vendor BLAS (dgemm) via the TPL
+  double* aty = out.data() + d * d;
+  double yty = 0;
+  for (Index s = 0; s < n; ++s) {
+    const double y = y_s(s);
+    for (Index j = 0; j < d; ++j) aty[j] += a(s, j) * y;
+    yty += y * y;
+  }
+  out[d * d + d] = yty;
+  out[d * d + d + 1] = static_cast<double>(n);
+  return out;
+}
+
+template std::vector<double> least_squares_moments<float>(const Dataset<float>&);
+template std::vector<double> least_squares_moments<double>(const Dataset<double>&);
+
+std::optional<QuadraticOptimum> QuadraticOptimum::solve(const std::vector<double>& moments,
+                                                        Index d) {
+  if (moments.size() != static_cast<std::size_t>(d * d + d + 2)) return std::nullopt;
+  const double n = moments[d * d + d + 1];
+  QuadraticOptimum q;
+  q.d_ = d;
+  q.hessian_.assign(moments.begin(), moments.begin() + d * d);
+  for (double& h : q.hessian_) h /= n;
+  std::vector<double> b(moments.begin() + d * d, moments.begin() + d * d + d);
+  for (double& v : b) v /= n;
+
+  // Cholesky H = L L^T (L in the lower triangle of `l`), then two triangular solves.
+  std::vector<double> l(q.hessian_);
+  for (Index j = 0; j < d; ++j) {
+    double diag = l[j * d + j];
+    for (Index k = 0; k < j; ++k) diag -= l[j * d + k] * l[j * d + k];
+    // Relative pivot test: a singular Gram (n < d, repeated samples) has no unique optimum.
+    if (!(diag > 1e-12 * std::fabs(q.hessian_[j * d + j])) || q.hessian_[j * d + j] <= 0)
+      return std::nullopt;
+    const double ljj = std::sqrt(diag);
+    l[j * d + j] = ljj;
+    for (Index i = j + 1; i < d; ++i) {
+      double v = l[i * d + j];
+      for (Index k = 0; k < j; ++k) v -= l[i * d + k] * l[j * d + k];
+      l[i * d + j] = v / ljj;
+    }
+  }
+  std::vector<double> x(b);
+  for (Index i = 0; i < d; ++i) {
+    for (Index k = 0; k < i; ++k) x[i] -= l[i * d + k] * x[k];
+    x[i] /= l[i * d + i];
+  }
+  for (Index i = d - 1; i >= 0; --i) {
+    for (Index k = i + 1; k < d; ++k) x[i] -= l[k * d + i] * x[k];
+    x[i] /= l[i * d + i];
+  }
+  q.xstar_ = std::move(x);
+  // F* = 1/2 (y^T y/n - b^T x*) since H x* = b.
+  double bx = 0;
+  for (Index j = 0; j < d; ++j) bx += b[j] * q.xstar_[j];
+  q.fstar_ = 0.5 * (moments[d * d + d] / n - bx);
+  return q;
+}
+
+double QuadraticOptimum::suboptimality(const std::vector<double>& x) const {
+  std::vector<double> e(d_);
+  for (Index j = 0; j < d_; ++j) e[j] = x[j] - xstar_[j];
+  double s = 0;
+  for (Index i = 0; i < d_; ++i) {
+    double row = 0;
+    for (Index j = 0; j < d_; ++j) row += hessian_[i * d_ + j] * e[j];
+    s += e[i] * row;
+  }
+  return 0.5 * s;
+}
+
+double QuadraticOptimum::distance_sq(const std::vector<double>& x) const {
+  double s = 0;
+  for (Index j = 0; j < d_; ++j) s += (x[j] - xstar_[j]) * (x[j] - xstar_[j]);
+  return s;
+}
+
+}  // namespace olsgd

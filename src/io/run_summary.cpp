@@ -1,0 +1,126 @@
+#include <olsgd/core/error.hpp>
+#include <olsgd/io/build_info.hpp>
+#include <olsgd/io/json.hpp>
+#include <olsgd/io/run_summary.hpp>
+
+#include <mpi.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+namespace olsgd::io {
+namespace {
+
+const char* thread_level_name(int level) {
+  switch (level) {
+    case MPI_THREAD_SINGLE: return "single";
+    case MPI_THREAD_FUNNELED: return "funneled";
+    case MPI_THREAD_SERIALIZED: return "serialized";
+    case MPI_THREAD_MULTIPLE: return "multiple";
+    default: return "unknown";
+  }
+}
+
+void write_row(JsonWriter& j, const MetricsRow& r) {
+  j.value("step", std::int64_t{r.step});
+  j.value("epoch", r.epoch);
+  j.value("loss", r.loss);
+  j.value("full_loss", r.full_loss);
+  j.value("suboptimality", r.suboptimality);
+  j.value("dist_opt", r.dist_opt);
+  j.value("consensus", r.consensus);
+}
+
+}  // namespace
+
+void write_run_summary(const std::string& path, const Config& config, const RunOutcome& out,
+                       const RunFacts& facts) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream os(tmp, std::ios::trunc);
+    if (!os) throw InputError(path, std::string("cannot write the run summary: ") + std::strerror(errno));
+    JsonWriter j(os);
+    const BuildInfo b = build_info();
+    j.begin_object();
+    j.begin_object("olsgd").value("version", b.version).value("git", b.git).end_object();
+
+    j.begin_object("deck").value("path", config.source);
+    j.begin_array("overrides");
+    for (const auto& o : facts.overrides) j.value("", o);
+    j.end_array();
+    j.begin_object("values");
+    for (const auto& [key, value] : config_values(config)) j.value(key, value);
+    j.end_object().end_object();
+
+    j.begin_object("build")
+        .value("kokkos_version", b.kokkos_version)
+        .value("default_execution_space", b.default_execution_space);
+    j.begin_array("kokkos_backends");
+    for (const auto& s : b.kokkos_backends) j.value("", s);
+    j.end_array();
+    j.value("kokkos_kernels_blas_tpl", b.blas_tpl)
+        .value("compiler", b.compiler)
+        .value("mpi_library", b.mpi_library)
+        .value("hdf5", b.hdf5_version)
+        .end_object();
+
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    j.begin_object("platform")
+        .value("host", std::string(host))
+        .value("ranks", facts.ranks)
+        .value("threads_per_rank", facts.threads_per_rank)
+        .value("mpi_thread_level", thread_level_name(facts.mpi_thread_level));
+    j.begin_object("env");
+    for (const char* var : {"OMP_NUM_THREADS", "OMP_PROC_BIND", "OMP_PLACES"}) {
+      const char* v = std::getenv(var);
+      j.value(var, std::string(v ? v : ""));
+    }
+    j.end_object().end_object();
+
+    j.begin_object("problem")
+        .value("algorithm", out.algorithm)
+        .value("params", std::int64_t{out.num_params})
+        .value("samples_per_rank", std::int64_t{out.shard_samples})
+        .value("optimum_known", out.optimum_known)
+        .value("fstar", out.optimum_known ? out.fstar : MetricsRow::kUnknown)
+        .end_object();
+
+    const double steps = static_cast<double>(config.run.steps);
+    j.begin_object("timings")
+        .value("setup_s", out.setup_s)
+        .value("train_s", out.train_s)
+        .value("train_s_max_over_ranks", facts.train_s_max)
+        .value("compute_s", out.timers.seconds(Phase::Compute))
+        .value("comm_s", out.timers.seconds(Phase::Comm))
+        .value("wait_s", out.timers.seconds(Phase::Wait))
+        .value("metrics_s", out.timers.seconds(Phase::Metrics))
+        .value("steps_per_s", steps / out.train_s)
+        .value("samples_per_s_all_ranks",
+               steps * config.optimizer.batch * facts.ranks / facts.train_s_max)
+        .end_object();
+
+    j.begin_object("traffic")
+        .value("collectives", std::int64_t{out.traffic.calls})
+        .value("payload_bytes", out.traffic.payload_bytes)
+        .value("wire_bytes", out.traffic.wire_bytes)
+        .value("payload_bytes_per_step", out.traffic.payload_bytes / steps)
+        .end_object();
+
+    j.begin_object("memory").value("state_bytes", out.state_bytes).end_object();
+
+    j.begin_object("final");
+    write_row(j, out.last);
+    j.end_object();
+    j.end_object();
+    if (!os.flush()) throw InputError(path, "cannot write the run summary (disk full?)");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw InputError(path, std::string("cannot rename the run summary into place: ") + std::strerror(errno));
+}
+
+}  // namespace olsgd::io

@@ -1,0 +1,170 @@
+// The olsgd driver: olsgd DECK [--set key=value ...] [--check] [--help] [--version]
+// Parses and validates the deck on every rank, trains, writes metrics.csv and summary.json.
+// Bad input of any kind ends with one line on stderr and exit code 2.
+#include <olsgd/algo/trainer.hpp>
+#include <olsgd/comm/communicator.hpp>
+#include <olsgd/comm/environment.hpp>
+#include <olsgd/core/config.hpp>
+#include <olsgd/core/error.hpp>
+#include <olsgd/io/build_info.hpp>
+#include <olsgd/io/metrics_csv.hpp>
+#include <olsgd/io/progress.hpp>
+#include <olsgd/io/run_summary.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: olsgd DECK [--set key=value ...] [--check]\n"
+    "       olsgd --help | --version\n"
+    "\n"
+    "Trains the model a YAML deck describes with distributed SGD over the MPI ranks it is\n"
+    "launched on (e.g. mpirun -np 2 olsgd inputs/quickstart.yaml), writing\n"
+    "<run.output_dir>/metrics.csv and <run.output_dir>/summary.json.\n"
+    "\n"
+    "  --set key=value  override a deck key (repeatable), e.g. --set algorithm.tau=4\n"
+    "  --check          validate the deck for this rank count and exit\n"
+    "  --help           this text and every deck key with its default\n"
+    "  --version        build information\n"
+    "Kokkos options (--kokkos-...) are passed to Kokkos.\n"
+    "Exit codes: 0 success, 2 bad input (deck, command line, files), 1 other failures.\n"
+    "\n"
+    "Deck keys (section.key, default, meaning):\n";
+
+struct CommandLine {
+  std::string deck;
+  std::vector<std::string> overrides;
+  bool check = false, help = false, version = false;
+};
+
+CommandLine parse_command_line(int argc, char** argv) {
+  CommandLine cl;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") cl.help = true;
+    else if (a == "--version") cl.version = true;
+    else if (a == "--check") cl.check = true;
+    else if (a == "--set") {
+      if (i + 1 >= argc) throw olsgd::InputError("command line", "--set needs key=value");
+      cl.overrides.push_back(argv[++i]);
+    } else if (a.rfind("--set=", 0) == 0) cl.overrides.push_back(a.substr(6));
+    else if (!a.empty() && a[0] == '-') throw olsgd::InputError("command line", "unknown option '" + a + "' (see --help)");
+    else if (cl.deck.empty()) cl.deck = a;
+    else throw olsgd::InputError("command line", "more than one deck given ('" + cl.deck + "', '" + a + "')");
+  }
+  if (cl.deck.empty() && !cl.help && !cl.version)
+    throw olsgd::InputError("command line", "no deck given (usage: olsgd DECK [--set key=value ...]; see --help)");
+  return cl;
+}
+
+// Rank 0 prepares the output folder and metrics file; every rank learns whether it worked.
+std::unique_ptr<olsgd::io::MetricsCsv> open_outputs(const olsgd::Config& cfg,
+                                                    const olsgd::comm::Communicator& comm) {
+  std::unique_ptr<olsgd::io::MetricsCsv> csv;
+  std::string error;
+  if (comm.rank() == 0) {
+    try {
+      std::error_code ec;
+      std::filesystem::create_directories(cfg.run.output_dir, ec);
+      if (ec) throw olsgd::InputError(cfg.run.output_dir, "run.output_dir: cannot create: " + ec.message());
+      csv = std::make_unique<olsgd::io::MetricsCsv>(cfg.run.output_dir + "/metrics.csv");
+    } catch (const olsgd::InputError& e) {
+      error = e.what();
+    }
+  }
+  comm.agree_or_throw(error);
+  return csv;
+}
+
+void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out, int ranks,
+                   int threads) {
+  const auto& r = out.last;
+  std::printf("olsgd: %s on %s, d=%lld, %lld samples, %d ranks x %d threads, %s\n",
+              out.algorithm.c_str(), cfg.model.kind.c_str(), static_cast<long long>(out.num_params),
+              static_cast<long long>(cfg.data.samples), ranks, threads,
+              olsgd::precision_name(cfg.run.precision));
+  std::printf("  steps %lld   train %.3f s (setup %.3f s): compute %.3f s, comm %.3f s, metrics %.3f s\n",
+              static_cast<long long>(cfg.run.steps), out.train_s, out.setup_s,
+              out.timers.seconds(olsgd::Phase::Compute), out.timers.seconds(olsgd::Phase::Comm),
+              out.timers.seconds(olsgd::Phase::Metrics));
+  std::printf("  final loss %.6g   F(xbar)-F* %.6g   ||xbar-x*||^2 %.6g   consensus %.3g\n", r.loss,
+              r.suboptimality, r.dist_opt, r.consensus);
+  std::printf("  sent per rank: %.0f bytes payload, %.0f bytes wire estimate, %lld collectives\n",
+              out.traffic.payload_bytes, out.traffic.wire_bytes,
+              static_cast<long long>(out.traffic.calls));
+  std::printf("  wrote %s/metrics.csv and %s/summary.json\n", cfg.run.output_dir.c_str(),
+              cfg.run.output_dir.c_str());
+}
+
+int run(int argc, char** argv, const olsgd::comm::Environment& env) {
+  const bool root = env.rank() == 0;
+  const CommandLine cl = parse_command_line(argc, argv);
+  if (cl.help) {
+    if (root) std::cout << kUsage << olsgd::config_help();
+    return 0;
+  }
+  if (cl.version) {
+    if (root) std::cout << olsgd::io::version_line() << "\n";
+    return 0;
+  }
+  // Every rank parses the same deck, so every rank reaches the same verdict.
+  const olsgd::Config cfg = olsgd::load_config(cl.deck, cl.overrides, env.size());
+  if (cl.check) {
+    if (root) std::printf("%s: OK for %d ranks\n", cl.deck.c_str(), env.size());
+    return 0;
+  }
+
+  olsgd::comm::Communicator comm(MPI_COMM_WORLD);
+  auto csv = open_outputs(cfg, comm);
+  olsgd::io::Progress progress(root && cfg.run.progress);
+  olsgd::RunObservers obs;
+  obs.on_row = [&](const olsgd::MetricsRow& row) {
+    if (csv) csv->write(row);
+    progress.row(row);
+  };
+  obs.on_step = [&](olsgd::Index done, olsgd::Index total) { progress.step(done, total); };
+  const olsgd::RunOutcome out = olsgd::run_training(cfg, comm, obs);
+
+  olsgd::io::RunFacts facts;
+  facts.ranks = comm.size();
+  facts.threads_per_rank = olsgd::ExecSpace().concurrency();
+  facts.mpi_thread_level = env.thread_level();
+  facts.train_s_max = comm.max_uncounted(out.train_s);
+  facts.overrides = cl.overrides;
+  std::string error;
+  if (root) {
+    try {
+      olsgd::io::write_run_summary(cfg.run.output_dir + "/summary.json", cfg, out, facts);
+      print_summary(cfg, out, facts.ranks, facts.threads_per_rank);
+    } catch (const olsgd::InputError& e) {
+      error = e.what();
+    }
+  }
+  comm.agree_or_throw(error);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  olsgd::comm::Environment env(argc, argv);
+  try {
+    return run(argc, argv, env);
+  } catch (const olsgd::InputError& e) {
+    // Input errors are seen by every rank alike; rank 0 speaks for all.
+    if (env.rank() == 0) std::fprintf(stderr, "olsgd: error: %s\n", e.what());
+    return olsgd::kExitInput;
+  } catch (const std::exception& e) {
+    // Anything else may strike one rank alone while the others wait in a collective.
+    std::fprintf(stderr, "olsgd: fatal (rank %d): %s\n", env.rank(), e.what());
+    std::fflush(stderr);
+    if (env.size() > 1) MPI_Abort(MPI_COMM_WORLD, olsgd::kExitFailure);
+    return olsgd::kExitFailure;
+  }
+}

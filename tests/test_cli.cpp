@@ -1,0 +1,175 @@
+// The olsgd binary as users run it: every bad-input class ends with exactly one line on
+// stderr and exit code 2 (also through mpirun), outputs are written, and the same deck
+// run twice gives bitwise-identical metrics (wall-clock columns aside).
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/olsgd-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs olsgd with `args` directly (ranks = 0) or under mpiexec with `ranks` ranks.
+  Result run(const std::string& args, int ranks = 0) const {
+    std::string cmd;
+    if (ranks > 0)
+      cmd = std::string(OLSGD_MPIEXEC) + " " + std::to_string(ranks) + " " + OLSGD_MPIEXEC_PREFLAGS + " ";
+    cmd += std::string(OLSGD_BINARY) + " " + args + " >" + (dir_ / "out").string() + " 2>" +
+           (dir_ / "err").string();
+    const int status = std::system(cmd.c_str());
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = slurp(dir_ / "out");
+    r.err = slurp(dir_ / "err");
+    return r;
+  }
+
+  // Asserts the one-line-and-exit-2 contract and returns the line.
+  std::string expect_input_error(const Result& r) const {
+    EXPECT_EQ(r.code, 2) << r.err;
+    const auto l = lines(r.err);
+    EXPECT_EQ(l.size(), 1u) << r.err;
+    if (l.empty()) return {};
+    EXPECT_EQ(l[0].rfind("olsgd: error: ", 0), 0u) << l[0];
+    return l[0];
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(Cli, every_bad_deck_gives_one_line_naming_file_and_key_and_exit_2) {
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(OLSGD_TEST_DECKS) / "bad")) {
+    const std::string deck = entry.path().string();
+    SCOPED_TRACE(deck);
+    const std::string first = lines(slurp(entry.path())).at(0);
+    ASSERT_EQ(first.rfind("# expect: ", 0), 0u) << "each bad deck states its expected message";
+    const std::string expected = first.substr(10);
+    const fs::path outdir = dir_ / "out-bad";
+    const std::string line = expect_input_error(run(deck + " --set run.output_dir=" + outdir.string()));
+    EXPECT_NE(line.find("olsgd: error: " + deck), std::string::npos) << line;
+    EXPECT_NE(line.find(expected), std::string::npos) << line << "\nexpected: " << expected;
+    EXPECT_FALSE(fs::exists(outdir)) << "a refused run must write nothing";
+    ++checked;
+  }
+  EXPECT_GE(checked, 15);
+}
+
+TEST_F(Cli, command_line_errors) {
+  const std::string deck = std::string(OLSGD_INPUTS) + "/quickstart.yaml";
+  EXPECT_NE(expect_input_error(run("")).find("no deck given"), std::string::npos);
+  EXPECT_NE(expect_input_error(run(deck + " --frobnicate")).find("unknown option '--frobnicate'"),
+            std::string::npos);
+  EXPECT_NE(expect_input_error(run(deck + " --set")).find("--set needs key=value"), std::string::npos);
+  EXPECT_NE(expect_input_error(run(deck + " " + deck)).find("more than one deck"), std::string::npos);
+  EXPECT_NE(expect_input_error(run(deck + " --set algorithm.tau=-3"))
+                .find("--set algorithm.tau=-3: algorithm.tau: must be an integer >= 1, got '-3'"),
+            std::string::npos);
+  EXPECT_NE(expect_input_error(run(deck + " --set=run.stpes=3"))
+                .find("run.stpes: unknown key (did you mean run.steps?)"),
+            std::string::npos);
+  EXPECT_NE(expect_input_error(run((dir_ / "missing.yaml").string()))
+                .find("missing.yaml: cannot open the deck"),
+            std::string::npos);
+}
+
+TEST_F(Cli, help_version_and_check) {
+  Result h = run("--help");
+  EXPECT_EQ(h.code, 0);
+  EXPECT_NE(h.out.find("usage: olsgd DECK"), std::string::npos);
+  EXPECT_NE(h.out.find("algorithm.tau"), std::string::npos);
+  Result v = run("--version");
+  EXPECT_EQ(v.code, 0);
+  EXPECT_NE(v.out.find("Kokkos "), std::string::npos) << v.out;
+  Result c = run(std::string(OLSGD_INPUTS) + "/quickstart.yaml --check");
+  EXPECT_EQ(c.code, 0) << c.err;
+  EXPECT_NE(c.out.find("OK for 1 ranks"), std::string::npos) << c.out;
+}
+
+TEST_F(Cli, rank_count_errors_come_through_mpirun_as_one_line_and_exit_2) {
+  const std::string deck = std::string(OLSGD_INPUTS) + "/quickstart.yaml";
+  const std::string line = expect_input_error(run(deck + " --set data.samples=1001", 2));
+  EXPECT_NE(line.find("data.samples: 1001 samples do not divide evenly over 2 ranks"),
+            std::string::npos)
+      << line;
+}
+
+TEST_F(Cli, an_output_folder_that_cannot_be_created_is_refused) {
+  const std::string deck = std::string(OLSGD_INPUTS) + "/quickstart.yaml";
+  std::ofstream(dir_ / "file") << "x";  // a file where a folder should go
+  const std::string line = expect_input_error(
+      run(deck + " --set run.steps=10 --set run.output_dir=" + (dir_ / "file" / "sub").string(), 2));
+  EXPECT_NE(line.find("run.output_dir: cannot create"), std::string::npos) << line;
+}
+
+// Drops the wall-clock columns (wall_s, t_compute, t_comm, t_wait) from a metrics CSV.
+std::string without_clock_columns(const std::string& csv) {
+  std::string out;
+  for (const auto& line : lines(csv)) {
+    std::vector<std::string> cells;
+    std::istringstream in(line);
+    for (std::string c; std::getline(in, c, ',');) cells.push_back(c);
+    for (std::size_t i = 0; i < cells.size(); ++i)
+      if (i != 2 && i < 11) out += cells[i] + ",";
+    out += "\n";
+  }
+  return out;
+}
+
+TEST_F(Cli, quickstart_on_two_ranks_writes_outputs_and_repeats_bitwise) {
+  const std::string deck = std::string(OLSGD_INPUTS) + "/quickstart.yaml --set run.steps=300";
+  std::string csv[2];
+  for (int i = 0; i < 2; ++i) {
+    const fs::path out = dir_ / ("run" + std::to_string(i));
+    const Result r = run(deck + " --set run.output_dir=" + out.string(), 2);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("final loss"), std::string::npos) << r.out;
+    csv[i] = slurp(out / "metrics.csv");
+    const std::string json = slurp(out / "summary.json");
+    for (const char* key : {"\"kokkos_version\"", "\"git\"", "\"ranks\": 2", "\"train_s\"",
+                            "\"payload_bytes\"", "\"run.steps\": \"300\"", "\"host\""})
+      EXPECT_NE(json.find(key), std::string::npos) << key << "\n" << json;
+    EXPECT_FALSE(fs::exists(out / "summary.json.tmp"));
+  }
+  const auto rows = lines(csv[0]);
+  ASSERT_GE(rows.size(), 3u);
+  EXPECT_EQ(rows[0].rfind("step,epoch,wall_s,lr,loss,", 0), 0u) << rows[0];
+  EXPECT_EQ(without_clock_columns(csv[0]), without_clock_columns(csv[1]));
+}
+
+}  // namespace

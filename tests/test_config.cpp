@@ -1,0 +1,130 @@
+// Deck parsing in process: values, defaults, overrides, and the exact wording and location
+// of errors. (tests/test_cli.cpp checks the same classes end to end with exit codes.)
+#include <olsgd/core/config.hpp>
+#include <olsgd/core/error.hpp>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using olsgd::Config;
+using olsgd::InputError;
+using olsgd::parse_config;
+
+std::string error_of(const std::string& text, const std::vector<std::string>& sets = {},
+                     int ranks = 1) {
+  try {
+    parse_config(text, "deck.yaml", sets, ranks);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(config, parses_every_section_and_keeps_defaults) {
+  const Config c = parse_config(R"(
+run:
+  name: demo
+  seed: 7
+  steps: 50
+  precision: float32
+data:
+  samples: 128
+  features: 4
+  noise: 0.5
+algorithm:
+  name: local_sgd
+  tau: 4
+optimizer:
+  lr: 1e-2
+  momentum: 0.9
+  nesterov: true
+)",
+                                "deck.yaml", {}, 2);
+  EXPECT_EQ(c.run.name, "demo");
+  EXPECT_EQ(c.run.seed, 7u);
+  EXPECT_EQ(c.run.steps, 50);
+  EXPECT_EQ(c.run.precision, olsgd::Precision::Float32);
+  EXPECT_EQ(c.data.samples, 128);
+  EXPECT_DOUBLE_EQ(c.data.noise, 0.5);
+  EXPECT_EQ(c.algorithm.tau, 4);
+  EXPECT_DOUBLE_EQ(c.optimizer.lr, 0.01);
+  EXPECT_TRUE(c.optimizer.nesterov);
+  EXPECT_EQ(c.optimizer.batch, Config{}.optimizer.batch);  // untouched: default
+  EXPECT_EQ(c.source, "deck.yaml");
+}
+
+TEST(config, empty_deck_is_all_defaults) {
+  const Config c = parse_config("", "empty.yaml", {}, 1);
+  EXPECT_EQ(c.run.steps, Config{}.run.steps);
+}
+
+TEST(config, overrides_win_and_go_through_the_same_checks) {
+  const Config c = parse_config("algorithm:\n  tau: 2\n", "deck.yaml",
+                                {"algorithm.tau=8", "run.steps=9", "run.steps=10"}, 1);
+  EXPECT_EQ(c.algorithm.tau, 8);
+  EXPECT_EQ(c.run.steps, 10);
+  EXPECT_EQ(error_of("", {"algorithm.tau=0"}),
+            "--set algorithm.tau=0: algorithm.tau: must be an integer >= 1, got '0'");
+  EXPECT_EQ(error_of("", {"algorithm.tua=3"}),
+            "--set algorithm.tua=3: algorithm.tua: unknown key (did you mean algorithm.tau?)");
+  EXPECT_EQ(error_of("", {"novalue"}), "--set novalue: expected key=value, e.g. --set algorithm.tau=4");
+}
+
+TEST(config, errors_name_file_line_and_key) {
+  EXPECT_EQ(error_of("run:\n  steps: 10\nalgorithm:\n  tau: 0\n"),
+            "deck.yaml:4: algorithm.tau: must be an integer >= 1, got '0'");
+  EXPECT_EQ(error_of("optimizer:\n  momentum: 1\n"),
+            "deck.yaml:2: optimizer.momentum: must be a number in [0, 1), got '1'");
+  EXPECT_EQ(error_of("run:\n  steps: 1.5\n"),
+            "deck.yaml:2: run.steps: must be an integer >= 1, got '1.5'");
+  EXPECT_EQ(error_of("optimizer:\n  nesterov: yes\n"),
+            "deck.yaml:2: optimizer.nesterov: must be true or false, got 'yes'");
+  EXPECT_EQ(error_of("algorithm:\n  name: adam\n"),
+            "deck.yaml:2: algorithm.name: must be one of: minibatch_sgd, local_sgd; got 'adam'");
+  EXPECT_EQ(error_of("run:\n  steps: 1\n  steps: 2\n"),
+            "deck.yaml:3: run.steps: duplicate key (first at deck.yaml:2)");
+  EXPECT_EQ(error_of("runn:\n  steps: 1\n"), "deck.yaml:1: runn: unknown section");
+  EXPECT_EQ(error_of("run: 5\n"), "deck.yaml:1: run: must be a map of keys");
+  EXPECT_EQ(error_of("run:\n  steps:\n"), "deck.yaml:2: run.steps: missing value");
+  EXPECT_EQ(error_of("run:\n  steps: [1, 2]\n"),
+            "deck.yaml:2: run.steps: must be a single value, not a list or map");
+  EXPECT_EQ(error_of("- a\n- b\n"),
+            "deck.yaml:1: a deck must be a map of sections (run:, data:, ...)");
+  EXPECT_EQ(error_of("run:\n  steps: [1,\n"), "deck.yaml:3: YAML syntax error: end of sequence not found");
+}
+
+TEST(config, invalid_combinations) {
+  EXPECT_EQ(error_of("data:\n  samples: 1000\n", {}, 3),
+            "deck.yaml:2: data.samples: 1000 samples do not divide evenly over 3 ranks");
+  EXPECT_EQ(error_of("", {"data.samples=64", "optimizer.batch=40"}, 2),
+            "--set optimizer.batch=40: optimizer.batch: batch 40 exceeds the 32 samples each rank holds");
+  EXPECT_EQ(error_of("optimizer:\n  nesterov: true\n"),
+            "deck.yaml:2: optimizer.nesterov: needs optimizer.momentum > 0");
+  EXPECT_EQ(error_of("algorithm:\n  name: minibatch_sgd\n  tau: 4\n"),
+            "deck.yaml:3: algorithm.tau: is not used by algorithm minibatch_sgd (only local_sgd "
+            "averages every tau steps)");
+  EXPECT_EQ(error_of("data:\n  min_eig: 2\n  max_eig: 1\n"),
+            "deck.yaml:2: data.min_eig: must not exceed data.max_eig (1)");
+}
+
+TEST(config, values_round_trip_and_help_lists_every_key) {
+  const Config c = parse_config("run:\n  steps: 77\n", "deck.yaml", {"optimizer.lr=0.125"}, 1);
+  std::vector<std::string> sets;
+  for (const auto& [k, v] : olsgd::config_values(c)) sets.push_back(k + "=" + v);
+  const Config again = parse_config("", "again", sets, 1);
+  EXPECT_EQ(olsgd::config_values(again), olsgd::config_values(c));
+  const std::string help = olsgd::config_help();
+  for (const auto& [k, v] : olsgd::config_values(c)) EXPECT_NE(help.find(k), std::string::npos) << k;
+}
+
+TEST(config, missing_file) {
+  try {
+    olsgd::load_config("/nonexistent/deck.yaml", {}, 1);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "/nonexistent/deck.yaml: cannot open the deck (missing or unreadable)");
+  }
+}
+
+}  // namespace
