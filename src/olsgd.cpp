@@ -47,19 +47,28 @@ CommandLine parse_command_line(int argc, char** argv) {
   CommandLine cl;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--help" || a == "-h") cl.help = true;
-    else if (a == "--version") cl.version = true;
-    else if (a == "--check") cl.check = true;
+    if (a == "--help" || a == "-h")
+      cl.help = true;
+    else if (a == "--version")
+      cl.version = true;
+    else if (a == "--check")
+      cl.check = true;
     else if (a == "--set") {
       if (i + 1 >= argc) throw olsgd::InputError("command line", "--set needs key=value");
       cl.overrides.push_back(argv[++i]);
-    } else if (a.rfind("--set=", 0) == 0) cl.overrides.push_back(a.substr(6));
-    else if (!a.empty() && a[0] == '-') throw olsgd::InputError("command line", "unknown option '" + a + "' (see --help)");
-    else if (cl.deck.empty()) cl.deck = a;
-    else throw olsgd::InputError("command line", "more than one deck given ('" + cl.deck + "', '" + a + "')");
+    } else if (a.rfind("--set=", 0) == 0)
+      cl.overrides.push_back(a.substr(6));
+    else if (!a.empty() && a[0] == '-')
+      throw olsgd::InputError("command line", "unknown option '" + a + "' (see --help)");
+    else if (cl.deck.empty())
+      cl.deck = a;
+    else
+      throw olsgd::InputError("command line",
+                              "more than one deck given ('" + cl.deck + "', '" + a + "')");
   }
   if (cl.deck.empty() && !cl.help && !cl.version)
-    throw olsgd::InputError("command line", "no deck given (usage: olsgd DECK [--set key=value ...]; see --help)");
+    throw olsgd::InputError("command line",
+                            "no deck given (usage: olsgd DECK [--set key=value ...]; see --help)");
   return cl;
 }
 
@@ -72,7 +81,9 @@ std::unique_ptr<olsgd::io::MetricsCsv> open_outputs(const olsgd::Config& cfg,
     try {
       std::error_code ec;
       std::filesystem::create_directories(cfg.run.output_dir, ec);
-      if (ec) throw olsgd::InputError(cfg.run.output_dir, "run.output_dir: cannot create: " + ec.message());
+      if (ec)
+        throw olsgd::InputError(cfg.run.output_dir,
+                                "run.output_dir: cannot create: " + ec.message());
       csv = std::make_unique<olsgd::io::MetricsCsv>(cfg.run.output_dir + "/metrics.csv");
     } catch (const olsgd::InputError& e) {
       error = e.what();
@@ -82,17 +93,17 @@ std::unique_ptr<olsgd::io::MetricsCsv> open_outputs(const olsgd::Config& cfg,
   return csv;
 }
 
-void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out, int ranks,
-                   int threads) {
+void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out, int ranks, int threads) {
   const auto& r = out.last;
   std::printf("olsgd: %s on %s, d=%lld, %lld samples, %d ranks x %d threads, %s\n",
               out.algorithm.c_str(), cfg.model.kind.c_str(), static_cast<long long>(out.num_params),
               static_cast<long long>(cfg.data.samples), ranks, threads,
               olsgd::precision_name(cfg.run.precision));
-  std::printf("  steps %lld   train %.3f s (setup %.3f s): compute %.3f s, comm %.3f s, metrics %.3f s\n",
-              static_cast<long long>(cfg.run.steps), out.train_s, out.setup_s,
-              out.timers.seconds(olsgd::Phase::Compute), out.timers.seconds(olsgd::Phase::Comm),
-              out.timers.seconds(olsgd::Phase::Metrics));
+  std::printf(
+      "  steps %lld   train %.3f s (setup %.3f s): compute %.3f s, comm %.3f s, metrics %.3f s\n",
+      static_cast<long long>(cfg.run.steps), out.train_s, out.setup_s,
+      out.timers.seconds(olsgd::Phase::Compute), out.timers.seconds(olsgd::Phase::Comm),
+      out.timers.seconds(olsgd::Phase::Metrics));
   std::printf("  final loss %.6g   F(xbar)-F* %.6g   ||xbar-x*||^2 %.6g   consensus %.3g\n", r.loss,
               r.suboptimality, r.dist_opt, r.consensus);
   std::printf("  sent per rank: %.0f bytes payload, %.0f bytes wire estimate, %lld collectives\n",

@@ -3,13 +3,12 @@
 // run twice gives bitwise-identical metrics (wall-clock columns aside).
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <sys/wait.h>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -48,7 +47,8 @@ class Cli : public ::testing::Test {
   Result run(const std::string& args, int ranks = 0) const {
     std::string cmd;
     if (ranks > 0)
-      cmd = std::string(OLSGD_MPIEXEC) + " " + std::to_string(ranks) + " " + OLSGD_MPIEXEC_PREFLAGS + " ";
+      cmd = std::string(OLSGD_MPIEXEC) + " " + std::to_string(ranks) + " " +
+            OLSGD_MPIEXEC_PREFLAGS + " ";
     cmd += std::string(OLSGD_BINARY) + " " + args + " >" + (dir_ / "out").string() + " 2>" +
            (dir_ / "err").string();
     const int status = std::system(cmd.c_str());
@@ -81,7 +81,8 @@ TEST_F(Cli, every_bad_deck_gives_one_line_naming_file_and_key_and_exit_2) {
     ASSERT_EQ(first.rfind("# expect: ", 0), 0u) << "each bad deck states its expected message";
     const std::string expected = first.substr(10);
     const fs::path outdir = dir_ / "out-bad";
-    const std::string line = expect_input_error(run(deck + " --set run.output_dir=" + outdir.string()));
+    const std::string line =
+        expect_input_error(run(deck + " --set run.output_dir=" + outdir.string()));
     EXPECT_NE(line.find("olsgd: error: " + deck), std::string::npos) << line;
     EXPECT_NE(line.find(expected), std::string::npos) << line << "\nexpected: " << expected;
     EXPECT_FALSE(fs::exists(outdir)) << "a refused run must write nothing";
@@ -95,8 +96,10 @@ TEST_F(Cli, command_line_errors) {
   EXPECT_NE(expect_input_error(run("")).find("no deck given"), std::string::npos);
   EXPECT_NE(expect_input_error(run(deck + " --frobnicate")).find("unknown option '--frobnicate'"),
             std::string::npos);
-  EXPECT_NE(expect_input_error(run(deck + " --set")).find("--set needs key=value"), std::string::npos);
-  EXPECT_NE(expect_input_error(run(deck + " " + deck)).find("more than one deck"), std::string::npos);
+  EXPECT_NE(expect_input_error(run(deck + " --set")).find("--set needs key=value"),
+            std::string::npos);
+  EXPECT_NE(expect_input_error(run(deck + " " + deck)).find("more than one deck"),
+            std::string::npos);
   EXPECT_NE(expect_input_error(run(deck + " --set algorithm.tau=-3"))
                 .find("--set algorithm.tau=-3: algorithm.tau: must be an integer >= 1, got '-3'"),
             std::string::npos);
@@ -132,8 +135,8 @@ TEST_F(Cli, rank_count_errors_come_through_mpirun_as_one_line_and_exit_2) {
 TEST_F(Cli, an_output_folder_that_cannot_be_created_is_refused) {
   const std::string deck = std::string(OLSGD_INPUTS) + "/quickstart.yaml";
   std::ofstream(dir_ / "file") << "x";  // a file where a folder should go
-  const std::string line = expect_input_error(
-      run(deck + " --set run.steps=10 --set run.output_dir=" + (dir_ / "file" / "sub").string(), 2));
+  const std::string line = expect_input_error(run(
+      deck + " --set run.steps=10 --set run.output_dir=" + (dir_ / "file" / "sub").string(), 2));
   EXPECT_NE(line.find("run.output_dir: cannot create"), std::string::npos) << line;
 }
 
@@ -152,7 +155,9 @@ std::string without_clock_columns(const std::string& csv) {
 }
 
 TEST_F(Cli, quickstart_on_two_ranks_writes_outputs_and_repeats_bitwise) {
-  const std::string deck = std::string(OLSGD_INPUTS) + "/quickstart.yaml --set run.steps=300";
+  const std::string deck = std::string(OLSGD_INPUTS) +
+                           "/quickstart.yaml --set run.steps=300 --set run.log_every=50 "
+                           "--set data.samples=8192";
   std::string csv[2];
   for (int i = 0; i < 2; ++i) {
     const fs::path out = dir_ / ("run" + std::to_string(i));

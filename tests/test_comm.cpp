@@ -47,7 +47,8 @@ TEST(comm, an_error_on_one_rank_reaches_every_rank) {
   Communicator comm(MPI_COMM_WORLD);
   comm.agree_or_throw("");  // nobody failed: no throw
   const int last = comm.size() - 1;
-  const std::string mine = comm.rank() == last ? "data.bin: truncated on rank " + std::to_string(last) : "";
+  const std::string mine =
+      comm.rank() == last ? "data.bin: truncated on rank " + std::to_string(last) : "";
   try {
     comm.agree_or_throw(mine);
     FAIL() << "every rank must throw";

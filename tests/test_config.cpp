@@ -68,7 +68,8 @@ TEST(config, overrides_win_and_go_through_the_same_checks) {
             "--set algorithm.tau=0: algorithm.tau: must be an integer >= 1, got '0'");
   EXPECT_EQ(error_of("", {"algorithm.tua=3"}),
             "--set algorithm.tua=3: algorithm.tua: unknown key (did you mean algorithm.tau?)");
-  EXPECT_EQ(error_of("", {"novalue"}), "--set novalue: expected key=value, e.g. --set algorithm.tau=4");
+  EXPECT_EQ(error_of("", {"novalue"}),
+            "--set novalue: expected key=value, e.g. --set algorithm.tau=4");
 }
 
 TEST(config, errors_name_file_line_and_key) {
@@ -91,14 +92,16 @@ TEST(config, errors_name_file_line_and_key) {
             "deck.yaml:2: run.steps: must be a single value, not a list or map");
   EXPECT_EQ(error_of("- a\n- b\n"),
             "deck.yaml:1: a deck must be a map of sections (run:, data:, ...)");
-  EXPECT_EQ(error_of("run:\n  steps: [1,\n"), "deck.yaml:3: YAML syntax error: end of sequence not found");
+  EXPECT_EQ(error_of("run:\n  steps: [1,\n"),
+            "deck.yaml:3: YAML syntax error: end of sequence flow not found");
 }
 
 TEST(config, invalid_combinations) {
   EXPECT_EQ(error_of("data:\n  samples: 1000\n", {}, 3),
             "deck.yaml:2: data.samples: 1000 samples do not divide evenly over 3 ranks");
-  EXPECT_EQ(error_of("", {"data.samples=64", "optimizer.batch=40"}, 2),
-            "--set optimizer.batch=40: optimizer.batch: batch 40 exceeds the 32 samples each rank holds");
+  EXPECT_EQ(
+      error_of("", {"data.samples=64", "optimizer.batch=40"}, 2),
+      "--set optimizer.batch=40: optimizer.batch: batch 40 exceeds the 32 samples each rank holds");
   EXPECT_EQ(error_of("optimizer:\n  nesterov: true\n"),
             "deck.yaml:2: optimizer.nesterov: needs optimizer.momentum > 0");
   EXPECT_EQ(error_of("algorithm:\n  name: minibatch_sgd\n  tau: 4\n"),
@@ -115,7 +118,8 @@ TEST(config, values_round_trip_and_help_lists_every_key) {
   const Config again = parse_config("", "again", sets, 1);
   EXPECT_EQ(olsgd::config_values(again), olsgd::config_values(c));
   const std::string help = olsgd::config_help();
-  for (const auto& [k, v] : olsgd::config_values(c)) EXPECT_NE(help.find(k), std::string::npos) << k;
+  for (const auto& [k, v] : olsgd::config_values(c))
+    EXPECT_NE(help.find(k), std::string::npos) << k;
 }
 
 TEST(config, missing_file) {

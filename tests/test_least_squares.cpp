@@ -112,7 +112,8 @@ TEST(least_squares, suboptimality_equals_full_loss_gap) {
   EXPECT_NEAR(q->suboptimality(x), host_loss(data, all, x) - q->fstar(),
               1e-10 * host_loss(data, all, x));
   double dist = 0;
-  for (std::size_t j = 0; j < x.size(); ++j) dist += (x[j] - q->xstar()[j]) * (x[j] - q->xstar()[j]);
+  for (std::size_t j = 0; j < x.size(); ++j)
+    dist += (x[j] - q->xstar()[j]) * (x[j] - q->xstar()[j]);
   EXPECT_NEAR(q->distance_sq(x), dist, 1e-12 * dist);
 }
 

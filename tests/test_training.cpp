@@ -54,7 +54,7 @@ TEST(training, minibatch_and_local_sgd_converge_to_the_optimum) {
     if (std::strcmp(algo, "local_sgd") == 0) sets.push_back("algorithm.tau=4");
     const TrainedRun r = train(sets);
     ASSERT_TRUE(r.out.optimum_known);
-    EXPECT_NEAR(r.out.fstar, 0.0, 1e-20);  // noise-free labels: x* interpolates
+    EXPECT_LT(r.out.fstar, 1e-14);  // noise-free labels: x* interpolates (F* = 0 up to rounding)
     ASSERT_EQ(r.rows.size(), 20u);
     // Stated tolerance: 400 steps take F(xbar) - F* below 1e-12 and ||xbar - x*||^2
     // below 1e-11 (linear convergence, rate about 1 - lr * min_eig per step).
@@ -93,7 +93,8 @@ TEST(training, bytes_match_the_formula) {
   EXPECT_EQ(mb.out.traffic.calls, 400);
   EXPECT_EQ(mb.out.traffic.payload_bytes, steps * d * sizeof(double));
   EXPECT_DOUBLE_EQ(mb.out.traffic.wire_bytes, 2.0 * (m - 1) / m * steps * d * sizeof(double));
-  const TrainedRun local = train({"algorithm.name=local_sgd", "algorithm.tau=8", "run.precision=float32"});
+  const TrainedRun local =
+      train({"algorithm.name=local_sgd", "algorithm.tau=8", "run.precision=float32"});
   EXPECT_EQ(local.out.traffic.calls, 50);  // floor(400 / 8)
   EXPECT_EQ(local.out.traffic.payload_bytes, 50 * d * sizeof(float));
 }
@@ -105,17 +106,20 @@ TEST(training, consensus_is_zero_for_minibatch_and_positive_between_local_syncs)
   const TrainedRun local = train({"algorithm.name=local_sgd", "algorithm.tau=7", "data.noise=0.2"});
   const bool multi = world_size() > 1;
   for (const auto& row : local.rows) {
-    if (row.step % 7 == 0 || !multi) EXPECT_LT(row.consensus, 1e-28) << row.step;
-    else EXPECT_GT(row.consensus, 0.0) << row.step;
+    if (row.step % 7 == 0 || !multi)
+      EXPECT_LT(row.consensus, 1e-28) << row.step;
+    else
+      EXPECT_GT(row.consensus, 0.0) << row.step;
   }
 }
 
 TEST(training, float32_and_momentum_runs_converge) {
   const TrainedRun f = train({"run.precision=float32"});
   EXPECT_LT(f.out.last.suboptimality, 1e-9);  // float32 rounding floor
-  const TrainedRun hb = train({"optimizer.momentum=0.5", "optimizer.lr=0.05"});
+  const TrainedRun hb = train({"optimizer.momentum=0.5", "optimizer.lr=0.075"});
   EXPECT_LT(hb.out.last.suboptimality, 1e-12);
-  const TrainedRun nag = train({"optimizer.momentum=0.5", "optimizer.nesterov=true", "optimizer.lr=0.05"});
+  const TrainedRun nag =
+      train({"optimizer.momentum=0.5", "optimizer.nesterov=true", "optimizer.lr=0.075"});
   EXPECT_LT(nag.out.last.suboptimality, 1e-12);
 }
 

@@ -76,8 +76,10 @@ TEST(kernels, sgd_steps_match_host_reference) {
     for (int step = 0; step < 5; ++step) {  // several steps so v accumulates
       const std::vector<double> g = ramp(n, 0.5 + step, 0.11 * (step + 1));
       View gd = to_device(g);
-      if (c.momentum) olsgd::kernels::sgd_momentum_step(exec, xd, vd, gd, c.p);
-      else olsgd::kernels::sgd_step(exec, xd, gd, c.p);
+      if (c.momentum)
+        olsgd::kernels::sgd_momentum_step(exec, xd, vd, gd, c.p);
+      else
+        olsgd::kernels::sgd_step(exec, xd, gd, c.p);
       reference_step(x, c.momentum ? &v : nullptr, g, c.p);
     }
     exec.fence();

@@ -5,9 +5,7 @@ namespace olsgd {
 
 template <class Scalar>
 Algorithm<Scalar>::Algorithm(TrainingContext<Scalar> ctx)
-    : ctx_(ctx),
-      state_("olsgd::algo::state"),
-      grad_("olsgd::algo::grad", ctx.model.num_params()) {
+    : ctx_(ctx), state_("olsgd::algo::state"), grad_("olsgd::algo::grad", ctx.model.num_params()) {
   const std::size_t d = static_cast<std::size_t>(ctx.model.num_params());
   state_.add("params", d);  // index kParams
   momentum_ = ctx.config.optimizer.momentum > 0;

@@ -13,7 +13,9 @@ namespace olsgd {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // Measures the averaged model xbar; its collectives are bookkeeping, not algorithm traffic.
 template <class Scalar>

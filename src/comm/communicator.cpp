@@ -8,9 +8,13 @@
 namespace olsgd::comm {
 
 template <>
-MPI_Datatype mpi_datatype<float>() { return MPI_FLOAT; }
+MPI_Datatype mpi_datatype<float>() {
+  return MPI_FLOAT;
+}
 template <>
-MPI_Datatype mpi_datatype<double>() { return MPI_DOUBLE; }
+MPI_Datatype mpi_datatype<double>() {
+  return MPI_DOUBLE;
+}
 
 namespace {
 void check(int rc, const char* what) {
@@ -48,8 +52,7 @@ void* Communicator::staging(std::size_t bytes) {
 }
 
 template <class Scalar>
-void Communicator::allreduce_sum(const ExecSpace& exec, const Vector<Scalar>& v,
-                                 Traffic traffic) {
+void Communicator::allreduce_sum(const ExecSpace& exec, const Vector<Scalar>& v, Traffic traffic) {
   const std::size_t n = v.extent(0);
   if (n > static_cast<std::size_t>(INT_MAX))
     throw std::runtime_error("allreduce of more than INT_MAX elements is not supported");

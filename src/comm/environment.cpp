@@ -1,6 +1,7 @@
 #include <olsgd/comm/environment.hpp>
 
 #include <Kokkos_Core.hpp>
+
 #include <mpi.h>
 
 namespace olsgd::comm {

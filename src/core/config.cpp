@@ -26,7 +26,9 @@ struct Field {
   std::function<std::string(const Config&)> get;
 };
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
+std::string quoted(const std::string& s) {
+  return "'" + s + "'";
+}
 
 std::string format_double(double v) {
   std::ostringstream os;
@@ -50,15 +52,14 @@ bool parse_double(const std::string& text, double& out) {
 
 // Field makers. `Access` is a captureless lambda Config& -> member&.
 template <class Access>
-Field integer(const char* key, Access access, std::int64_t lo, std::int64_t hi,
-              const char* help) {
+Field integer(const char* key, Access access, std::int64_t lo, std::int64_t hi, const char* help) {
   return {key, help,
           [=](Config& c, const std::string& t) -> std::string {
             std::int64_t v = 0;
             if (!parse_int(t, v) || v < lo || v > hi) {
-              std::string range = hi == INT64_MAX ? ">= " + std::to_string(lo)
-                                                  : "in [" + std::to_string(lo) + ", " +
-                                                        std::to_string(hi) + "]";
+              std::string range =
+                  hi == INT64_MAX ? ">= " + std::to_string(lo)
+                                  : "in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
               return "must be an integer " + range + ", got " + quoted(t);
             }
             access(c) = static_cast<std::remove_reference_t<decltype(access(c))>>(v);
@@ -74,8 +75,8 @@ Field real(const char* key, Access access, double lo, bool lo_open, double hi, b
   return {key, help,
           [=](Config& c, const std::string& t) -> std::string {
             double v = 0;
-            bool ok = parse_double(t, v) && (lo_open ? v > lo : v >= lo) &&
-                      (hi_open ? v < hi : v <= hi);
+            bool ok =
+                parse_double(t, v) && (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
             if (!ok) {
               std::string range = std::string(lo_open ? "(" : "[") + format_double(lo) + ", " +
                                   (std::isinf(hi) ? "inf" : format_double(hi)) +
@@ -92,9 +93,12 @@ template <class Access>
 Field boolean(const char* key, Access access, const char* help) {
   return {key, help,
           [=](Config& c, const std::string& t) -> std::string {
-            if (t == "true") access(c) = true;
-            else if (t == "false") access(c) = false;
-            else return "must be true or false, got " + quoted(t);
+            if (t == "true")
+              access(c) = true;
+            else if (t == "false")
+              access(c) = false;
+            else
+              return "must be true or false, got " + quoted(t);
             return {};
           },
           [=](const Config& c) {
@@ -119,7 +123,10 @@ Field text(const char* key, Access access, std::vector<std::string> choices, con
           [=](const Config& c) { return access(const_cast<Config&>(c)); }};
 }
 
-#define OLSGD_KEY(path) #path, [](Config & c) -> auto& { return c.path; }
+#define OLSGD_KEY(path)            \
+#path, [](Config & c) -> auto& { \
+    return c.path;                 \
+  }
 
 const std::vector<Field>& fields() {
   static const std::vector<Field> kFields = {
@@ -129,9 +136,12 @@ const std::vector<Field>& fields() {
       integer(OLSGD_KEY(run.log_every), 1, INT64_MAX, "metrics row every N steps (and the last)"),
       {"run.precision", "float32 or float64 (parameters, data, communication)",
        [](Config& c, const std::string& t) -> std::string {
-         if (t == "float32") c.run.precision = Precision::Float32;
-         else if (t == "float64") c.run.precision = Precision::Float64;
-         else return "must be one of: float32, float64; got " + quoted(t);
+         if (t == "float32")
+           c.run.precision = Precision::Float32;
+         else if (t == "float64")
+           c.run.precision = Precision::Float64;
+         else
+           return "must be one of: float32, float64; got " + quoted(t);
          return {};
        },
        [](const Config& c) { return std::string(precision_name(c.run.precision)); }},
@@ -202,8 +212,7 @@ void apply(Config& c, const std::string& key, const std::string& value, const st
   origins[key] = where;
 }
 
-void apply_yaml(Config& c, const std::string& text, const std::string& source,
-                Origins& origins) {
+void apply_yaml(Config& c, const std::string& text, const std::string& source, Origins& origins) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -212,23 +221,24 @@ void apply_yaml(Config& c, const std::string& text, const std::string& source,
   }
   auto at = [&](const YAML::Node& n) { return source + ":" + std::to_string(n.Mark().line + 1); };
   if (root.IsNull()) return;  // an empty deck means all defaults
-  if (!root.IsMap()) throw InputError(at(root), "a deck must be a map of sections (run:, data:, ...)");
+  if (!root.IsMap())
+    throw InputError(at(root), "a deck must be a map of sections (run:, data:, ...)");
   for (const auto& section : root) {
     const std::string name = section.first.as<std::string>();
     const YAML::Node& body = section.second;
-    if (!body.IsMap()) {
-      bool known = false;
-      for (const auto& f : fields()) known |= std::string(f.key).rfind(name + ".", 0) == 0;
-      throw InputError(at(section.first),
-                       name + ": " + (known ? "must be a map of keys" : "unknown section"));
-    }
+    bool known = false;
+    for (const auto& f : fields()) known |= std::string(f.key).rfind(name + ".", 0) == 0;
+    if (!known) throw InputError(at(section.first), name + ": unknown section");
+    if (!body.IsMap()) throw InputError(at(section.first), name + ": must be a map of keys");
     for (const auto& kv : body) {
       const std::string key = name + "." + kv.first.as<std::string>();
       const std::string where = at(kv.first);
-      if (origins.count(key)) throw InputError(where, key + ": duplicate key (first at " + origins[key] + ")");
+      if (origins.count(key))
+        throw InputError(where, key + ": duplicate key (first at " + origins[key] + ")");
       if (!find_field(key)) throw InputError(where, key + ": " + unknown_key_message(key));
       if (kv.second.IsNull()) throw InputError(where, key + ": missing value");
-      if (!kv.second.IsScalar()) throw InputError(where, key + ": must be a single value, not a list or map");
+      if (!kv.second.IsScalar())
+        throw InputError(where, key + ": must be a single value, not a list or map");
       apply(c, key, kv.second.Scalar(), where, origins);
     }
   }
@@ -247,20 +257,23 @@ void validate(const Config& c, const Origins& o, int ranks) {
   check(d.min_eig <= d.max_eig, o, c, "data.min_eig",
         "must not exceed data.max_eig (" + format_double(d.max_eig) + ")");
   check(d.samples % ranks == 0, o, c, "data.samples",
-        std::to_string(d.samples) + " samples do not divide evenly over " +
-            std::to_string(ranks) + " ranks");
+        std::to_string(d.samples) + " samples do not divide evenly over " + std::to_string(ranks) +
+            " ranks");
   check(c.optimizer.batch <= d.samples / ranks, o, c, "optimizer.batch",
         "batch " + std::to_string(c.optimizer.batch) + " exceeds the " +
             std::to_string(d.samples / ranks) + " samples each rank holds");
   check(!c.optimizer.nesterov || c.optimizer.momentum > 0, o, c, "optimizer.nesterov",
         "needs optimizer.momentum > 0");
   check(c.algorithm.name == "local_sgd" || !o.count("algorithm.tau"), o, c, "algorithm.tau",
-        "is not used by algorithm " + c.algorithm.name + " (only local_sgd averages every tau steps)");
+        "is not used by algorithm " + c.algorithm.name +
+            " (only local_sgd averages every tau steps)");
 }
 
 }  // namespace
 
-const char* precision_name(Precision p) { return p == Precision::Float32 ? "float32" : "float64"; }
+const char* precision_name(Precision p) {
+  return p == Precision::Float32 ? "float32" : "float64";
+}
 
 Config parse_config(const std::string& text, const std::string& source,
                     const std::vector<std::string>& overrides, int ranks) {
@@ -280,8 +293,7 @@ Config parse_config(const std::string& text, const std::string& source,
   return c;
 }
 
-Config load_config(const std::string& path, const std::vector<std::string>& overrides,
-                   int ranks) {
+Config load_config(const std::string& path, const std::vector<std::string>& overrides, int ranks) {
   std::ifstream in(path);
   if (!in) throw InputError(path, "cannot open the deck (missing or unreadable)");
   std::stringstream buf;

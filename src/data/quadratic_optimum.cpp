@@ -2,6 +2,7 @@
 
 #include <KokkosBlas3_gemm.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace olsgd {
@@ -18,7 +19,7 @@ std::vector<double> least_squares_moments(const Dataset<Scalar>& data) {
   Kokkos::deep_copy(a, a_s);
 
   std::vector<double> out(d * d + d + 2, 0.0);
-  HostMatrix gram(out.data(), d, d);  // unmanaged: gemm writes straight into `out`
+  HostMatrix gram(out.data(), d, d);                 // unmanaged: gemm writes straight into `out`
   KokkosBlas::gemm("T", "N", 1.0, a, a, 0.0, gram);  // vendor BLAS (dgemm) via the TPL
   double* aty = out.data() + d * d;
   double yty = 0;
@@ -75,7 +76,8 @@ std::optional<QuadraticOptimum> QuadraticOptimum::solve(const std::vector<double
   // F* = 1/2 (y^T y/n - b^T x*) since H x* = b.
   double bx = 0;
   for (Index j = 0; j < d; ++j) bx += b[j] * q.xstar_[j];
-  q.fstar_ = 0.5 * (moments[d * d + d] / n - bx);
+  // Clamped: F* >= 0, and with interpolating labels the difference is pure rounding.
+  q.fstar_ = std::max(0.0, 0.5 * (moments[d * d + d] / n - bx));
   return q;
 }
 

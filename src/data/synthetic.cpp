@@ -19,8 +19,8 @@ double synthetic_eigenvalue(const DataConfig& data, Index j) {
 }
 
 template <class Scalar>
-Dataset<Scalar> make_synthetic_least_squares(const DataConfig& data, std::uint64_t seed,
-                                             int rank, int ranks) {
+Dataset<Scalar> make_synthetic_least_squares(const DataConfig& data, std::uint64_t seed, int rank,
+                                             int ranks) {
   const Index d = data.features;
   Dataset<Scalar> out;
   out.global_samples = data.samples;
@@ -64,9 +64,9 @@ Dataset<Scalar> make_synthetic_least_squares(const DataConfig& data, std::uint64
   return out;
 }
 
-template Dataset<float> make_synthetic_least_squares<float>(const DataConfig&, std::uint64_t,
-                                                            int, int);
-template Dataset<double> make_synthetic_least_squares<double>(const DataConfig&, std::uint64_t,
-                                                              int, int);
+template Dataset<float> make_synthetic_least_squares<float>(const DataConfig&, std::uint64_t, int,
+                                                            int);
+template Dataset<double> make_synthetic_least_squares<double>(const DataConfig&, std::uint64_t, int,
+                                                              int);
 
 }  // namespace olsgd

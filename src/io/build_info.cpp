@@ -2,6 +2,7 @@
 #include <olsgd/io/build_info.hpp>
 
 #include <KokkosKernels_config.h>
+
 #include <hdf5.h>
 #include <mpi.h>
 

@@ -14,7 +14,8 @@ const char* MetricsCsv::header() {
 }
 
 MetricsCsv::MetricsCsv(const std::string& path) : path_(path), out_(path, std::ios::trunc) {
-  if (!out_) throw InputError(path, std::string("cannot write the metrics file: ") + std::strerror(errno));
+  if (!out_)
+    throw InputError(path, std::string("cannot write the metrics file: ") + std::strerror(errno));
   out_ << header() << "\n";
 }
 

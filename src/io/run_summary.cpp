@@ -4,6 +4,7 @@
 #include <olsgd/io/run_summary.hpp>
 
 #include <mpi.h>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,11 +18,16 @@ namespace {
 
 const char* thread_level_name(int level) {
   switch (level) {
-    case MPI_THREAD_SINGLE: return "single";
-    case MPI_THREAD_FUNNELED: return "funneled";
-    case MPI_THREAD_SERIALIZED: return "serialized";
-    case MPI_THREAD_MULTIPLE: return "multiple";
-    default: return "unknown";
+    case MPI_THREAD_SINGLE:
+      return "single";
+    case MPI_THREAD_FUNNELED:
+      return "funneled";
+    case MPI_THREAD_SERIALIZED:
+      return "serialized";
+    case MPI_THREAD_MULTIPLE:
+      return "multiple";
+    default:
+      return "unknown";
   }
 }
 
@@ -42,7 +48,8 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
   const std::string tmp = path + ".tmp";
   {
     std::ofstream os(tmp, std::ios::trunc);
-    if (!os) throw InputError(path, std::string("cannot write the run summary: ") + std::strerror(errno));
+    if (!os)
+      throw InputError(path, std::string("cannot write the run summary: ") + std::strerror(errno));
     JsonWriter j(os);
     const BuildInfo b = build_info();
     j.begin_object();
@@ -120,7 +127,8 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
     if (!os.flush()) throw InputError(path, "cannot write the run summary (disk full?)");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw InputError(path, std::string("cannot rename the run summary into place: ") + std::strerror(errno));
+    throw InputError(
+        path, std::string("cannot rename the run summary into place: ") + std::strerror(errno));
 }
 
 }  // namespace olsgd::io

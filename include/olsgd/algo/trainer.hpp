@@ -25,14 +25,14 @@ struct RunOutcome {
   std::string algorithm;
   Index num_params = 0;
   Index shard_samples = 0;
-  double state_bytes = 0;     // the algorithm's flat state on this rank
+  double state_bytes = 0;  // the algorithm's flat state on this rank
   bool optimum_known = false;
   double fstar = 0;
-  double setup_s = 0;         // data generation, optimum, allocation
-  double train_s = 0;         // the training loop, metrics included
-  Timers timers;              // this rank's phase totals
+  double setup_s = 0;  // data generation, optimum, allocation
+  double train_s = 0;  // the training loop, metrics included
+  Timers timers;       // this rank's phase totals
   comm::TrafficCounter traffic;
-  MetricsRow last;            // the final metrics row
+  MetricsRow last;                   // the final metrics row
   std::vector<double> final_params;  // this rank's model x_i at the end
 };
 

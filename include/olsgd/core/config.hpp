@@ -25,7 +25,7 @@ struct DataConfig {
   std::string kind = "synthetic_least_squares";
   Index samples = 4096;  // total over all ranks, split evenly
   Index features = 64;
-  double noise = 0.0;  // standard deviation of the label noise
+  double noise = 0.0;     // standard deviation of the label noise
   double min_eig = 0.01;  // feature covariance spectrum, log-spaced in [min_eig, max_eig]
   double max_eig = 1.0;
 };
@@ -58,8 +58,7 @@ struct Config {
 
 // Reads, parses and validates a deck, then applies `--set key=value` overrides, for a run
 // on `ranks` MPI ranks. Throws InputError naming the file, line and key on any problem.
-Config load_config(const std::string& path, const std::vector<std::string>& overrides,
-                   int ranks);
+Config load_config(const std::string& path, const std::vector<std::string>& overrides, int ranks);
 // The same for deck text already in memory (`source` names it in messages).
 Config parse_config(const std::string& text, const std::string& source,
                     const std::vector<std::string>& overrides, int ranks);

@@ -24,8 +24,7 @@ class Timers {
   // Times a scope and marks it as a Kokkos Tools region.
   class Scope {
    public:
-    Scope(Timers& timers, Phase phase)
-        : timers_(timers), phase_(phase), start_(Clock::now()) {
+    Scope(Timers& timers, Phase phase) : timers_(timers), phase_(phase), start_(Clock::now()) {
       Kokkos::Profiling::pushRegion(phase_region(phase));
     }
     ~Scope() {
@@ -47,11 +46,16 @@ class Timers {
 
 inline const char* phase_region(Phase p) {
   switch (p) {
-    case Phase::Compute: return "olsgd::algo::compute";
-    case Phase::Comm: return "olsgd::comm::collective";
-    case Phase::Wait: return "olsgd::comm::wait";
-    case Phase::Metrics: return "olsgd::io::metrics";
-    default: return "olsgd::unknown";
+    case Phase::Compute:
+      return "olsgd::algo::compute";
+    case Phase::Comm:
+      return "olsgd::comm::collective";
+    case Phase::Wait:
+      return "olsgd::comm::wait";
+    case Phase::Metrics:
+      return "olsgd::io::metrics";
+    default:
+      return "olsgd::unknown";
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Execution/memory spaces and View aliases shared by every layer.
 #include <Kokkos_Core.hpp>
+
 #include <cstdint>
 
 namespace olsgd {

@@ -32,8 +32,10 @@ struct Philox4x32 {
     for (int round = 0; round < 10; ++round) {
       const std::uint64_t p0 = static_cast<std::uint64_t>(M0) * x0;
       const std::uint64_t p1 = static_cast<std::uint64_t>(M1) * x2;
-      const std::uint32_t hi0 = static_cast<std::uint32_t>(p0 >> 32), lo0 = static_cast<std::uint32_t>(p0);
-      const std::uint32_t hi1 = static_cast<std::uint32_t>(p1 >> 32), lo1 = static_cast<std::uint32_t>(p1);
+      const std::uint32_t hi0 = static_cast<std::uint32_t>(p0 >> 32),
+                          lo0 = static_cast<std::uint32_t>(p0);
+      const std::uint32_t hi1 = static_cast<std::uint32_t>(p1 >> 32),
+                          lo1 = static_cast<std::uint32_t>(p1);
       x0 = hi1 ^ x1 ^ k0;
       x1 = lo1;
       x2 = hi0 ^ x3 ^ k1;
@@ -81,8 +83,7 @@ class CounterRng {
     const double u1 = to_open_unit((static_cast<std::uint64_t>(r.v[1]) << 32) | r.v[0]);
     const double u2 = to_open_unit((static_cast<std::uint64_t>(r.v[3]) << 32) | r.v[2]);
     constexpr double two_pi = 6.283185307179586476925286766559;
-    return math::sqrt(-2.0 * math::log(u1)) *
-           math::cos(two_pi * u2);
+    return math::sqrt(-2.0 * math::log(u1)) * math::cos(two_pi * u2);
   }
 
  private:

@@ -9,8 +9,7 @@ namespace olsgd {
 class MinibatchSampler {
  public:
   MinibatchSampler(std::uint64_t seed, int rank, Index shard_rows, Index batch)
-      : seed_(seed), rank_(rank), rows_(shard_rows),
-        indices_("olsgd::data::batch", batch) {}
+      : seed_(seed), rank_(rank), rows_(shard_rows), indices_("olsgd::data::batch", batch) {}
 
   // Fills and returns the indices (with replacement, uniform over the shard) of step k.
   IndexVector sample(const ExecSpace& exec, Index step) const {

@@ -17,7 +17,7 @@ std::vector<double> synthetic_weights(Index features, std::uint64_t seed);
 double synthetic_eigenvalue(const DataConfig& data, Index j);
 
 template <class Scalar>
-Dataset<Scalar> make_synthetic_least_squares(const DataConfig& data, std::uint64_t seed,
-                                             int rank, int ranks);
+Dataset<Scalar> make_synthetic_least_squares(const DataConfig& data, std::uint64_t seed, int rank,
+                                             int ranks);
 
 }  // namespace olsgd

@@ -6,12 +6,12 @@
 namespace olsgd::io {
 
 struct BuildInfo {
-  std::string version;       // olsgd version
-  std::string git;           // `git describe --always --dirty` at build time
+  std::string version;  // olsgd version
+  std::string git;      // `git describe --always --dirty` at build time
   std::string kokkos_version;
   std::vector<std::string> kokkos_backends;  // enabled at Kokkos configure time
   std::string default_execution_space;
-  bool blas_tpl = false;     // Kokkos Kernels routes BLAS-3 to a vendor library
+  bool blas_tpl = false;  // Kokkos Kernels routes BLAS-3 to a vendor library
   std::string compiler;
   std::string mpi_library;
   std::string hdf5_version;

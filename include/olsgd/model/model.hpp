@@ -17,8 +17,7 @@ class Model {
   // g = gradient at x of the mean loss over the samples `batch` of this rank's shard.
   // Returns that mean loss when `want_loss` (it costs a reduction), else NaN.
   virtual double gradient(const ExecSpace& exec, const ConstVector<Scalar>& x,
-                          const IndexVector& batch, const Vector<Scalar>& g,
-                          bool want_loss) = 0;
+                          const IndexVector& batch, const Vector<Scalar>& g, bool want_loss) = 0;
 };
 
 }  // namespace olsgd
