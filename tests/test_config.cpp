@@ -92,6 +92,8 @@ TEST(config, errors_name_file_line_and_key) {
             "deck.yaml:2: run.steps: must be a single value, not a list or map");
   EXPECT_EQ(error_of("- a\n- b\n"),
             "deck.yaml:1: a deck must be a map of sections (run:, data:, ...)");
+  EXPECT_EQ(error_of("run:\n  ? [a, b]\n  : 1\n"),
+            "deck.yaml:2: YAML syntax error: bad conversion");
   EXPECT_EQ(error_of("run:\n  steps: [1,\n"),
             "deck.yaml:3: YAML syntax error: end of sequence flow not found");
 }

@@ -212,13 +212,18 @@ void apply(Config& c, const std::string& key, const std::string& value, const st
   origins[key] = where;
 }
 
+void walk_yaml(Config& c, const YAML::Node& root, const std::string& source, Origins& origins);
+
 void apply_yaml(Config& c, const std::string& text, const std::string& source, Origins& origins) {
-  YAML::Node root;
   try {
-    root = YAML::Load(text);
+    walk_yaml(c, YAML::Load(text), source, origins);
   } catch (const YAML::Exception& e) {
+    // Syntax errors, and keys that are not plain scalars (e.g. `? [a, b]: 1`).
     throw InputError(source + ":" + std::to_string(e.mark.line + 1), "YAML syntax error: " + e.msg);
   }
+}
+
+void walk_yaml(Config& c, const YAML::Node& root, const std::string& source, Origins& origins) {
   auto at = [&](const YAML::Node& n) { return source + ":" + std::to_string(n.Mark().line + 1); };
   if (root.IsNull()) return;  // an empty deck means all defaults
   if (!root.IsMap())
