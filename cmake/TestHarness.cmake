@@ -35,6 +35,13 @@ function(_olsgd_test_executable name)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
 endfunction()
 
+# Registers one test on `procs` processors with `threads` OpenMP threads per process.
+function(_olsgd_register name procs threads)
+  add_test(NAME ${name} COMMAND ${ARGN})
+  set_tests_properties(${name} PROPERTIES PROCESSORS ${procs}
+                       ENVIRONMENT "${OLSGD_TEST_ENV};OMP_NUM_THREADS=${threads}")
+endfunction()
+
 function(olsgd_add_test)
   cmake_parse_arguments(T "" "NAME" "SOURCES;THREADS" ${ARGN})
   if(NOT T_THREADS)
@@ -42,9 +49,7 @@ function(olsgd_add_test)
   endif()
   _olsgd_test_executable(${T_NAME} ${T_SOURCES})
   foreach(t ${T_THREADS})
-    add_test(NAME ${T_NAME}_t${t} COMMAND ${T_NAME})
-    set_tests_properties(${T_NAME}_t${t} PROPERTIES PROCESSORS ${t}
-                         ENVIRONMENT "${OLSGD_TEST_ENV};OMP_NUM_THREADS=${t}")
+    _olsgd_register(${T_NAME}_t${t} ${t} ${t} ${T_NAME})
   endforeach()
 endfunction()
 
@@ -52,11 +57,9 @@ function(olsgd_add_mpi_test)
   cmake_parse_arguments(T "" "NAME" "SOURCES;RANKS" ${ARGN})
   _olsgd_test_executable(${T_NAME} ${T_SOURCES})
   foreach(np ${T_RANKS})
-    add_test(NAME ${T_NAME}_np${np}
-             COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} ${OLSGD_MPIEXEC_PREFLAGS}
-                     $<TARGET_FILE:${T_NAME}> ${MPIEXEC_POSTFLAGS})
-    set_tests_properties(${T_NAME}_np${np} PROPERTIES PROCESSORS ${np}
-                         ENVIRONMENT "${OLSGD_TEST_ENV};OMP_NUM_THREADS=1")
+    _olsgd_register(${T_NAME}_np${np} ${np} 1
+                    ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} ${OLSGD_MPIEXEC_PREFLAGS}
+                    $<TARGET_FILE:${T_NAME}> ${MPIEXEC_POSTFLAGS})
   endforeach()
 endfunction()
 
@@ -88,9 +91,7 @@ function(olsgd_add_backend_test)
     configure_file(${src}.in ${src} COPYONLY)
     _olsgd_test_executable(${T_NAME}_${backend} ${src})
     foreach(t ${threads})
-      add_test(NAME ${T_NAME}_${backend}_t${t} COMMAND ${T_NAME}_${backend})
-      set_tests_properties(${T_NAME}_${backend}_t${t} PROPERTIES PROCESSORS ${t}
-                           ENVIRONMENT "${OLSGD_TEST_ENV};OMP_NUM_THREADS=${t}")
+      _olsgd_register(${T_NAME}_${backend}_t${t} ${t} ${t} ${T_NAME}_${backend})
     endforeach()
   endforeach()
 endfunction()

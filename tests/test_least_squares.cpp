@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <view_helpers.hpp>
 
 namespace {
 
@@ -22,28 +23,12 @@ DataConfig small_problem(double noise) {
   return d;
 }
 
-template <class T>
-std::vector<T> host(const Kokkos::View<T*, MemSpace>& v) {
-  auto m = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
-  return std::vector<T>(m.data(), m.data() + m.extent(0));
-}
-
 Vector<double> device(const std::vector<double>& h) {
-  Vector<double> v("v", h.size());
-  auto m = Kokkos::create_mirror_view(v);
-  for (std::size_t i = 0; i < h.size(); ++i) m(i) = h[i];
-  Kokkos::deep_copy(v, m);
-  return v;
+  return test::to_device<MemSpace>(h);
 }
-
 IndexVector batch_of(const std::vector<Index>& rows) {
-  IndexVector b("batch", rows.size());
-  auto m = Kokkos::create_mirror_view(b);
-  for (std::size_t i = 0; i < rows.size(); ++i) m(i) = rows[i];
-  Kokkos::deep_copy(b, m);
-  return b;
+  return test::to_device<MemSpace>(rows);
 }
-
 // Host loss 1/(2b) sum (a.x - y)^2 over `rows`.
 double host_loss(const Dataset<double>& data, const std::vector<Index>& rows,
                  const std::vector<double>& x) {
@@ -65,7 +50,7 @@ TEST(least_squares, gradient_matches_closed_form_and_finite_differences) {
   const std::vector<double> x = {0.3, -1.2, 0.5, 2.0, -0.7, 0.1};
   Vector<double> g("g", x.size());
   const double loss = model.gradient(ExecSpace(), device(x), batch_of(rows), g, true);
-  const std::vector<double> gh = host(g);
+  const std::vector<double> gh = test::to_host(g);
 
   // Closed form: g = (1/b) sum_s (a_s.x - y_s) a_s.
   auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.features);
@@ -132,7 +117,7 @@ TEST(least_squares, dataset_does_not_depend_on_rank_count) {
   EXPECT_EQ(part.shard.first, 30);
   auto aw = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), whole.features);
   auto ap = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), part.features);
-  const auto yw = host(whole.labels), yp = host(part.labels);
+  const auto yw = test::to_host(whole.labels), yp = test::to_host(part.labels);
   for (Index s = 0; s < 10; ++s) {
     EXPECT_EQ(yp[s], yw[30 + s]);
     for (Index j = 0; j < cfg.features; ++j) EXPECT_EQ(ap(s, j), aw(30 + s, j));

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <vector>
+#include <view_helpers.hpp>
 
 namespace {
 
@@ -15,17 +16,9 @@ using Space = TEST_EXECSPACE;
 using View = Kokkos::View<double*, Space::memory_space>;
 
 View to_device(const std::vector<double>& h) {
-  View v("v", h.size());
-  auto m = Kokkos::create_mirror_view(v);
-  for (std::size_t i = 0; i < h.size(); ++i) m(i) = h[i];
-  Kokkos::deep_copy(v, m);
-  return v;
+  return olsgd::test::to_device<Space::memory_space>(h);
 }
-
-std::vector<double> to_host(const View& v) {
-  auto m = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
-  return std::vector<double>(m.data(), m.data() + m.extent(0));
-}
+using olsgd::test::to_host;
 
 std::vector<double> ramp(std::size_t n, double a, double b) {
   std::vector<double> out(n);

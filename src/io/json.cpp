@@ -46,34 +46,19 @@ void JsonWriter::prefix(const std::string& key) {
   if (!key.empty()) os_ << escape(key) << ": ";
 }
 
-JsonWriter& JsonWriter::begin_object(const std::string& key) {
+JsonWriter& JsonWriter::open(const std::string& key, char bracket) {
   prefix(key);
-  os_ << "{";
+  os_ << bracket;
   first_.push_back(true);
   return *this;
 }
 
-JsonWriter& JsonWriter::end_object() {
+JsonWriter& JsonWriter::close(char bracket) {
   const bool empty = first_.back();
   first_.pop_back();
   if (!empty) os_ << "\n" << std::string(2 * first_.size(), ' ');
-  os_ << "}";
+  os_ << bracket;
   if (first_.empty()) os_ << "\n";
-  return *this;
-}
-
-JsonWriter& JsonWriter::begin_array(const std::string& key) {
-  prefix(key);
-  os_ << "[";
-  first_.push_back(true);
-  return *this;
-}
-
-JsonWriter& JsonWriter::end_array() {
-  const bool empty = first_.back();
-  first_.pop_back();
-  if (!empty) os_ << "\n" << std::string(2 * first_.size(), ' ');
-  os_ << "]";
   return *this;
 }
 

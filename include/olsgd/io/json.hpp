@@ -12,10 +12,10 @@ class JsonWriter {
  public:
   explicit JsonWriter(std::ostream& os) : os_(os) {}
 
-  JsonWriter& begin_object(const std::string& key = {});
-  JsonWriter& end_object();
-  JsonWriter& begin_array(const std::string& key = {});
-  JsonWriter& end_array();
+  JsonWriter& begin_object(const std::string& key = {}) { return open(key, '{'); }
+  JsonWriter& end_object() { return close('}'); }
+  JsonWriter& begin_array(const std::string& key = {}) { return open(key, '['); }
+  JsonWriter& end_array() { return close(']'); }
   JsonWriter& value(const std::string& key, const std::string& v);
   JsonWriter& value(const std::string& key, const char* v) { return value(key, std::string(v)); }
   JsonWriter& value(const std::string& key, double v);
@@ -26,6 +26,8 @@ class JsonWriter {
   static std::string escape(const std::string& s);
 
  private:
+  JsonWriter& open(const std::string& key, char bracket);
+  JsonWriter& close(char bracket);
   // Writes the separator, indentation and `"key": ` (keys are omitted inside arrays).
   void prefix(const std::string& key);
 

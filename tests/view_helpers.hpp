@@ -1,0 +1,24 @@
+#pragma once
+// Moving test data between std::vector and rank-1 Views.
+#include <Kokkos_Core.hpp>
+
+#include <vector>
+
+namespace olsgd::test {
+
+template <class MemSpace, class T>
+Kokkos::View<T*, MemSpace> to_device(const std::vector<T>& h) {
+  Kokkos::View<T*, MemSpace> v("test::to_device", h.size());
+  auto m = Kokkos::create_mirror_view(v);
+  for (std::size_t i = 0; i < h.size(); ++i) m(i) = h[i];
+  Kokkos::deep_copy(v, m);
+  return v;
+}
+
+template <class V>
+std::vector<typename V::non_const_value_type> to_host(const V& v) {
+  auto m = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+  return {m.data(), m.data() + m.extent(0)};
+}
+
+}  // namespace olsgd::test
