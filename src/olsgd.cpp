@@ -47,6 +47,7 @@ CommandLine parse_command_line(int argc, char** argv) {
   CommandLine cl;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a.rfind("--kokkos-", 0) == 0) continue;  // Kokkos' own, read by Kokkos::initialize
     if (a == "--help" || a == "-h")
       cl.help = true;
     else if (a == "--version")

@@ -4,6 +4,9 @@
 
 #include <mpi.h>
 
+#include <string>
+#include <vector>
+
 namespace olsgd::comm {
 
 Environment::Environment(int& argc, char**& argv) {
@@ -18,7 +21,17 @@ Environment::Environment(int& argc, char**& argv) {
   }
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  Kokkos::initialize(argc, argv);
+  // Kokkos 3.x also answers the bare --help with its own text; the driver owns --help, so
+  // Kokkos sees every argument but that one (its --kokkos-help still works).
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a != "--help" && a != "-h") args.push_back(argv[i]);
+  }
+  int n = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  char** kokkos_argv = args.data();
+  Kokkos::initialize(n, kokkos_argv);
 }
 
 Environment::~Environment() {

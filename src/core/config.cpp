@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -30,11 +31,14 @@ std::string quoted(const std::string& s) {
   return "'" + s + "'";
 }
 
+// Shortest decimal text that reads back as the same double ("0.1", not "0.10000000000000001").
 std::string format_double(double v) {
-  std::ostringstream os;
-  os.precision(17);
-  os << v;
-  return os.str();
+  char buf[32];
+  for (int digits = 15; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
 }
 
 bool parse_int(const std::string& text, std::int64_t& out) {

@@ -5,7 +5,7 @@ namespace olsgd::comm {
 
 class Environment {
  public:
-  // Consumes the --kokkos-* arguments from argv.
+  // Kokkos reads its --kokkos-* arguments from argv; argv itself is left as it was.
   Environment(int& argc, char**& argv);
   ~Environment();
   Environment(const Environment&) = delete;
