@@ -9,7 +9,7 @@
 
 namespace olsgd::comm {
 
-Environment::Environment(int& argc, char**& argv) {
+Environment::Environment(int argc, char** argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {

@@ -6,7 +6,7 @@ namespace olsgd::comm {
 class Environment {
  public:
   // Kokkos reads its --kokkos-* arguments from argv; argv itself is left as it was.
-  Environment(int& argc, char**& argv);
+  Environment(int argc, char** argv);
   ~Environment();
   Environment(const Environment&) = delete;
   Environment& operator=(const Environment&) = delete;
