@@ -1,5 +1,6 @@
 // The olsgd driver: olsgd DECK [--set key=value ...] [--check] [--help] [--version]
-// Parses and validates the deck on every rank, trains, writes metrics.csv and summary.json.
+// Parses and validates the deck on every rank, trains, writes metrics.csv, syncs.csv and
+// summary.json.
 // Bad input of any kind ends with one line on stderr and exit code 2.
 #include <olsgd/algo/trainer.hpp>
 #include <olsgd/comm/communicator.hpp>
@@ -26,7 +27,7 @@ constexpr const char* kUsage =
     "\n"
     "Trains the model a YAML deck describes with distributed SGD over the MPI ranks it is\n"
     "launched on (e.g. mpirun -np 2 olsgd inputs/quickstart.yaml), writing\n"
-    "<run.output_dir>/metrics.csv and <run.output_dir>/summary.json.\n"
+    "metrics.csv, syncs.csv and summary.json into <run.output_dir>.\n"
     "\n"
     "  --set key=value  override a deck key (repeatable), e.g. --set algorithm.tau=4\n"
     "  --check          validate the deck for this rank count and exit\n"
@@ -73,10 +74,15 @@ CommandLine parse_command_line(int argc, char** argv) {
   return cl;
 }
 
-// Rank 0 prepares the output folder and metrics file; every rank learns whether it worked.
-std::unique_ptr<olsgd::io::MetricsCsv> open_outputs(const olsgd::Config& cfg,
-                                                    const olsgd::comm::Communicator& comm) {
-  std::unique_ptr<olsgd::io::MetricsCsv> csv;
+// The files rank 0 writes while training.
+struct Outputs {
+  std::unique_ptr<olsgd::io::MetricsCsv> metrics;
+  std::unique_ptr<olsgd::io::SyncsCsv> syncs;
+};
+
+// Rank 0 prepares the output folder and files; every rank learns whether it worked.
+Outputs open_outputs(const olsgd::Config& cfg, const olsgd::comm::Communicator& comm) {
+  Outputs out;
   std::string error;
   if (comm.rank() == 0) {
     try {
@@ -85,13 +91,14 @@ std::unique_ptr<olsgd::io::MetricsCsv> open_outputs(const olsgd::Config& cfg,
       if (ec)
         throw olsgd::InputError(cfg.run.output_dir,
                                 "run.output_dir: cannot create: " + ec.message());
-      csv = std::make_unique<olsgd::io::MetricsCsv>(cfg.run.output_dir + "/metrics.csv");
+      out.metrics = std::make_unique<olsgd::io::MetricsCsv>(cfg.run.output_dir + "/metrics.csv");
+      out.syncs = std::make_unique<olsgd::io::SyncsCsv>(cfg.run.output_dir + "/syncs.csv");
     } catch (const olsgd::InputError& e) {
       error = e.what();
     }
   }
   comm.agree_or_throw(error);
-  return csv;
+  return out;
 }
 
 void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out, int ranks, int threads) {
@@ -110,7 +117,13 @@ void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out, int r
   std::printf("  sent per rank: %.0f bytes payload, %.0f bytes wire estimate, %lld collectives\n",
               out.traffic.payload_bytes, out.traffic.wire_bytes,
               static_cast<long long>(out.traffic.calls));
-  std::printf("  wrote %s/metrics.csv and %s/summary.json\n", cfg.run.output_dir.c_str(),
+  const auto& sy = out.syncs;
+  std::printf(
+      "  syncs %lld: exposed %.3f s of %.3f s unhidden network time (hidden %.0f%%), wait %.3f s, "
+      "injected delay %.3f s\n",
+      static_cast<long long>(sy.count), sy.t_exposed, sy.t_network, 100 * sy.hidden_frac(),
+      sy.t_wait, sy.delay);
+  std::printf("  wrote metrics.csv, syncs.csv and summary.json in %s\n",
               cfg.run.output_dir.c_str());
 }
 
@@ -133,12 +146,15 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
   }
 
   olsgd::comm::Communicator comm(MPI_COMM_WORLD);
-  auto csv = open_outputs(cfg, comm);
+  Outputs files = open_outputs(cfg, comm);
   olsgd::io::Progress progress(root && cfg.run.progress);
   olsgd::RunObservers obs;
   obs.on_row = [&](const olsgd::MetricsRow& row) {
-    if (csv) csv->write(row);
+    if (files.metrics) files.metrics->write(row);
     progress.row(row);
+  };
+  obs.on_sync = [&](const olsgd::SyncRecord& sync) {
+    if (files.syncs) files.syncs->write(sync);
   };
   obs.on_step = [&](olsgd::Index done, olsgd::Index total) { progress.step(done, total); };
   const olsgd::RunOutcome out = olsgd::run_training(cfg, comm, obs);

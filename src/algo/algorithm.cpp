@@ -1,5 +1,9 @@
 #include <olsgd/algo/algorithm.hpp>
+#include <olsgd/data/rng.hpp>
 #include <olsgd/kernels/sgd.hpp>
+
+#include <chrono>
+#include <thread>
 
 namespace olsgd {
 
@@ -10,6 +14,9 @@ Algorithm<Scalar>::Algorithm(TrainingContext<Scalar> ctx)
   state_.add("params", d);  // index kParams
   momentum_ = ctx.config.optimizer.momentum > 0;
   if (momentum_) momentum_segment_ = state_.add("momentum", d);
+  // Every algorithm here syncs a d-vector; calibrate what one costs on this network.
+  const std::size_t bytes = d * sizeof(Scalar);
+  network_s_ = ctx.comm.calibrate_allreduce(bytes) + ctx.comm.network_model().seconds(bytes);
 }
 
 template <class Scalar>
@@ -19,23 +26,77 @@ void Algorithm<Scalar>::allocate_state() {
 }
 
 template <class Scalar>
-double Algorithm<Scalar>::compute_gradient(const IndexVector& batch, bool want_loss) {
+double Algorithm<Scalar>::compute_timed(const std::function<void()>& work) {
   Timers::Scope t(ctx_.timers, Phase::Compute);
-  const double loss = ctx_.model.gradient(ctx_.exec, params(), batch, grad_, want_loss);
+  const auto start = std::chrono::steady_clock::now();
+  work();
   ctx_.exec.fence();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  step_compute_s_ += s;
+  compute_since_sync_s_ += s;
+  return s;
+}
+
+template <class Scalar>
+double Algorithm<Scalar>::compute_gradient(const IndexVector& batch, bool want_loss) {
+  step_compute_s_ = 0;
+  double loss = 0;
+  compute_timed([&] { loss = ctx_.model.gradient(ctx_.exec, params(), batch, grad_, want_loss); });
   return loss;
 }
 
 template <class Scalar>
+double Algorithm<Scalar>::slowdown(Index k) const {
+  const auto& s = ctx_.config.straggler;
+  const int rank = ctx_.comm.rank();
+  double factor = s.rank == rank ? s.factor : 1.0;
+  if (s.random_prob > 0) {
+    const CounterRng rng(ctx_.config.run.seed, Stream::Straggler, static_cast<std::uint32_t>(rank));
+    if (rng.uniform(static_cast<std::uint64_t>(k)) < s.random_prob)
+      factor = std::max(factor, s.random_factor);
+  }
+  return factor;
+}
+
+template <class Scalar>
 void Algorithm<Scalar>::local_step(Index k, double grad_scale) {
-  Timers::Scope t(ctx_.timers, Phase::Compute);
   const auto& o = ctx_.config.optimizer;
   kernels::SgdParams p{lr(k), o.momentum, o.nesterov, o.weight_decay, grad_scale};
-  if (momentum_)
-    kernels::sgd_momentum_step(ctx_.exec, params(), state_.segment(momentum_segment_), grad_, p);
-  else
-    kernels::sgd_step(ctx_.exec, params(), grad_, p);
-  ctx_.exec.fence();
+  compute_timed([&] {
+    if (momentum_)
+      kernels::sgd_momentum_step(ctx_.exec, params(), state_.segment(momentum_segment_), grad_, p);
+    else
+      kernels::sgd_step(ctx_.exec, params(), grad_, p);
+  });
+  // A straggler computes the same numbers, only slower: stretch this step's compute time.
+  const double factor = slowdown(k);
+  if (factor > 1) {
+    const double extra = (factor - 1) * step_compute_s_;
+    compute_timed([&] { std::this_thread::sleep_for(std::chrono::duration<double>(extra)); });
+  }
+}
+
+template <class Scalar>
+void Algorithm<Scalar>::blocking_sync(Index k, const Vector<Scalar>& v) {
+  SyncRecord r;
+  const double before = ctx_.timers.seconds(Phase::Comm);
+  {
+    Timers::Scope t(ctx_.timers, Phase::Comm);
+    ctx_.comm.allreduce_sum(ctx_.exec, v);
+  }
+  r.t_exposed = ctx_.timers.seconds(Phase::Comm) - before;
+  report_sync(k, r);
+}
+
+template <class Scalar>
+void Algorithm<Scalar>::report_sync(Index k, SyncRecord r, const SyncBuffers<Scalar>& buffers) {
+  r.sync = ++syncs_;
+  r.step = k + 1;
+  r.t_compute = compute_since_sync_s_;
+  r.t_network = network_s_;
+  r.delay = ctx_.comm.network_model().seconds(state_.segment(kParams).extent(0) * sizeof(Scalar));
+  compute_since_sync_s_ = 0;
+  if (observer_) observer_(r, buffers);
 }
 
 template class Algorithm<float>;

@@ -1,6 +1,7 @@
 #include <olsgd/algo/factory.hpp>
 #include <olsgd/algo/local_sgd.hpp>
 #include <olsgd/algo/minibatch_sgd.hpp>
+#include <olsgd/algo/overlap_local_sgd.hpp>
 
 #include <stdexcept>
 
@@ -11,6 +12,9 @@ std::unique_ptr<Algorithm<Scalar>> make_algorithm(const TrainingContext<Scalar>&
   const std::string& name = ctx.config.algorithm.name;
   if (name == "minibatch_sgd") return std::make_unique<MinibatchSgd<Scalar>>(ctx);
   if (name == "local_sgd") return std::make_unique<LocalSgd<Scalar>>(ctx);
+  if (name == "overlap_local_sgd") return std::make_unique<OverlapLocalSgd<Scalar>>(ctx);
+  if (name == "overlap_local_sgd_momentum")
+    return std::make_unique<OverlapLocalSgdMomentum<Scalar>>(ctx);
   // The deck schema admits only the names above; reaching here is a bug, not bad input.
   throw std::logic_error("make_algorithm: unknown algorithm '" + name + "'");
 }

@@ -15,10 +15,7 @@ double LocalSgd<Scalar>::step(Index k, const IndexVector& batch, bool want_loss)
   this->local_step(k, 1.0);
   if ((k + 1) % tau_ == 0) {
     auto& ctx = this->ctx_;
-    {
-      Timers::Scope t(ctx.timers, Phase::Comm);
-      ctx.comm.allreduce_sum(ctx.exec, this->params());
-    }
+    this->blocking_sync(k, this->params());
     Timers::Scope t(ctx.timers, Phase::Compute);
     kernels::scale(ctx.exec, this->params(), Scalar(1) / static_cast<Scalar>(ctx.comm.size()));
     ctx.exec.fence();

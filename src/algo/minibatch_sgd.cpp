@@ -10,10 +10,7 @@ MinibatchSgd<Scalar>::MinibatchSgd(TrainingContext<Scalar> ctx) : Algorithm<Scal
 template <class Scalar>
 double MinibatchSgd<Scalar>::step(Index k, const IndexVector& batch, bool want_loss) {
   const double loss = this->compute_gradient(batch, want_loss);
-  {
-    Timers::Scope t(this->ctx_.timers, Phase::Comm);
-    this->ctx_.comm.allreduce_sum(this->ctx_.exec, this->grad_);
-  }
+  this->blocking_sync(k, this->grad_);
   // The 1/m of the average is folded into the update.
   this->local_step(k, 1.0 / this->ctx_.comm.size());
   return loss;

@@ -1,5 +1,6 @@
 #include <olsgd/algo/factory.hpp>
 #include <olsgd/algo/trainer.hpp>
+#include <olsgd/core/error.hpp>
 #include <olsgd/data/quadratic_optimum.hpp>
 #include <olsgd/data/sampler.hpp>
 #include <olsgd/data/synthetic.hpp>
@@ -45,6 +46,17 @@ class MetricsProbe {
   std::optional<QuadraticOptimum> optimum_;
 };
 
+// A progress thread calls MPI beside the training thread: only with MPI_THREAD_MULTIPLE.
+void start_progress_thread(comm::Communicator& comm) {
+  int level = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&level);
+  if (level < MPI_THREAD_MULTIPLE)
+    throw InputError("comm.progress_thread",
+                     "needs MPI_THREAD_MULTIPLE, which this MPI library does not provide "
+                     "(use comm.progress_every instead)");
+  comm.start_progress_thread();
+}
+
 template <class Scalar>
 RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers& obs) {
   const auto setup_start = Clock::now();
@@ -64,8 +76,15 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   out.shard_samples = data.rows();
 
   LeastSquares<Scalar> model(data, cfg.optimizer.batch);
+  comm.set_network_model({cfg.comm.delay_s, cfg.comm.latency_s, cfg.comm.bandwidth_Bps});
+  if (cfg.comm.progress_thread) start_progress_thread(comm);
   TrainingContext<Scalar> ctx{exec, model, comm, out.timers, cfg};
   auto algorithm = make_algorithm(ctx);
+  algorithm->set_sync_observer([&](const SyncRecord& r, const SyncBuffers<Scalar>&) {
+    out.syncs.add(r);
+    if (obs.on_sync) obs.on_sync(r);
+  });
+  out.network_s = algorithm->network_seconds();
   MinibatchSampler sampler(cfg.run.seed, rank, data.rows(), cfg.optimizer.batch);
   MetricsProbe<Scalar> probe(comm, model.num_params(), std::move(optimum));
   out.algorithm = algorithm->name();
@@ -92,16 +111,23 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
       row.t_compute = out.timers.seconds(Phase::Compute);
       row.t_comm = out.timers.seconds(Phase::Comm);
       row.t_wait = out.timers.seconds(Phase::Wait);
+      row.delay_injected = comm.traffic().delay_s;
+      row.hidden_frac = out.syncs.hidden_frac();
       row.wall_s = since(start);
       out.last = row;
       if (obs.on_row) obs.on_row(row);
     }
     if (obs.on_step) obs.on_step(k + 1, steps);
   }
+  algorithm->finish();
   out.train_s = since(start);
   out.traffic = comm.traffic();
-  auto x = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), algorithm->params());
-  out.final_params.assign(x.data(), x.data() + x.extent(0));
+  for (const auto& seg : algorithm->state().segments()) {
+    auto v = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(),
+                                                 algorithm->state().segment(seg.name));
+    out.final_state.emplace_back(seg.name, std::vector<double>(v.data(), v.data() + v.extent(0)));
+  }
+  out.final_params = out.final_state.front().second;
   return out;
 }
 

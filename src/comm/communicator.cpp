@@ -1,9 +1,13 @@
 #include <olsgd/comm/communicator.hpp>
 #include <olsgd/core/error.hpp>
 
+#include <algorithm>
 #include <climits>
 #include <stdexcept>
 #include <string>
+#include <thread>
+
+#include "mpi_check.hpp"
 
 namespace olsgd::comm {
 
@@ -16,15 +20,7 @@ MPI_Datatype mpi_datatype<double>() {
   return MPI_DOUBLE;
 }
 
-namespace {
-void check(int rc, const char* what) {
-  if (rc == MPI_SUCCESS) return;
-  char msg[MPI_MAX_ERROR_STRING];
-  int len = 0;
-  MPI_Error_string(rc, msg, &len);
-  throw std::runtime_error(std::string(what) + " failed: " + std::string(msg, len));
-}
-}  // namespace
+using detail::check;
 
 Communicator::Communicator(MPI_Comm comm) {
   check(MPI_Comm_dup(comm, &comm_), "MPI_Comm_dup");
@@ -40,10 +36,35 @@ Communicator::~Communicator() {
   if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
-void Communicator::count_allreduce(std::size_t bytes) {
+double Communicator::count_allreduce(std::size_t bytes) {
+  const double delay = network_.seconds(bytes);
   traffic_.calls += 1;
   traffic_.payload_bytes += static_cast<double>(bytes);
   traffic_.wire_bytes += 2.0 * (size_ - 1) / size_ * static_cast<double>(bytes);
+  traffic_.delay_s += delay;
+  return delay;
+}
+
+void Communicator::start_progress_thread() {
+  int level = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&level);
+  if (level < MPI_THREAD_MULTIPLE)
+    throw std::runtime_error("a progress thread needs MPI_THREAD_MULTIPLE");
+  if (!progress_) progress_ = std::make_unique<ProgressThread>();
+}
+
+double Communicator::calibrate_allreduce(std::size_t bytes, int repetitions) {
+  std::vector<double> buf((bytes + sizeof(double) - 1) / sizeof(double), 1.0);
+  std::vector<double> t(repetitions);
+  for (int r = 0; r < repetitions; ++r) {
+    check(MPI_Barrier(comm_), "MPI_Barrier");
+    const double t0 = MPI_Wtime();
+    sum_uncounted(buf);
+    t[r] = MPI_Wtime() - t0;
+  }
+  // Every rank must use the same figure: the slowest rank's median.
+  std::sort(t.begin(), t.end());
+  return max_uncounted(t[repetitions / 2]);
 }
 
 void* Communicator::staging(std::size_t bytes) {
@@ -53,6 +74,7 @@ void* Communicator::staging(std::size_t bytes) {
 
 template <class Scalar>
 void Communicator::allreduce_sum(const ExecSpace& exec, const Vector<Scalar>& v, Traffic traffic) {
+  const auto start = Request::Clock::now();
   const std::size_t n = v.extent(0);
   if (n > static_cast<std::size_t>(INT_MAX))
     throw std::runtime_error("allreduce of more than INT_MAX elements is not supported");
@@ -72,11 +94,49 @@ void Communicator::allreduce_sum(const ExecSpace& exec, const Vector<Scalar>& v,
     Kokkos::deep_copy(exec, v, host);
     exec.fence();
   }
-  if (traffic == Traffic::Algorithm) count_allreduce(n * sizeof(Scalar));
+  // A blocking collective on the injected network returns no earlier than start + delay.
+  if (traffic == Traffic::Algorithm)
+    std::this_thread::sleep_until(start + detail::seconds(count_allreduce(n * sizeof(Scalar))));
+}
+
+template <class Scalar>
+Request Communicator::iallreduce_sum(const ExecSpace& exec, const Vector<Scalar>& send,
+                                     const Vector<Scalar>& recv) {
+  const std::size_t n = send.extent(0);
+  if (n > static_cast<std::size_t>(INT_MAX) || recv.extent(0) != n)
+    throw std::runtime_error("iallreduce_sum: sizes differ or exceed INT_MAX");
+  const auto start = Request::Clock::now();
+  auto state = std::make_shared<Request::State>();
+  exec.fence();  // the kernels that wrote `send` must be done before MPI reads it
+  Scalar* send_ptr = send.data();
+  Scalar* recv_ptr = recv.data();
+  if constexpr (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
+    // Stage through host buffers that stay put until the request completes.
+    async_staging_.resize(2 * n * sizeof(Scalar));
+    send_ptr = reinterpret_cast<Scalar*>(async_staging_.data());
+    recv_ptr = send_ptr + n;
+    using HostView = Kokkos::View<Scalar*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
+    Kokkos::deep_copy(exec, HostView(send_ptr, n), send);
+    exec.fence();
+    state->on_complete = [exec, recv, host = HostView(recv_ptr, n)] {
+      Kokkos::deep_copy(exec, recv, host);
+      exec.fence();
+    };
+  }
+  check(MPI_Iallreduce(send_ptr, recv_ptr, static_cast<int>(n), mpi_datatype<Scalar>(), MPI_SUM,
+                       comm_, &state->request),
+        "MPI_Iallreduce");
+  state->ready_at = start + detail::seconds(count_allreduce(n * sizeof(Scalar)));
+  if (progress_) progress_->adopt(state);
+  return Request(std::move(state));
 }
 
 template void Communicator::allreduce_sum<float>(const ExecSpace&, const Vector<float>&, Traffic);
 template void Communicator::allreduce_sum<double>(const ExecSpace&, const Vector<double>&, Traffic);
+template Request Communicator::iallreduce_sum<float>(const ExecSpace&, const Vector<float>&,
+                                                     const Vector<float>&);
+template Request Communicator::iallreduce_sum<double>(const ExecSpace&, const Vector<double>&,
+                                                      const Vector<double>&);
 
 void Communicator::sum_uncounted(std::vector<double>& values) const {
   check(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE,

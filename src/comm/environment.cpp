@@ -13,8 +13,9 @@ Environment::Environment(int argc, char** argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
-    // Funneled: only the thread that called MPI_Init talks to MPI (Kokkos threads never do).
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &thread_level_);
+    // Multiple: the optional progress thread (comm.progress_thread) calls MPI beside the
+    // training thread. Kokkos threads never call MPI. What was granted is in thread_level().
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &thread_level_);
     owns_mpi_ = true;
   } else {
     MPI_Query_thread(&thread_level_);

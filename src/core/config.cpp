@@ -158,13 +158,31 @@ const std::vector<Field>& fields() {
       real(OLSGD_KEY(data.min_eig), 0, true, INFINITY, false, "smallest feature variance"),
       real(OLSGD_KEY(data.max_eig), 0, true, INFINITY, false, "largest feature variance"),
       text(OLSGD_KEY(model.kind), {"least_squares"}, "model and loss"),
-      text(OLSGD_KEY(algorithm.name), {"minibatch_sgd", "local_sgd"}, "training algorithm"),
-      integer(OLSGD_KEY(algorithm.tau), 1, INT64_MAX, "local steps between averages"),
+      text(OLSGD_KEY(algorithm.name),
+           {"minibatch_sgd", "local_sgd", "overlap_local_sgd", "overlap_local_sgd_momentum"},
+           "training algorithm"),
+      integer(OLSGD_KEY(algorithm.tau), 1, INT64_MAX, "local steps between syncs"),
+      real(OLSGD_KEY(algorithm.alpha), 0, false, 1, false, "overlap: pull toward the anchor"),
+      real(OLSGD_KEY(algorithm.anchor_momentum), 0, false, 1, true,
+           "overlap momentum variant: anchor momentum beta_a"),
       real(OLSGD_KEY(optimizer.lr), 0, true, INFINITY, false, "learning rate"),
       integer(OLSGD_KEY(optimizer.batch), 1, INT64_MAX, "samples per rank per step"),
       real(OLSGD_KEY(optimizer.momentum), 0, false, 1, true, "local momentum coefficient"),
       boolean(OLSGD_KEY(optimizer.nesterov), "Nesterov form of the momentum"),
       real(OLSGD_KEY(optimizer.weight_decay), 0, false, INFINITY, false, "L2 weight decay"),
+      integer(OLSGD_KEY(comm.progress_every), 0, INT64_MAX,
+              "MPI_Test an in-flight request every N local steps (0: never)"),
+      boolean(OLSGD_KEY(comm.progress_thread), "a helper thread progresses in-flight requests"),
+      real(OLSGD_KEY(comm.delay_s), 0, false, INFINITY, false, "injected delay per collective"),
+      real(OLSGD_KEY(comm.latency_s), 0, false, INFINITY, false, "injected latency per collective"),
+      real(OLSGD_KEY(comm.bandwidth_Bps), 0, false, INFINITY, false,
+           "injected bandwidth, bytes/s (0: infinite)"),
+      integer(OLSGD_KEY(straggler.rank), -1, INT64_MAX, "rank whose compute is slowed (-1: none)"),
+      real(OLSGD_KEY(straggler.factor), 1, false, INFINITY, false, "that rank's slowdown factor"),
+      real(OLSGD_KEY(straggler.random_prob), 0, false, 1, false,
+           "chance that a rank's step is slowed"),
+      real(OLSGD_KEY(straggler.random_factor), 1, false, INFINITY, false,
+           "slowdown factor of such a step"),
   };
   return kFields;
 }
@@ -273,9 +291,25 @@ void validate(const Config& c, const Origins& o, int ranks) {
             std::to_string(d.samples / ranks) + " samples each rank holds");
   check(!c.optimizer.nesterov || c.optimizer.momentum > 0, o, c, "optimizer.nesterov",
         "needs optimizer.momentum > 0");
-  check(c.algorithm.name == "local_sgd" || !o.count("algorithm.tau"), o, c, "algorithm.tau",
-        "is not used by algorithm " + c.algorithm.name +
-            " (only local_sgd averages every tau steps)");
+  // Keys that only some algorithms read: setting one for another algorithm is a mistake.
+  const std::string& a = c.algorithm.name;
+  const bool overlap = a.rfind("overlap_local_sgd", 0) == 0;
+  const std::pair<const char*, bool> used_by[] = {
+      {"algorithm.tau", a == "local_sgd" || overlap},
+      {"algorithm.alpha", overlap},
+      {"algorithm.anchor_momentum", a == "overlap_local_sgd_momentum"},
+      {"comm.progress_every", overlap},
+      {"comm.progress_thread", overlap},
+  };
+  for (const auto& [key, used] : used_by)
+    check(used || !o.count(key), o, c, key, "is not used by algorithm " + a);
+  check(a != "overlap_local_sgd_momentum" || c.algorithm.anchor_momentum > 0, o, c,
+        "algorithm.anchor_momentum",
+        "the momentum variant needs algorithm.anchor_momentum in (0, 1) (use overlap_local_sgd "
+        "for none)");
+  check(c.straggler.rank < ranks, o, c, "straggler.rank",
+        "rank " + std::to_string(c.straggler.rank) + " does not exist in a run on " +
+            std::to_string(ranks) + " ranks");
 }
 
 }  // namespace

@@ -1,37 +1,25 @@
-#include <olsgd/core/error.hpp>
 #include <olsgd/io/metrics_csv.hpp>
-
-#include <cerrno>
-#include <cmath>
-#include <cstdio>
-#include <cstring>
 
 namespace olsgd::io {
 
 const char* MetricsCsv::header() {
   return "step,epoch,wall_s,lr,loss,full_loss,suboptimality,dist_opt,consensus,"
-         "bytes_payload,bytes_wire,t_compute,t_comm,t_wait";
-}
-
-MetricsCsv::MetricsCsv(const std::string& path) : path_(path), out_(path, std::ios::trunc) {
-  if (!out_)
-    throw InputError(path, std::string("cannot write the metrics file: ") + std::strerror(errno));
-  out_ << header() << "\n";
+         "bytes_payload,bytes_wire,t_compute,t_comm,t_wait,delay_injected,hidden_frac";
 }
 
 void MetricsCsv::write(const MetricsRow& r) {
-  char buf[64];
-  auto num = [&](double v) {
-    if (std::isnan(v)) return std::string("nan");
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    return std::string(buf);
-  };
-  out_ << r.step << ',' << num(r.epoch) << ',' << num(r.wall_s) << ',' << num(r.lr) << ','
-       << num(r.loss) << ',' << num(r.full_loss) << ',' << num(r.suboptimality) << ','
-       << num(r.dist_opt) << ',' << num(r.consensus) << ',' << num(r.bytes_payload) << ','
-       << num(r.bytes_wire) << ',' << num(r.t_compute) << ',' << num(r.t_comm) << ','
-       << num(r.t_wait) << '\n';
-  out_.flush();  // a crashed or killed run keeps the rows it logged
+  csv_.row({static_cast<double>(r.step), r.epoch, r.wall_s, r.lr, r.loss, r.full_loss,
+            r.suboptimality, r.dist_opt, r.consensus, r.bytes_payload, r.bytes_wire, r.t_compute,
+            r.t_comm, r.t_wait, r.delay_injected, r.hidden_frac});
+}
+
+const char* SyncsCsv::header() {
+  return "sync,step,t_compute,t_exposed,t_wait,t_network,delay,hidden_frac";
+}
+
+void SyncsCsv::write(const SyncRecord& s) {
+  csv_.row({static_cast<double>(s.sync), static_cast<double>(s.step), s.t_compute, s.t_exposed,
+            s.t_wait, s.t_network, s.delay, s.hidden_frac()});
 }
 
 }  // namespace olsgd::io

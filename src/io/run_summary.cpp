@@ -94,7 +94,7 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
         .value("params", std::int64_t{out.num_params})
         .value("samples_per_rank", std::int64_t{out.shard_samples})
         .value("optimum_known", out.optimum_known)
-        .value("fstar", out.optimum_known ? out.fstar : MetricsRow::kUnknown)
+        .value("fstar", out.optimum_known ? out.fstar : kUnknown)
         .end_object();
 
     const double steps = static_cast<double>(config.run.steps);
@@ -116,6 +116,23 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
         .value("payload_bytes", out.traffic.payload_bytes)
         .value("wire_bytes", out.traffic.wire_bytes)
         .value("payload_bytes_per_step", out.traffic.payload_bytes / steps)
+        .value("injected_delay_s", out.traffic.delay_s)
+        .end_object();
+
+    const SyncTotals& sy = out.syncs;
+    j.begin_object("syncs")
+        .value("count", std::int64_t{sy.count})
+        .value("network_s_per_sync", out.network_s)
+        .value("injected_delay_s_per_sync", sy.count ? sy.delay / sy.count : 0.0)
+        .value("compute_s", sy.t_compute)
+        .value("exposed_s", sy.t_exposed)
+        .value("wait_s", sy.t_wait)
+        .value("network_s", sy.t_network)
+        .value("hidden_frac", sy.hidden_frac())
+        .value("progress",
+               config.comm.progress_thread
+                   ? "thread"
+                   : "MPI_Test every " + std::to_string(config.comm.progress_every) + " steps")
         .end_object();
 
     j.begin_object("memory").value("state_bytes", out.state_bytes).end_object();

@@ -1,12 +1,15 @@
 #pragma once
 // The interface every training algorithm implements over the shared driver loop, and the
-// base that holds what they share: the flat per-rank state and the local optimizer step.
+// base that holds what they share: the flat per-rank state, the local optimizer step, the
+// straggler model, and the accounting of each sync.
 #include <olsgd/comm/communicator.hpp>
 #include <olsgd/core/config.hpp>
 #include <olsgd/core/flat_state.hpp>
+#include <olsgd/core/metrics.hpp>
 #include <olsgd/core/timers.hpp>
 #include <olsgd/model/model.hpp>
 
+#include <functional>
 #include <string>
 
 namespace olsgd {
@@ -21,9 +24,19 @@ struct TrainingContext {
   const Config& config;
 };
 
+// The buffers of a sync, for observers that check the update rule (tests): the anchor the
+// rank pulled toward and what it contributed to the next average. Empty when n/a.
+template <class Scalar>
+struct SyncBuffers {
+  ConstVector<Scalar> anchor_used;
+  ConstVector<Scalar> posted;
+};
+
 template <class Scalar>
 class Algorithm {
  public:
+  using SyncObserver = std::function<void(const SyncRecord&, const SyncBuffers<Scalar>&)>;
+
   explicit Algorithm(TrainingContext<Scalar> ctx);
   virtual ~Algorithm() = default;
 
@@ -31,30 +44,50 @@ class Algorithm {
   // One training step with global index k on this rank's minibatch `batch`. Returns the
   // minibatch loss (before the update) when `want_loss`, else NaN.
   virtual double step(Index k, const IndexVector& batch, bool want_loss) = 0;
+  // Completes communication still in flight after the last step.
+  virtual void finish() {}
 
   // This rank's current model x_i.
   Vector<Scalar> params() const { return state_.segment(kParams); }
   const FlatState<Scalar>& state() const { return state_; }
   // Learning rate in force at step k.
   double lr(Index /*k*/) const { return ctx_.config.optimizer.lr; }
+  // Seconds one sync's collective costs when nothing hides it (calibrated + injected).
+  double network_seconds() const { return network_s_; }
+
+  void set_sync_observer(SyncObserver observer) { observer_ = std::move(observer); }
 
  protected:
   static constexpr std::size_t kParams = 0;
 
-  // Call from the derived constructor after adding any segments of its own.
+  // Call from the derived constructor after adding its own segments.
   void allocate_state();
   // Gradient of the model at x_i on `batch` into grad_ (timed as compute).
   double compute_gradient(const IndexVector& batch, bool want_loss);
-  // x_i (and the momentum buffer, when enabled) updated with gradient grad_scale * grad_.
+  // x_i (and the local momentum, when enabled) updated with gradient grad_scale * grad_;
+  // then the straggler model stretches this step's compute time on slowed ranks.
   void local_step(Index k, double grad_scale);
+  // Runs a blocking allreduce of `v` as this step's sync and reports it.
+  void blocking_sync(Index k, const Vector<Scalar>& v);
+  // Completes `record` (step, compute since the last sync, network time) and reports it.
+  void report_sync(Index k, SyncRecord record, const SyncBuffers<Scalar>& buffers = {});
+  bool observing_buffers() const { return static_cast<bool>(observer_); }
 
   TrainingContext<Scalar> ctx_;
   FlatState<Scalar> state_;
   Vector<Scalar> grad_;
 
  private:
+  double compute_timed(const std::function<void()>& work);
+  double slowdown(Index k) const;
+
   bool momentum_ = false;
   std::size_t momentum_segment_ = 0;
+  double network_s_ = 0;
+  double step_compute_s_ = 0;  // this step so far
+  double compute_since_sync_s_ = 0;
+  std::int64_t syncs_ = 0;
+  SyncObserver observer_;
 };
 
 }  // namespace olsgd

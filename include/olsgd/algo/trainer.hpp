@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace olsgd {
@@ -19,6 +20,8 @@ struct RunObservers {
   std::function<void(const MetricsRow&)> on_row;
   // Called on every rank after each step with (steps done, total steps).
   std::function<void(Index, Index)> on_step;
+  // Called on every rank at each of its syncs, with its own timings.
+  std::function<void(const SyncRecord&)> on_sync;
 };
 
 struct RunOutcome {
@@ -32,8 +35,12 @@ struct RunOutcome {
   double train_s = 0;  // the training loop, metrics included
   Timers timers;       // this rank's phase totals
   comm::TrafficCounter traffic;
-  MetricsRow last;                   // the final metrics row
+  SyncTotals syncs;      // this rank's syncs
+  double network_s = 0;  // one sync's collective unhidden: calibrated allreduce + injected delay
+  MetricsRow last;       // the final metrics row
   std::vector<double> final_params;  // this rank's model x_i at the end
+  // Every segment of the algorithm's flat state at the end (name, values), this rank.
+  std::vector<std::pair<std::string, std::vector<double>>> final_state;
 };
 
 // Runs the deck on the ranks of `comm`; precision chosen by config.run.precision.

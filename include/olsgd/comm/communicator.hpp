@@ -2,11 +2,14 @@
 // The MPI communicator the algorithms talk through: collectives on flat device Views (one
 // buffer, one call) with byte accounting. Device memory that the host cannot address is
 // staged through a persistent host buffer; host-accessible memory goes to MPI directly.
+#include <olsgd/comm/progress_thread.hpp>
+#include <olsgd/comm/request.hpp>
 #include <olsgd/core/types.hpp>
 
 #include <mpi.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,11 +22,25 @@ MPI_Datatype mpi_datatype();
 // (metrics, setup) that a real training job would not send.
 enum class Traffic { Algorithm, Bookkeeping };
 
-// Bytes handed to collectives, and a wire estimate (ring allreduce: 2(m-1)/m * payload).
+// Bytes handed to collectives, a wire estimate (ring allreduce: 2(m-1)/m * payload), and
+// the network delay injected into them.
 struct TrafficCounter {
   std::int64_t calls = 0;
   double payload_bytes = 0;
   double wire_bytes = 0;
+  double delay_s = 0;
+};
+
+// An injected network: each algorithm collective of `bytes` completes no earlier than
+// delay_s + latency_s + bytes / bandwidth_Bps after it started (bandwidth 0: infinite).
+struct NetworkModel {
+  double delay_s = 0;
+  double latency_s = 0;
+  double bandwidth_Bps = 0;
+  double seconds(std::size_t bytes) const {
+    return delay_s + latency_s +
+           (bandwidth_Bps > 0 ? static_cast<double>(bytes) / bandwidth_Bps : 0.0);
+  }
 };
 
 class Communicator {
@@ -42,6 +59,23 @@ class Communicator {
   void allreduce_sum(const ExecSpace& exec, const Vector<Scalar>& v,
                      Traffic traffic = Traffic::Algorithm);
 
+  // Starts recv = sum over ranks of send (MPI_Iallreduce; algorithm traffic). `send` must
+  // stay unmodified and both must stay allocated until the request completes.
+  template <class Scalar>
+  Request iallreduce_sum(const ExecSpace& exec, const Vector<Scalar>& send,
+                         const Vector<Scalar>& recv);
+
+  // The injected network model for algorithm collectives (none by default).
+  void set_network_model(const NetworkModel& model) { network_ = model; }
+  const NetworkModel& network_model() const { return network_; }
+  // Hands in-flight requests to a helper thread; needs MPI_THREAD_MULTIPLE.
+  void start_progress_thread();
+  bool has_progress_thread() const { return progress_ != nullptr; }
+
+  // Median seconds of a blocking allreduce of `bytes` (bookkeeping, no injected delay):
+  // what an algorithm's collective costs on this network when nothing hides it.
+  double calibrate_allreduce(std::size_t bytes, int repetitions = 5);
+
   // Sums for bookkeeping (metrics, setup); NOT counted as algorithm traffic.
   void sum_uncounted(std::vector<double>& values) const;
   double sum_uncounted(double value) const;
@@ -56,10 +90,14 @@ class Communicator {
   const TrafficCounter& traffic() const { return traffic_; }
 
  private:
-  void count_allreduce(std::size_t bytes);
+  // Counts an algorithm allreduce; returns the injected delay it must take.
+  double count_allreduce(std::size_t bytes);
   // Host buffer for staging, grown on demand.
   void* staging(std::size_t bytes);
 
+  NetworkModel network_;
+  std::unique_ptr<ProgressThread> progress_;
+  std::vector<unsigned char> async_staging_;
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0;
   int size_ = 1;

@@ -36,7 +36,28 @@ struct ModelConfig {
 
 struct AlgorithmConfig {
   std::string name = "local_sgd";
-  Index tau = 1;  // local steps between model averages (local_sgd)
+  Index tau = 1;                 // local steps between syncs (local_sgd, overlap_local_sgd*)
+  double alpha = 0.6;            // pull toward the anchor (overlap_local_sgd*)
+  double anchor_momentum = 0.0;  // beta_a, the anchor's momentum (overlap_local_sgd_momentum)
+};
+
+// Communication: progress of non-blocking collectives, and an injected network model.
+struct CommConfig {
+  Index progress_every = 1;  // MPI_Test every N local steps while a request is in flight; 0: never
+  bool progress_thread = false;  // a helper thread drives in-flight requests instead
+  // Injected delay of every algorithm collective: delay_s + latency_s + bytes / bandwidth_Bps
+  // (bandwidth 0 = infinite). A request completes no earlier than its start plus this.
+  double delay_s = 0.0;
+  double latency_s = 0.0;
+  double bandwidth_Bps = 0.0;
+};
+
+// Slow compute on some ranks: every step's compute time is stretched by a factor.
+struct StragglerConfig {
+  Index rank = -1;  // this rank is always slowed by `factor` (-1: none)
+  double factor = 1.0;
+  double random_prob = 0.0;  // each rank and step is slowed by random_factor with this chance
+  double random_factor = 1.0;
 };
 
 struct OptimizerConfig {
@@ -54,6 +75,8 @@ struct Config {
   ModelConfig model;
   AlgorithmConfig algorithm;
   OptimizerConfig optimizer;
+  CommConfig comm;
+  StragglerConfig straggler;
 };
 
 // Reads, parses and validates a deck, then applies `--set key=value` overrides, for a run

@@ -1,14 +1,15 @@
 #pragma once
-// One row of the per-step metrics, as the driver loop fills it and io writes it.
-// Values that are not known for a run (e.g. the distance to an unknown optimum) are NaN.
+// What the driver loop measures: one MetricsRow per logged step, one SyncRecord per
+// synchronisation. Values that are not known for a run (e.g. the distance to an unknown
+// optimum) are NaN.
 #include <cstdint>
 #include <limits>
 
 namespace olsgd {
 
-struct MetricsRow {
-  static constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
+inline constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
 
+struct MetricsRow {
   std::int64_t step = 0;  // steps completed
   double epoch = 0;       // samples seen per rank / samples held per rank
   double wall_s = 0;      // since the start of training
@@ -23,6 +24,45 @@ struct MetricsRow {
   double t_compute = 0;             // cumulative seconds per phase (rank 0)
   double t_comm = 0;
   double t_wait = 0;
+  double delay_injected = 0;      // cumulative injected network delay, this rank
+  double hidden_frac = kUnknown;  // 1 - exposed / network time, over all syncs so far
+};
+
+// One synchronisation (a collective of the algorithm) as this rank saw it.
+struct SyncRecord {
+  std::int64_t sync = 0;  // 1, 2, ...
+  std::int64_t step = 0;  // steps done when it happened
+  double t_compute = 0;   // compute seconds since the previous sync
+  double t_exposed = 0;   // seconds the training thread was held by communication here:
+                          // a blocking collective, or posting + waiting on a request
+  double t_wait = 0;      // of which inside a wait on a non-blocking request
+  double t_network = 0;   // what the collective costs when nothing hides it: a calibrated
+                          // blocking allreduce of the same size + the injected delay
+  double delay = 0;       // the injected delay of this sync's collective
+
+  // 1 - exposed / network, clamped to [0, 1]; NaN without a network time.
+  static double hidden(double exposed, double network) {
+    if (!(network > 0)) return kUnknown;
+    const double h = 1.0 - exposed / network;
+    return h < 0 ? 0.0 : (h > 1 ? 1.0 : h);
+  }
+  double hidden_frac() const { return hidden(t_exposed, t_network); }
+};
+
+// Running totals over a rank's syncs.
+struct SyncTotals {
+  std::int64_t count = 0;
+  double t_compute = 0, t_exposed = 0, t_wait = 0, t_network = 0, delay = 0;
+
+  void add(const SyncRecord& r) {
+    ++count;
+    t_compute += r.t_compute;
+    t_exposed += r.t_exposed;
+    t_wait += r.t_wait;
+    t_network += r.t_network;
+    delay += r.delay;
+  }
+  double hidden_frac() const { return SyncRecord::hidden(t_exposed, t_network); }
 };
 
 }  // namespace olsgd

@@ -17,6 +17,7 @@ enum class Stream : std::uint32_t {
   Optimum = 3,
   Sampling = 4,
   Init = 5,
+  Straggler = 6,
 };
 
 struct Philox4x32 {

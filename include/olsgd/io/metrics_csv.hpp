@@ -1,23 +1,28 @@
 #pragma once
-// The per-step metrics file: one header line, then one row per logged step. Values are
-// written with 17 significant digits so two runs can be compared bitwise; unknown is "nan".
+// metrics.csv (one row per logged step) and syncs.csv (one row per sync of rank 0).
 #include <olsgd/core/metrics.hpp>
-
-#include <fstream>
-#include <string>
+#include <olsgd/io/csv_writer.hpp>
 
 namespace olsgd::io {
 
 class MetricsCsv {
  public:
-  // Opens (truncates) `path`; throws InputError naming the path if it cannot.
-  explicit MetricsCsv(const std::string& path);
+  explicit MetricsCsv(const std::string& path) : csv_(path, header()) {}
   void write(const MetricsRow& row);
   static const char* header();
 
  private:
-  std::string path_;
-  std::ofstream out_;
+  CsvWriter csv_;
+};
+
+class SyncsCsv {
+ public:
+  explicit SyncsCsv(const std::string& path) : csv_(path, header()) {}
+  void write(const SyncRecord& sync);
+  static const char* header();
+
+ private:
+  CsvWriter csv_;
 };
 
 }  // namespace olsgd::io

@@ -1,0 +1,21 @@
+#pragma once
+// A CSV file of numbers: a header line, then rows written with 17 significant digits so two
+// runs can be compared bitwise; NaN is written as "nan". Each row is flushed, so a killed
+// run keeps what it logged.
+#include <fstream>
+#include <initializer_list>
+#include <string>
+
+namespace olsgd::io {
+
+class CsvWriter {
+ public:
+  // Opens (truncates) `path` and writes `header`; throws InputError naming the path.
+  CsvWriter(const std::string& path, const std::string& header);
+  void row(std::initializer_list<double> values);
+
+ private:
+  std::ofstream out_;
+};
+
+}  // namespace olsgd::io
