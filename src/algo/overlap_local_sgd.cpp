@@ -2,6 +2,17 @@
 #include <olsgd/kernels/overlap.hpp>
 
 namespace olsgd {
+namespace {
+// A real copy (create_mirror_view_and_copy would alias a View already in MemSpace).
+template <class Scalar>
+ConstVector<Scalar> snapshot(const ExecSpace& exec, const Vector<Scalar>& v) {
+  Vector<Scalar> copy(Kokkos::view_alloc(Kokkos::WithoutInitializing, v.label() + "_seen"),
+                      v.extent(0));
+  Kokkos::deep_copy(exec, copy, v);
+  exec.fence();
+  return copy;
+}
+}  // namespace
 
 template <class Scalar>
 OverlapLocalSgd<Scalar>::OverlapLocalSgd(TrainingContext<Scalar> ctx, bool momentum_variant)
@@ -12,7 +23,7 @@ OverlapLocalSgd<Scalar>::OverlapLocalSgd(TrainingContext<Scalar> ctx, bool momen
   send_ = this->state_.add("send", d);
   anchor_ = this->state_.add("anchor", d);
   if (momentum_variant) anchor_momentum_ = this->state_.add("anchor_momentum", d);
-  this->allocate_state();  // zeros, then x0 into params
+  this->allocate_state();                                 // zeros, then x0 into params
   Kokkos::deep_copy(ctx.exec, anchor(), this->params());  // z = x0 until the first average
   ctx.exec.fence();
 }
@@ -41,15 +52,14 @@ void OverlapLocalSgd<Scalar>::sync(Index k) {
   SyncBuffers<Scalar> buffers;
   if (this->observing_buffers()) {
     // Copies, so observers see the anchor as consumed even after the next post.
-    buffers.anchor_used = Kokkos::create_mirror_view_and_copy(MemSpace(), anchor());
+    buffers.anchor_used = snapshot(ctx.exec, anchor());
   }
   {
     Timers::Scope t(ctx.timers, Phase::Compute);
     pull_and_snapshot(k);
     ctx.exec.fence();
   }
-  if (this->observing_buffers())
-    buffers.posted = Kokkos::create_mirror_view_and_copy(MemSpace(), send());
+  if (this->observing_buffers()) buffers.posted = snapshot(ctx.exec, send());
   const double before = ctx.timers.seconds(Phase::Comm);
   {
     Timers::Scope t(ctx.timers, Phase::Comm);
@@ -77,9 +87,8 @@ void OverlapLocalSgdMomentum<Scalar>::pull_and_snapshot(Index k) {
   const auto& ctx = this->ctx_;
   kernels::pull_to_anchor_momentum(ctx.exec, this->params(), this->anchor(),
                                    this->state_.segment(this->anchor_momentum_), this->send(),
-                                   ctx.config.algorithm.alpha,
-                                   ctx.config.algorithm.anchor_momentum, this->lr(k),
-                                   1.0 / ctx.comm.size());
+                                   ctx.config.algorithm.alpha, ctx.config.algorithm.anchor_momentum,
+                                   this->lr(k), 1.0 / ctx.comm.size());
 }
 
 template class OverlapLocalSgd<float>;

@@ -85,7 +85,8 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
     if (obs.on_sync) obs.on_sync(r);
   });
   out.network_s = algorithm->network_seconds();
-  MinibatchSampler sampler(cfg.run.seed, rank, data.rows(), cfg.optimizer.batch);
+  MinibatchSampler sampler(cfg.run.seed, cfg.data.replicate ? 0 : rank, data.rows(),
+                           cfg.optimizer.batch);
   MetricsProbe<Scalar> probe(comm, model.num_params(), std::move(optimum));
   out.algorithm = algorithm->name();
   out.num_params = model.num_params();

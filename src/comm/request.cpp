@@ -1,8 +1,8 @@
 #include <olsgd/comm/request.hpp>
 
-#include "mpi_check.hpp"
-
 #include <thread>
+
+#include "mpi_check.hpp"
 
 namespace olsgd::comm {
 using detail::check;

@@ -157,6 +157,7 @@ const std::vector<Field>& fields() {
       real(OLSGD_KEY(data.noise), 0, false, INFINITY, false, "label noise standard deviation"),
       real(OLSGD_KEY(data.min_eig), 0, true, INFINITY, false, "smallest feature variance"),
       real(OLSGD_KEY(data.max_eig), 0, true, INFINITY, false, "largest feature variance"),
+      boolean(OLSGD_KEY(data.replicate), "every rank holds all samples and draws the same batches"),
       text(OLSGD_KEY(model.kind), {"least_squares"}, "model and loss"),
       text(OLSGD_KEY(algorithm.name),
            {"minibatch_sgd", "local_sgd", "overlap_local_sgd", "overlap_local_sgd_momentum"},
@@ -283,12 +284,13 @@ void validate(const Config& c, const Origins& o, int ranks) {
   const auto& d = c.data;
   check(d.min_eig <= d.max_eig, o, c, "data.min_eig",
         "must not exceed data.max_eig (" + format_double(d.max_eig) + ")");
-  check(d.samples % ranks == 0, o, c, "data.samples",
+  const Index per_rank = d.replicate ? d.samples : d.samples / ranks;
+  check(d.replicate || d.samples % ranks == 0, o, c, "data.samples",
         std::to_string(d.samples) + " samples do not divide evenly over " + std::to_string(ranks) +
             " ranks");
-  check(c.optimizer.batch <= d.samples / ranks, o, c, "optimizer.batch",
-        "batch " + std::to_string(c.optimizer.batch) + " exceeds the " +
-            std::to_string(d.samples / ranks) + " samples each rank holds");
+  check(c.optimizer.batch <= per_rank, o, c, "optimizer.batch",
+        "batch " + std::to_string(c.optimizer.batch) + " exceeds the " + std::to_string(per_rank) +
+            " samples each rank holds");
   check(!c.optimizer.nesterov || c.optimizer.momentum > 0, o, c, "optimizer.nesterov",
         "needs optimizer.momentum > 0");
   // Keys that only some algorithms read: setting one for another algorithm is a mistake.

@@ -24,7 +24,7 @@ Dataset<Scalar> make_synthetic_least_squares(const DataConfig& data, std::uint64
   const Index d = data.features;
   Dataset<Scalar> out;
   out.global_samples = data.samples;
-  out.shard = even_shard(data.samples, rank, ranks);
+  out.shard = data.replicate ? Shard{0, data.samples} : even_shard(data.samples, rank, ranks);
   out.features = Matrix<Scalar>("olsgd::data::features", out.shard.count, d);
   out.labels = Vector<Scalar>("olsgd::data::labels", out.shard.count);
 

@@ -18,8 +18,10 @@ void CsvWriter::row(std::initializer_list<double> values) {
   char buf[32];
   bool first = true;
   for (double v : values) {
-    if (std::isnan(v)) std::snprintf(buf, sizeof buf, "nan");
-    else std::snprintf(buf, sizeof buf, "%.17g", v);
+    if (std::isnan(v))
+      std::snprintf(buf, sizeof buf, "nan");
+    else
+      std::snprintf(buf, sizeof buf, "%.17g", v);
     out_ << (first ? "" : ",") << buf;
     first = false;
   }

@@ -7,12 +7,13 @@
 //   plus the delay, like a slow network; wait() sleeps only the remainder.
 // - With a ProgressThread, only the helper thread calls MPI on the request; test()/wait()
 //   then read the helper's verdict.
+#include <mpi.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mpi.h>
 #include <mutex>
 
 namespace olsgd::comm {

@@ -28,6 +28,9 @@ struct DataConfig {
   double noise = 0.0;     // standard deviation of the label noise
   double min_eig = 0.01;  // feature covariance spectrum, log-spaced in [min_eig, max_eig]
   double max_eig = 1.0;
+  // Every rank holds ALL samples and draws the same batches (a homogeneity test setting:
+  // with identical seeds the ranks' models must stay identical).
+  bool replicate = false;
 };
 
 struct ModelConfig {

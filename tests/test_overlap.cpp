@@ -1,0 +1,233 @@
+// Overlap-Local-SGD on real MPI ranks (registered at 1, 2 and 4) against a plain host
+// reference written straight from ALGORITHMS.md §2 (double precision, no Kokkos in the
+// rule), the one-round staleness of the anchor checked directly, and the edge cases.
+#include <olsgd/algo/factory.hpp>
+#include <olsgd/algo/trainer.hpp>
+#include <olsgd/data/sampler.hpp>
+#include <olsgd/data/synthetic.hpp>
+#include <olsgd/model/least_squares.hpp>
+
+#include <gtest/gtest.h>
+#include <mpi.h>
+#include <view_helpers.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+
+namespace {
+
+using namespace olsgd;
+
+int world_size() {
+  int m = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &m);
+  return m;
+}
+int world_rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+const char* kDeck = R"(
+run: {seed: 5, steps: 61, log_every: 1000}
+data: {samples: 256, features: 12, noise: 0.3, min_eig: 0.2, max_eig: 1.0}
+optimizer: {lr: 0.05, batch: 4}
+algorithm: {name: overlap_local_sgd, tau: 4, alpha: 0.6}
+)";
+
+Config deck(const std::vector<std::string>& sets) {
+  return parse_config(kDeck, "overlap-test", sets, world_size());
+}
+
+using State = std::map<std::string, std::vector<double>>;
+
+// ALGORITHMS.md §2 for all m ranks at once, on the host. Data and batches come from the
+// library's generator and sampler; the update rule below is the reference.
+State reference(const Config& c, int m, int rank) {
+  const Index d = c.data.features, b = c.optimizer.batch;
+  const auto& o = c.optimizer;
+  const auto& a = c.algorithm;
+  struct Rank {
+    Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace> A;
+    Kokkos::View<double*, Kokkos::HostSpace> y;
+    std::vector<double> x, v, send, bm;
+  };
+  std::vector<Rank> ranks(m);
+  for (int r = 0; r < m; ++r) {
+    const auto data = make_synthetic_least_squares<double>(c.data, c.run.seed, r, m);
+    ranks[r].A = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.features);
+    ranks[r].y = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.labels);
+    ranks[r].x.assign(d, 0.0);  // x0 = 0
+    ranks[r].v.assign(d, 0.0);
+    ranks[r].send.assign(d, 0.0);
+    ranks[r].bm.assign(d, 0.0);
+  }
+  std::vector<double> z(d, 0.0);  // the anchor: x0 until the first average arrives
+  std::vector<double> pending;     // the sum posted at the previous sync, in flight
+  for (Index k = 0; k < c.run.steps; ++k) {
+    for (int r = 0; r < m; ++r) {
+      Rank& R = ranks[r];
+      const auto batch = test::to_host(
+          MinibatchSampler(c.run.seed, r, R.A.extent(0), b).sample(ExecSpace(), k));
+      std::vector<double> g(d, 0.0);
+      for (Index s : batch) {
+        double res = -R.y(s);
+        for (Index j = 0; j < d; ++j) res += R.A(s, j) * R.x[j];
+        for (Index j = 0; j < d; ++j) g[j] += res * R.A(s, j);
+      }
+      for (Index j = 0; j < d; ++j) {
+        const double gi = g[j] / b + o.weight_decay * R.x[j];  // line 1
+        if (o.momentum > 0) {                                   // line 2 (LOCAL_OPT)
+          R.v[j] = o.momentum * R.v[j] + gi;
+          R.x[j] -= o.lr * (o.nesterov ? gi + o.momentum * R.v[j] : R.v[j]);
+        } else {
+          R.x[j] -= o.lr * gi;
+        }
+      }
+    }
+    if ((k + 1) % a.tau != 0) continue;             // line 4
+    if (!pending.empty()) z = pending;              // line 5: one-round-stale average
+    for (int r = 0; r < m; ++r) {
+      Rank& R = ranks[r];
+      for (Index j = 0; j < d; ++j) {
+        R.x[j] = (1 - a.alpha) * R.x[j] + a.alpha * z[j];  // line 6
+        if (a.anchor_momentum == 0) {                        // line 7
+          R.send[j] = R.x[j] / m;
+        } else {
+          R.bm[j] = a.anchor_momentum * R.bm[j] + (z[j] - R.x[j]) / o.lr;
+          R.send[j] = (z[j] - o.lr * R.bm[j]) / m;
+        }
+      }
+    }
+    pending.assign(d, 0.0);  // line 8: the allreduce of the sends
+    for (int r = 0; r < m; ++r)
+      for (Index j = 0; j < d; ++j) pending[j] += ranks[r].send[j];
+  }
+  if (!pending.empty()) z = pending;  // the final wait
+  State out{{"params", ranks[rank].x}, {"send", ranks[rank].send}, {"anchor", z}};
+  if (o.momentum > 0) out["momentum"] = ranks[rank].v;
+  if (a.anchor_momentum > 0) out["anchor_momentum"] = ranks[rank].bm;
+  return out;
+}
+
+State run(const Config& c) {
+  comm::Communicator comm(MPI_COMM_WORLD);
+  const RunOutcome out = run_training(c, comm, {});
+  return State(out.final_state.begin(), out.final_state.end());
+}
+
+void expect_matches_reference(const std::vector<std::string>& sets) {
+  const Config c = deck(sets);
+  const State got = run(c), want = reference(c, world_size(), world_rank());
+  ASSERT_EQ(got.size(), want.size());
+  for (const auto& [name, w] : want) {
+    SCOPED_TRACE(name);
+    const auto& g = got.at(name);
+    ASSERT_EQ(g.size(), w.size());
+    for (std::size_t j = 0; j < w.size(); ++j)
+      ASSERT_NEAR(g[j], w[j], 1e-12 * std::max(1.0, std::fabs(w[j]))) << "element " << j;
+  }
+}
+
+TEST(overlap, plain_variant_matches_the_host_reference) {
+  expect_matches_reference({});
+  expect_matches_reference({"algorithm.tau=3", "optimizer.momentum=0.9", "optimizer.nesterov=true",
+                            "optimizer.weight_decay=1e-3", "run.steps=75"});
+}
+
+TEST(overlap, momentum_variant_matches_the_host_reference) {
+  expect_matches_reference({"algorithm.name=overlap_local_sgd_momentum",
+                            "algorithm.anchor_momentum=0.7", "algorithm.tau=2"});
+  expect_matches_reference({"algorithm.name=overlap_local_sgd_momentum",
+                            "algorithm.anchor_momentum=0.5", "optimizer.momentum=0.9",
+                            "algorithm.alpha=0.3", "run.steps=64"});
+}
+
+TEST(overlap, edge_cases_match_the_host_reference) {
+  expect_matches_reference({"algorithm.alpha=0"});
+  expect_matches_reference({"algorithm.alpha=1"});
+  expect_matches_reference({"algorithm.tau=1"});
+  expect_matches_reference({"algorithm.tau=1", "algorithm.name=overlap_local_sgd_momentum",
+                            "algorithm.anchor_momentum=0.6"});
+}
+
+TEST(overlap, alpha_0_never_pulls_the_model) {
+  // With alpha = 0 the model must follow local SGD that never syncs, bit for bit.
+  const State overlap = run(deck({"algorithm.alpha=0"}));
+  Config never_syncs = deck({});
+  never_syncs.algorithm.name = "local_sgd";
+  never_syncs.algorithm.tau = 1000;
+  const State alone = run(never_syncs);
+  EXPECT_EQ(overlap.at("params"), alone.at("params"));
+}
+
+TEST(overlap, alpha_1_replaces_every_model_by_the_stale_average) {
+  // Right after each sync every rank holds x_i = z, the same on all ranks.
+  const Config c = deck({"algorithm.alpha=1", "run.steps=64"});  // ends on a sync
+  const State s = run(c);
+  std::vector<double> mine = s.at("params"), first = mine;
+  MPI_Bcast(first.data(), static_cast<int>(first.size()), MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  EXPECT_EQ(mine, first);
+}
+
+TEST(overlap, identical_data_and_seeds_keep_the_models_identical) {
+  for (const char* algo : {"overlap_local_sgd", "overlap_local_sgd_momentum"}) {
+    SCOPED_TRACE(algo);
+    std::vector<std::string> sets = {"data.replicate=true", std::string("algorithm.name=") + algo,
+                                     "optimizer.momentum=0.9"};
+    if (std::strcmp(algo, "overlap_local_sgd_momentum") == 0)
+      sets.push_back("algorithm.anchor_momentum=0.7");
+    const State s = run(deck(sets));
+    for (const auto& [name, mine] : s) {
+      std::vector<double> first = mine;
+      MPI_Bcast(first.data(), static_cast<int>(first.size()), MPI_DOUBLE, 0, MPI_COMM_WORLD);
+      EXPECT_EQ(mine, first) << name;  // bitwise, every segment
+    }
+  }
+}
+
+// Drives the algorithm directly to see the buffers of every sync.
+TEST(overlap, the_anchor_of_sync_j_is_exactly_the_average_posted_at_sync_j_minus_1) {
+  const Config c = deck({"run.steps=40", "algorithm.tau=3"});
+  comm::Communicator comm(MPI_COMM_WORLD);
+  const int m = comm.size();
+  const auto data = make_synthetic_least_squares<double>(c.data, c.run.seed, comm.rank(), m);
+  LeastSquares<double> model(data, c.optimizer.batch);
+  Timers timers;
+  TrainingContext<double> ctx{ExecSpace(), model, comm, timers, c};
+  auto algo = make_algorithm(ctx);
+  std::vector<std::vector<double>> used, posted;
+  algo->set_sync_observer([&](const SyncRecord& r, const SyncBuffers<double>& b) {
+    EXPECT_EQ(r.sync, static_cast<std::int64_t>(used.size()) + 1);
+    used.push_back(test::to_host(b.anchor_used));
+    posted.push_back(test::to_host(b.posted));
+  });
+  const MinibatchSampler sampler(c.run.seed, comm.rank(), data.rows(), c.optimizer.batch);
+  for (Index k = 0; k < c.run.steps; ++k) algo->step(k, sampler.sample(ExecSpace(), k), false);
+  algo->finish();
+  ASSERT_EQ(used.size(), 13u);  // floor(40 / 3)
+
+  EXPECT_EQ(used[0], std::vector<double>(c.data.features, 0.0));  // sync 1 pulls toward x0
+  for (std::size_t j = 1; j < used.size(); ++j) {
+    std::vector<double> average = posted[j - 1];  // sum over ranks of what sync j-1 posted
+    comm.sum_uncounted(average);
+    std::vector<double> now = posted[j];
+    comm.sum_uncounted(now);
+    double stale = 0, fresh = 0;
+    for (std::size_t i = 0; i < average.size(); ++i) {
+      EXPECT_NEAR(used[j][i], average[i], 1e-15 * std::max(1.0, std::fabs(average[i])));
+      stale = std::max(stale, std::fabs(used[j][i] - average[i]));
+      fresh = std::max(fresh, std::fabs(used[j][i] - now[i]));
+    }
+    EXPECT_GT(fresh, 1e6 * std::max(stale, 1e-300)) << "sync " << j + 1 << " used a fresh average";
+  }
+  // After the final wait, the anchor holds the average posted at the last sync.
+  std::vector<double> last = posted.back();
+  comm.sum_uncounted(last);
+  const auto anchor = test::to_host(algo->state().segment("anchor"));
+  for (std::size_t i = 0; i < last.size(); ++i) EXPECT_NEAR(anchor[i], last[i], 1e-15);
+}
+
+}  // namespace
