@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
 namespace {
 
 using olsgd::comm::Communicator;
@@ -55,6 +59,115 @@ TEST(comm, an_error_on_one_rank_reaches_every_rank) {
   } catch (const olsgd::InputError& e) {
     EXPECT_EQ(std::string(e.what()), "data.bin: truncated on rank " + std::to_string(last));
   }
+}
+
+}  // namespace
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// rank + i on each rank: the sum is m(m-1)/2 + m*i.
+olsgd::Vector<double> ramp(std::size_t n, int rank) {
+  olsgd::Vector<double> v("ramp", n);
+  Kokkos::parallel_for(
+      "fill", Kokkos::RangePolicy<olsgd::ExecSpace>(0, n),
+      KOKKOS_LAMBDA(const std::size_t i) { v(i) = rank + 1.0 * i; });
+  return v;
+}
+
+void expect_ramp_sum(const olsgd::Vector<double>& v, int m) {
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+  for (std::size_t i = 0; i < h.extent(0); ++i)
+    ASSERT_DOUBLE_EQ(h(i), m * (m - 1) / 2.0 + m * 1.0 * i);
+}
+
+void nonblocking_allreduce_round_trip(Communicator& comm) {
+  const int m = comm.size();
+  auto send = ramp(300, comm.rank());
+  olsgd::Vector<double> recv("recv", 300);
+  olsgd::comm::Request req = comm.iallreduce_sum(olsgd::ExecSpace(), send, recv);
+  EXPECT_TRUE(req.active());
+  while (!req.test()) {
+  }
+  EXPECT_FALSE(req.active());
+  expect_ramp_sum(recv, m);
+  EXPECT_EQ(req.wait(), 0.0);  // completing twice is a no-op, never a second MPI_Wait
+  EXPECT_TRUE(req.test());
+  EXPECT_EQ(comm.traffic().calls, 1);
+  EXPECT_EQ(comm.traffic().payload_bytes, 300 * sizeof(double));
+}
+
+TEST(request, nonblocking_allreduce_completes_once) {
+  Communicator comm(MPI_COMM_WORLD);
+  nonblocking_allreduce_round_trip(comm);
+}
+
+TEST(request, a_progress_thread_gives_the_same_result) {
+  int level = 0;
+  MPI_Query_thread(&level);
+  if (level < MPI_THREAD_MULTIPLE) GTEST_SKIP() << "MPI_THREAD_MULTIPLE not provided";
+  Communicator comm(MPI_COMM_WORLD);
+  comm.start_progress_thread();
+  nonblocking_allreduce_round_trip(comm);
+  auto send = ramp(50, comm.rank());
+  olsgd::Vector<double> recv("recv", 50);
+  olsgd::comm::Request req = comm.iallreduce_sum(olsgd::ExecSpace(), send, recv);
+  req.wait();
+  expect_ramp_sum(recv, comm.size());
+}
+
+TEST(request, the_destructor_and_move_assignment_complete_in_flight_requests) {
+  Communicator comm(MPI_COMM_WORLD);
+  const int m = comm.size();
+  auto send = ramp(64, comm.rank());
+  olsgd::Vector<double> a("a", 64), b("b", 64);
+  try {
+    olsgd::comm::Request req = comm.iallreduce_sum(olsgd::ExecSpace(), send, a);
+    throw std::runtime_error("unwinding with a request in flight");
+  } catch (const std::runtime_error&) {
+  }
+  expect_ramp_sum(a, m);  // the destructor waited: the buffer holds the result
+  olsgd::comm::Request req = comm.iallreduce_sum(olsgd::ExecSpace(), send, b);
+  Kokkos::deep_copy(a, 0.0);
+  req = comm.iallreduce_sum(olsgd::ExecSpace(), send, a);  // completes the first one first
+  expect_ramp_sum(b, m);
+  req.wait();
+  expect_ramp_sum(a, m);
+}
+
+TEST(request, injected_delay_behaves_like_a_slow_network) {
+  Communicator comm(MPI_COMM_WORLD);
+  const double delay = 0.05;
+  comm.set_network_model({delay, 0, 0});
+  auto send = ramp(16, comm.rank());
+  olsgd::Vector<double> recv("recv", 16);
+
+  // Nothing overlaps: wait() holds the caller for the whole delay.
+  auto t0 = Clock::now();
+  olsgd::comm::Request req = comm.iallreduce_sum(olsgd::ExecSpace(), send, recv);
+  EXPECT_FALSE(req.test());  // not before post time + delay
+  req.wait();
+  EXPECT_GE(seconds_since(t0), delay);
+
+  // Work longer than the delay: the request is complete when the work ends.
+  req = comm.iallreduce_sum(olsgd::ExecSpace(), send, recv);
+  std::this_thread::sleep_for(std::chrono::duration<double>(1.5 * delay));
+  const double blocked = req.wait();
+  EXPECT_LT(blocked, 0.5 * delay) << "a request past its delay must not wait for it again";
+
+  // A blocking collective returns no earlier than start + delay, and counts the delay.
+  t0 = Clock::now();
+  comm.allreduce_sum(olsgd::ExecSpace(), recv);
+  EXPECT_GE(seconds_since(t0), delay);
+  EXPECT_DOUBLE_EQ(comm.traffic().delay_s, 3 * delay);
+
+  // alpha-beta: latency + bytes / bandwidth.
+  const olsgd::comm::NetworkModel ab{0.0, 1e-3, 1e6};
+  EXPECT_DOUBLE_EQ(ab.seconds(4000), 1e-3 + 4e-3);
 }
 
 }  // namespace

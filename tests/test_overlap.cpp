@@ -9,11 +9,11 @@
 
 #include <gtest/gtest.h>
 #include <mpi.h>
-#include <view_helpers.hpp>
 
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <view_helpers.hpp>
 
 namespace {
 
@@ -65,12 +65,12 @@ State reference(const Config& c, int m, int rank) {
     ranks[r].bm.assign(d, 0.0);
   }
   std::vector<double> z(d, 0.0);  // the anchor: x0 until the first average arrives
-  std::vector<double> pending;     // the sum posted at the previous sync, in flight
+  std::vector<double> pending;    // the sum posted at the previous sync, in flight
   for (Index k = 0; k < c.run.steps; ++k) {
     for (int r = 0; r < m; ++r) {
       Rank& R = ranks[r];
-      const auto batch = test::to_host(
-          MinibatchSampler(c.run.seed, r, R.A.extent(0), b).sample(ExecSpace(), k));
+      const auto batch =
+          test::to_host(MinibatchSampler(c.run.seed, r, R.A.extent(0), b).sample(ExecSpace(), k));
       std::vector<double> g(d, 0.0);
       for (Index s : batch) {
         double res = -R.y(s);
@@ -79,7 +79,7 @@ State reference(const Config& c, int m, int rank) {
       }
       for (Index j = 0; j < d; ++j) {
         const double gi = g[j] / b + o.weight_decay * R.x[j];  // line 1
-        if (o.momentum > 0) {                                   // line 2 (LOCAL_OPT)
+        if (o.momentum > 0) {                                  // line 2 (LOCAL_OPT)
           R.v[j] = o.momentum * R.v[j] + gi;
           R.x[j] -= o.lr * (o.nesterov ? gi + o.momentum * R.v[j] : R.v[j]);
         } else {
@@ -87,13 +87,13 @@ State reference(const Config& c, int m, int rank) {
         }
       }
     }
-    if ((k + 1) % a.tau != 0) continue;             // line 4
-    if (!pending.empty()) z = pending;              // line 5: one-round-stale average
+    if ((k + 1) % a.tau != 0) continue;  // line 4
+    if (!pending.empty()) z = pending;   // line 5: one-round-stale average
     for (int r = 0; r < m; ++r) {
       Rank& R = ranks[r];
       for (Index j = 0; j < d; ++j) {
         R.x[j] = (1 - a.alpha) * R.x[j] + a.alpha * z[j];  // line 6
-        if (a.anchor_momentum == 0) {                        // line 7
+        if (a.anchor_momentum == 0) {                      // line 7
           R.send[j] = R.x[j] / m;
         } else {
           R.bm[j] = a.anchor_momentum * R.bm[j] + (z[j] - R.x[j]) / o.lr;
