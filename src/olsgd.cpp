@@ -140,6 +140,8 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
   }
   // Every rank parses the same deck, so every rank reaches the same verdict.
   const olsgd::Config cfg = olsgd::load_config(cl.deck, cl.overrides, env.size());
+  if (root)
+    for (const auto& w : cfg.warnings) std::fprintf(stderr, "olsgd: warning: %s\n", w.c_str());
   if (cl.check) {
     if (root) std::printf("%s: OK for %d ranks\n", cl.deck.c_str(), env.size());
     return 0;

@@ -125,6 +125,17 @@ TEST_F(Cli, help_version_and_check) {
   EXPECT_NE(c.out.find("OK for 1 ranks"), std::string::npos) << c.out;
 }
 
+TEST_F(Cli, rerunning_a_deck_with_another_algorithm_warns_about_unused_keys) {
+  const Result r =
+      run(std::string(OLSGD_INPUTS) + "/overlap_delay.yaml --set algorithm.name=local_sgd --check");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("olsgd: warning: " + std::string(OLSGD_INPUTS) +
+                       "/overlap_delay.yaml:26: algorithm.alpha: not used by algorithm local_sgd "
+                       "(ignored)"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(Cli, rank_count_errors_come_through_mpirun_as_one_line_and_exit_2) {
   const std::string deck = std::string(OLSGD_INPUTS) + "/quickstart.yaml";
   const std::string line = expect_input_error(run(deck + " --set data.samples=1001", 2));

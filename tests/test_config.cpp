@@ -107,10 +107,6 @@ TEST(config, invalid_combinations) {
       "--set optimizer.batch=40: optimizer.batch: batch 40 exceeds the 32 samples each rank holds");
   EXPECT_EQ(error_of("optimizer:\n  nesterov: true\n"),
             "deck.yaml:2: optimizer.nesterov: needs optimizer.momentum > 0");
-  EXPECT_EQ(error_of("algorithm:\n  name: minibatch_sgd\n  tau: 4\n"),
-            "deck.yaml:3: algorithm.tau: is not used by algorithm minibatch_sgd");
-  EXPECT_EQ(error_of("algorithm:\n  name: local_sgd\n  alpha: 0.5\n"),
-            "deck.yaml:3: algorithm.alpha: is not used by algorithm local_sgd");
   EXPECT_EQ(
       error_of("algorithm:\n  name: overlap_local_sgd_momentum\n"),
       "deck.yaml: algorithm.anchor_momentum: the momentum variant needs algorithm.anchor_momentum "
@@ -119,6 +115,20 @@ TEST(config, invalid_combinations) {
             "deck.yaml:2: straggler.rank: rank 2 does not exist in a run on 2 ranks");
   EXPECT_EQ(error_of("data:\n  min_eig: 2\n  max_eig: 1\n"),
             "deck.yaml:2: data.min_eig: must not exceed data.max_eig (1)");
+}
+
+TEST(config, keys_the_algorithm_does_not_read_are_ignored_with_a_warning) {
+  const Config c = parse_config("algorithm:\n  tau: 4\n  alpha: 0.5\ncomm:\n  progress_every: 3\n",
+                                "deck.yaml", {"algorithm.name=minibatch_sgd"}, 1);
+  EXPECT_EQ(c.warnings,
+            (std::vector<std::string>{
+                "deck.yaml:2: algorithm.tau: not used by algorithm minibatch_sgd (ignored)",
+                "deck.yaml:3: algorithm.alpha: not used by algorithm minibatch_sgd (ignored)",
+                "deck.yaml:5: comm.progress_every: not used by algorithm minibatch_sgd "
+                "(ignored)"}));
+  EXPECT_TRUE(
+      parse_config("algorithm:\n  name: overlap_local_sgd\n  alpha: 0.5\n", "deck.yaml", {}, 1)
+          .warnings.empty());
 }
 
 TEST(config, values_round_trip_and_help_lists_every_key) {

@@ -280,7 +280,7 @@ void check(bool ok, const Origins& origins, const Config& c, const std::string& 
 }
 
 // Checks that involve several keys or the rank count.
-void validate(const Config& c, const Origins& o, int ranks) {
+void validate(Config& c, const Origins& o, int ranks) {
   const auto& d = c.data;
   check(d.min_eig <= d.max_eig, o, c, "data.min_eig",
         "must not exceed data.max_eig (" + format_double(d.max_eig) + ")");
@@ -293,7 +293,8 @@ void validate(const Config& c, const Origins& o, int ranks) {
             " samples each rank holds");
   check(!c.optimizer.nesterov || c.optimizer.momentum > 0, o, c, "optimizer.nesterov",
         "needs optimizer.momentum > 0");
-  // Keys that only some algorithms read: setting one for another algorithm is a mistake.
+  // Keys that only some algorithms read: set for another algorithm, they are ignored with a
+  // warning (so a deck can be rerun with --set algorithm.name=... for a comparison).
   const std::string& a = c.algorithm.name;
   const bool overlap = a.rfind("overlap_local_sgd", 0) == 0;
   const std::pair<const char*, bool> used_by[] = {
@@ -303,8 +304,11 @@ void validate(const Config& c, const Origins& o, int ranks) {
       {"comm.progress_every", overlap},
       {"comm.progress_thread", overlap},
   };
-  for (const auto& [key, used] : used_by)
-    check(used || !o.count(key), o, c, key, "is not used by algorithm " + a);
+  for (const auto& [key, used] : used_by) {
+    auto it = o.find(key);
+    if (!used && it != o.end())
+      c.warnings.push_back(it->second + ": " + key + ": not used by algorithm " + a + " (ignored)");
+  }
   check(a != "overlap_local_sgd_momentum" || c.algorithm.anchor_momentum > 0, o, c,
         "algorithm.anchor_momentum",
         "the momentum variant needs algorithm.anchor_momentum in (0, 1) (use overlap_local_sgd "

@@ -80,6 +80,9 @@ struct Config {
   OptimizerConfig optimizer;
   CommConfig comm;
   StragglerConfig straggler;
+  // Harmless oddities found while parsing (e.g. a key the chosen algorithm does not read,
+  // as when a deck is rerun with --set algorithm.name=...): "where: key: message" lines.
+  std::vector<std::string> warnings;
 };
 
 // Reads, parses and validates a deck, then applies `--set key=value` overrides, for a run

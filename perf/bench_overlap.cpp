@@ -1,0 +1,123 @@
+// Round time of local SGD and Overlap-Local-SGD under an injected network delay equal to
+// the compute time of tau local steps, measured in one run (mpirun -np 2) and reported as
+// ratios to the compute-only round time (local SGD that never syncs). Overlap is run with
+// both progress strategies: MPI_Test every local step, and a progress thread.
+// Expected: local SGD ~ 2.0 (compute, then the whole delay); Overlap ~ 1.0 (delay hidden).
+//   mpirun -np 2 build/perf/bench_overlap [--set key=value ...] [--json FILE]
+#include <olsgd/algo/trainer.hpp>
+#include <olsgd/comm/environment.hpp>
+#include <olsgd/core/error.hpp>
+#include <olsgd/io/build_info.hpp>
+#include <olsgd/io/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char* kDeck = R"(
+run: {seed: 7, steps: 2400, log_every: 100000, progress: false}
+data: {samples: 16384, features: 512, noise: 0.1, min_eig: 0.05, max_eig: 1.0}
+optimizer: {lr: 0.03, batch: 64}
+algorithm: {name: local_sgd, tau: 8}
+)";
+
+struct Case {
+  std::string label;
+  std::vector<std::string> sets;
+  double round_s = 0, hidden = 0, wait_s = 0;
+};
+
+// Seconds per round of tau steps, metrics excluded (the slowest rank's).
+double round_seconds(const olsgd::RunOutcome& out, const olsgd::Config& c,
+                     olsgd::comm::Communicator& comm) {
+  const double rounds = static_cast<double>(c.run.steps) / c.algorithm.tau;
+  return comm.max_uncounted(out.train_s - out.timers.seconds(olsgd::Phase::Metrics)) / rounds;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  olsgd::comm::Environment env(argc, argv);
+  std::vector<std::string> user_sets;
+  std::string json_path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--set" && i + 1 < argc) user_sets.push_back(argv[++i]);
+    else if (a == "--json" && i + 1 < argc) json_path = argv[++i];
+  }
+  try {
+    olsgd::comm::Communicator comm(MPI_COMM_WORLD);
+    auto config = [&](std::vector<std::string> sets) {
+      sets.insert(sets.begin(), user_sets.begin(), user_sets.end());
+      return olsgd::parse_config(kDeck, "bench_overlap", sets, comm.size());
+    };
+    // 1. Compute only: local SGD that never syncs within the run.
+    const olsgd::Config base = config({"algorithm.tau=100000"});
+    olsgd::Config compute_only = base;
+    const olsgd::RunOutcome c0 = olsgd::run_training(compute_only, comm, {});
+    const olsgd::Index tau = config({}).algorithm.tau;
+    const double rounds = static_cast<double>(base.run.steps) / tau;
+    const double compute_round =
+        comm.max_uncounted(c0.train_s - c0.timers.seconds(olsgd::Phase::Metrics)) / rounds;
+    // 2. The injected delay: the compute time of tau local steps.
+    char delay[64];
+    std::snprintf(delay, sizeof delay, "comm.delay_s=%.9g", compute_round);
+
+    std::vector<Case> cases = {
+        {"local_sgd", {delay}},
+        {"overlap, MPI_Test every step",
+         {delay, "algorithm.name=overlap_local_sgd", "comm.progress_every=1"}},
+        {"overlap, progress thread",
+         {delay, "algorithm.name=overlap_local_sgd", "comm.progress_every=0",
+          "comm.progress_thread=true"}},
+        {"overlap, no progress calls",
+         {delay, "algorithm.name=overlap_local_sgd", "comm.progress_every=0"}},
+    };
+    for (Case& k : cases) {
+      const olsgd::Config c = config(k.sets);
+      const olsgd::RunOutcome out = olsgd::run_training(c, comm, {});
+      k.round_s = round_seconds(out, c, comm);
+      k.hidden = out.syncs.hidden_frac();
+      k.wait_s = out.syncs.count ? out.syncs.t_exposed / out.syncs.count : 0;
+    }
+
+    if (comm.rank() == 0) {
+      std::printf("olsgd bench_overlap: %d ranks, d=%lld, batch %lld, tau %lld, %lld steps\n",
+                  comm.size(), static_cast<long long>(base.data.features),
+                  static_cast<long long>(base.optimizer.batch), static_cast<long long>(tau),
+                  static_cast<long long>(base.run.steps));
+      std::printf("compute-only round %.3f ms; injected delay per sync = %.3f ms\n",
+                  1e3 * compute_round, 1e3 * compute_round);
+      std::printf("%-32s %10s %8s %8s %12s\n", "case", "round ms", "ratio", "hidden",
+                  "exposed ms");
+      for (const Case& k : cases)
+        std::printf("%-32s %10.3f %8.3f %8.3f %12.3f\n", k.label.c_str(), 1e3 * k.round_s,
+                    k.round_s / compute_round, k.hidden, 1e3 * k.wait_s);
+      if (!json_path.empty()) {
+        std::ofstream os(json_path);
+        olsgd::io::JsonWriter j(os);
+        const auto b = olsgd::io::build_info();
+        j.begin_object().value("olsgd_git", b.git).value("ranks", comm.size());
+        j.value("compute_round_s", compute_round).value("delay_s", compute_round);
+        j.begin_array("cases");
+        for (const Case& k : cases)
+          j.begin_object()
+              .value("case", k.label)
+              .value("round_s", k.round_s)
+              .value("ratio_to_compute", k.round_s / compute_round)
+              .value("hidden_frac", k.hidden)
+              .value("exposed_s_per_sync", k.wait_s)
+              .end_object();
+        j.end_array().end_object();
+        std::printf("wrote %s\n", json_path.c_str());
+      }
+    }
+  } catch (const std::exception& e) {
+    if (env.rank() == 0) std::fprintf(stderr, "bench_overlap: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
