@@ -6,6 +6,7 @@
 #include <olsgd/comm/environment.hpp>
 #include <olsgd/core/types.hpp>
 #include <olsgd/io/build_info.hpp>
+#include <olsgd/kernels/overlap.hpp>
 #include <olsgd/kernels/sgd.hpp>
 #include <olsgd/kernels/vector_ops.hpp>
 
@@ -36,12 +37,12 @@ template <class Kernel>
 void bench(benchmark::State& state, int streams, Kernel kernel) {
   const std::size_t n = static_cast<std::size_t>(state.range(0));
   const ExecSpace exec;
-  View x("x", n), v("v", n), g("g", n), copy("copy", n);
+  View x("x", n), v("v", n), g("g", n), w("w", n), copy("copy", n);
   Kokkos::deep_copy(x, 1.0f);
   Kokkos::deep_copy(g, 0.5f);
   double t_kernel = 0, t_copy = 0;
   for (auto _ : state) {
-    const double tk = timed(exec, [&] { kernel(exec, x, v, g); });
+    const double tk = timed(exec, [&] { kernel(exec, x, v, g, w); });
     t_copy += timed(exec, [&] { Kokkos::deep_copy(exec, copy, x); });
     t_kernel += tk;
     state.SetIterationTime(tk);
@@ -59,15 +60,27 @@ const olsgd::kernels::SgdParams kPlain{1e-3, 0, false, 1e-4, 1};
 const olsgd::kernels::SgdParams kNesterov{1e-3, 0.9, true, 1e-4, 1};
 
 void sgd_step(benchmark::State& s) {  // reads x, g; writes x
-  bench(s, 3, [](auto& e, auto& x, auto&, auto& g) { olsgd::kernels::sgd_step(e, x, g, kPlain); });
+  bench(s, 3,
+        [](auto& e, auto& x, auto&, auto& g, auto&) { olsgd::kernels::sgd_step(e, x, g, kPlain); });
 }
 void sgd_momentum_step(benchmark::State& s) {  // reads x, v, g; writes x, v
-  bench(s, 5, [](auto& e, auto& x, auto& v, auto& g) {
+  bench(s, 5, [](auto& e, auto& x, auto& v, auto& g, auto&) {
     olsgd::kernels::sgd_momentum_step(e, x, v, g, kNesterov);
   });
 }
 void scale(benchmark::State& s) {  // reads x; writes x
-  bench(s, 2, [](auto& e, auto& x, auto&, auto&) { olsgd::kernels::scale(e, x, 0.5f); });
+  bench(s, 2, [](auto& e, auto& x, auto&, auto&, auto&) { olsgd::kernels::scale(e, x, 0.5f); });
+}
+
+void pull_to_anchor(benchmark::State& s) {  // reads x, z; writes x, send
+  bench(s, 4, [](auto& e, auto& x, auto&, auto& z, auto& send) {
+    olsgd::kernels::pull_to_anchor(e, x, z, send, 0.6, 0.5);
+  });
+}
+void pull_to_anchor_momentum(benchmark::State& s) {  // reads x, z, b; writes x, b, send
+  bench(s, 6, [](auto& e, auto& x, auto& b, auto& z, auto& send) {
+    olsgd::kernels::pull_to_anchor_momentum(e, x, z, b, send, 0.6, 0.7, 1e-3, 0.5);
+  });
 }
 
 // 2^14 floats = 64 KiB (L2) ... 2^26 floats = 256 MiB (8x a 32 MiB L3).
@@ -75,6 +88,8 @@ void scale(benchmark::State& s) {  // reads x; writes x
 BENCHMARK(sgd_step) OLSGD_SIZES;
 BENCHMARK(sgd_momentum_step) OLSGD_SIZES;
 BENCHMARK(scale) OLSGD_SIZES;
+BENCHMARK(pull_to_anchor) OLSGD_SIZES;
+BENCHMARK(pull_to_anchor_momentum) OLSGD_SIZES;
 
 }  // namespace
 

@@ -45,8 +45,10 @@ int main(int argc, char** argv) {
   std::string json_path;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--set" && i + 1 < argc) user_sets.push_back(argv[++i]);
-    else if (a == "--json" && i + 1 < argc) json_path = argv[++i];
+    if (a == "--set" && i + 1 < argc)
+      user_sets.push_back(argv[++i]);
+    else if (a == "--json" && i + 1 < argc)
+      json_path = argv[++i];
   }
   try {
     olsgd::comm::Communicator comm(MPI_COMM_WORLD);
@@ -91,8 +93,7 @@ int main(int argc, char** argv) {
                   static_cast<long long>(base.run.steps));
       std::printf("compute-only round %.3f ms; injected delay per sync = %.3f ms\n",
                   1e3 * compute_round, 1e3 * compute_round);
-      std::printf("%-32s %10s %8s %8s %12s\n", "case", "round ms", "ratio", "hidden",
-                  "exposed ms");
+      std::printf("%-32s %10s %8s %8s %12s\n", "case", "round ms", "ratio", "hidden", "exposed ms");
       for (const Case& k : cases)
         std::printf("%-32s %10.3f %8.3f %8.3f %12.3f\n", k.label.c_str(), 1e3 * k.round_s,
                     k.round_s / compute_round, k.hidden, 1e3 * k.wait_s);
