@@ -1,6 +1,7 @@
 // Whole training runs on real MPI ranks (registered at 1, 2 and 4): minibatch SGD and
 // local SGD converge to the known least-squares optimum, local SGD with tau = 1 follows
 // minibatch SGD, bytes match the formula, and runs are bitwise reproducible.
+#include <olsgd/algo/straggler.hpp>
 #include <olsgd/algo/trainer.hpp>
 
 #include <gtest/gtest.h>
@@ -138,6 +139,44 @@ TEST(training, the_same_deck_twice_gives_bitwise_identical_results) {
   }
   EXPECT_EQ(0, std::memcmp(a.out.final_params.data(), b.out.final_params.data(),
                            a.out.final_params.size() * sizeof(double)));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(straggler, factors_are_deterministic_per_seed_rank_and_step) {
+  StragglerConfig s;
+  EXPECT_EQ(straggler_factor(s, 1, 0, 5), 1.0);  // default: nobody is slow
+  s.rank = 1;
+  s.factor = 3;
+  EXPECT_EQ(straggler_factor(s, 1, 1, 5), 3.0);
+  EXPECT_EQ(straggler_factor(s, 1, 0, 5), 1.0);
+  s = StragglerConfig{};
+  s.random_prob = 0.25;
+  s.random_factor = 2;
+  int slow = 0;
+  for (Index k = 0; k < 20000; ++k) {
+    const double f = straggler_factor(s, 9, 2, k);
+    ASSERT_TRUE(f == 1.0 || f == 2.0);
+    ASSERT_EQ(f, straggler_factor(s, 9, 2, k));  // same draw every time
+    slow += f > 1;
+  }
+  EXPECT_NEAR(slow / 20000.0, 0.25, 5 * std::sqrt(0.25 * 0.75 / 20000));
+  int differ = 0;
+  for (Index k = 0; k < 1000; ++k)
+    differ += straggler_factor(s, 9, 2, k) != straggler_factor(s, 9, 3, k);
+  EXPECT_GT(differ, 100);  // ranks draw independently
+}
+
+TEST(straggler, slow_ranks_compute_the_same_numbers) {
+  const std::vector<std::string> sets = {"algorithm.tau=4", "run.steps=60", "data.noise=0.2"};
+  auto with = sets;
+  with.insert(with.end(), {"straggler.rank=0", "straggler.factor=3", "straggler.random_prob=0.3",
+                           "straggler.random_factor=2"});
+  const TrainedRun fast = train(sets), slow = train(with);
+  EXPECT_EQ(fast.out.final_params, slow.out.final_params);
+  EXPECT_EQ(fast.rows.back().loss, slow.rows.back().loss);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 #include <olsgd/algo/algorithm.hpp>
-#include <olsgd/data/rng.hpp>
+#include <olsgd/algo/straggler.hpp>
 #include <olsgd/kernels/sgd.hpp>
 
 #include <chrono>
@@ -46,19 +46,6 @@ double Algorithm<Scalar>::compute_gradient(const IndexVector& batch, bool want_l
 }
 
 template <class Scalar>
-double Algorithm<Scalar>::slowdown(Index k) const {
-  const auto& s = ctx_.config.straggler;
-  const int rank = ctx_.comm.rank();
-  double factor = s.rank == rank ? s.factor : 1.0;
-  if (s.random_prob > 0) {
-    const CounterRng rng(ctx_.config.run.seed, Stream::Straggler, static_cast<std::uint32_t>(rank));
-    if (rng.uniform(static_cast<std::uint64_t>(k)) < s.random_prob)
-      factor = std::max(factor, s.random_factor);
-  }
-  return factor;
-}
-
-template <class Scalar>
 void Algorithm<Scalar>::local_step(Index k, double grad_scale) {
   const auto& o = ctx_.config.optimizer;
   kernels::SgdParams p{lr(k), o.momentum, o.nesterov, o.weight_decay, grad_scale};
@@ -69,7 +56,8 @@ void Algorithm<Scalar>::local_step(Index k, double grad_scale) {
       kernels::sgd_step(ctx_.exec, params(), grad_, p);
   });
   // A straggler computes the same numbers, only slower: stretch this step's compute time.
-  const double factor = slowdown(k);
+  const double factor =
+      straggler_factor(ctx_.config.straggler, ctx_.config.run.seed, ctx_.comm.rank(), k);
   if (factor > 1) {
     const double extra = (factor - 1) * step_compute_s_;
     compute_timed([&] { std::this_thread::sleep_for(std::chrono::duration<double>(extra)); });

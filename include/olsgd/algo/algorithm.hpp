@@ -79,7 +79,6 @@ class Algorithm {
 
  private:
   double compute_timed(const std::function<void()>& work);
-  double slowdown(Index k) const;
 
   bool momentum_ = false;
   std::size_t momentum_segment_ = 0;
