@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <view_helpers.hpp>
+#include <test_helpers.hpp>
 
 namespace {
 

@@ -13,22 +13,14 @@
 #include <cmath>
 #include <cstring>
 #include <map>
-#include <view_helpers.hpp>
+#include <test_helpers.hpp>
 
 namespace {
 
 using namespace olsgd;
 
-int world_size() {
-  int m = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &m);
-  return m;
-}
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
+using test::world_rank;
+using test::world_size;
 
 const char* kDeck = R"(
 run: {seed: 5, steps: 61, log_every: 1000}

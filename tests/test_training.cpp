@@ -9,16 +9,13 @@
 
 #include <cmath>
 #include <cstring>
+#include <test_helpers.hpp>
 
 namespace {
 
 using namespace olsgd;
 
-int world_size() {
-  int m = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &m);
-  return m;
-}
+using test::world_size;
 
 // A well-conditioned noise-free problem: SGD converges linearly to x* (interpolation).
 const char* kDeck = R"(

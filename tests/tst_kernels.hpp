@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <test_helpers.hpp>
 #include <vector>
-#include <view_helpers.hpp>
 
 namespace {
 

@@ -1,6 +1,9 @@
 #pragma once
-// Moving test data between std::vector and rank-1 Views.
+// Helpers shared by the test suites: moving data between std::vector and rank-1 Views,
+// and the world communicator's size and rank.
 #include <Kokkos_Core.hpp>
+
+#include <mpi.h>
 
 #include <vector>
 
@@ -19,6 +22,18 @@ template <class V>
 std::vector<typename V::non_const_value_type> to_host(const V& v) {
   auto m = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
   return {m.data(), m.data() + m.extent(0)};
+}
+
+inline int world_size() {
+  int m = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &m);
+  return m;
+}
+
+inline int world_rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
 }
 
 }  // namespace olsgd::test
