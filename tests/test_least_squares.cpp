@@ -33,7 +33,7 @@ IndexVector batch_of(const std::vector<Index>& rows) {
 double host_loss(const Dataset<double>& data, const std::vector<Index>& rows,
                  const std::vector<double>& x) {
   auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.features);
-  auto y = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.labels);
+  auto y = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.targets);
   double s = 0;
   for (Index r : rows) {
     double dot = -y(r);
@@ -54,7 +54,7 @@ TEST(least_squares, gradient_matches_closed_form_and_finite_differences) {
 
   // Closed form: g = (1/b) sum_s (a_s.x - y_s) a_s.
   auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.features);
-  auto y = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.labels);
+  auto y = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.targets);
   std::vector<double> ref(x.size(), 0.0);
   for (Index r : rows) {
     double res = -y(r);
@@ -117,7 +117,7 @@ TEST(least_squares, dataset_does_not_depend_on_rank_count) {
   EXPECT_EQ(part.shard.first, 30);
   auto aw = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), whole.features);
   auto ap = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), part.features);
-  const auto yw = test::to_host(whole.labels), yp = test::to_host(part.labels);
+  const auto yw = test::to_host(whole.targets), yp = test::to_host(part.targets);
   for (Index s = 0; s < 10; ++s) {
     EXPECT_EQ(yp[s], yw[30 + s]);
     for (Index j = 0; j < cfg.features; ++j) EXPECT_EQ(ap(s, j), aw(30 + s, j));

@@ -50,7 +50,7 @@ State reference(const Config& c, int m, int rank) {
   for (int r = 0; r < m; ++r) {
     const auto data = make_synthetic_least_squares<double>(c.data, c.run.seed, r, m);
     ranks[r].A = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.features);
-    ranks[r].y = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.labels);
+    ranks[r].y = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.targets);
     ranks[r].x.assign(d, 0.0);  // x0 = 0
     ranks[r].v.assign(d, 0.0);
     ranks[r].send.assign(d, 0.0);

@@ -14,7 +14,7 @@ std::vector<double> least_squares_moments(const Dataset<Scalar>& data) {
   using HostMatrix = Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace>;
   // Double copies on the host: the moments must be exact for the stored (rounded) data.
   auto a_s = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.features);
-  auto y_s = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.labels);
+  auto y_s = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.targets);
   HostMatrix a("olsgd::data::moments_a", n, d);
   Kokkos::deep_copy(a, a_s);
 

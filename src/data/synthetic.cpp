@@ -24,9 +24,10 @@ Dataset<Scalar> make_synthetic_least_squares(const DataConfig& data, std::uint64
   const Index d = data.features;
   Dataset<Scalar> out;
   out.global_samples = data.samples;
+  out.columns = d;
   out.shard = data.replicate ? Shard{0, data.samples} : even_shard(data.samples, rank, ranks);
   out.features = Matrix<Scalar>("olsgd::data::features", out.shard.count, d);
-  out.labels = Vector<Scalar>("olsgd::data::labels", out.shard.count);
+  out.targets = Vector<Scalar>("olsgd::data::targets", out.shard.count);
 
   // Per-column scale sqrt(eig_j) and the weights, computed once on the host.
   Kokkos::View<double*, MemSpace> scale("olsgd::data::scale", d), weights("olsgd::data::w", d);
@@ -43,7 +44,7 @@ Dataset<Scalar> make_synthetic_least_squares(const DataConfig& data, std::uint64
   const Index first = out.shard.first;
   const double noise = data.noise;
   auto features = out.features;
-  auto labels = out.labels;
+  auto targets = out.targets;
   // One sample per iteration; the label is formed from the features as stored (rounded to
   // Scalar), so the optimum computed from the stored data is exact for float32 too.
   Kokkos::parallel_for(
@@ -58,7 +59,7 @@ Dataset<Scalar> make_synthetic_least_squares(const DataConfig& data, std::uint64
           y += static_cast<double>(a) * weights(j);
         }
         const CounterRng lrng(seed, Stream::Labels, 0);
-        labels(s) = static_cast<Scalar>(y + noise * lrng.normal(g));
+        targets(s) = static_cast<Scalar>(y + noise * lrng.normal(g));
       });
   Kokkos::fence();
   return out;

@@ -18,7 +18,7 @@ double LeastSquares<Scalar>::gradient(const ExecSpace& exec, const ConstVector<S
                                       const IndexVector& batch, const Vector<Scalar>& g,
                                       bool want_loss) {
   const auto a = data_.features;
-  const auto y = data_.labels;
+  const auto y = data_.targets;
   const auto r = residual_;
   const Index b = static_cast<Index>(batch.extent(0));
   const Index d = data_.num_features();

@@ -1,7 +1,10 @@
 #pragma once
-// A rank's shard of a labelled dataset, resident in device memory.
+// A rank's shard of a dataset, resident in device memory: dense or sparse (CRS) features,
+// and real targets (regression) or class labels (classification).
 #include <olsgd/core/error.hpp>
 #include <olsgd/core/types.hpp>
+
+#include <KokkosSparse_CrsMatrix.hpp>
 
 #include <string>
 
@@ -18,15 +21,30 @@ inline Shard even_shard(Index total, int rank, int ranks) {
   return {count * rank, count};
 }
 
+using Labels = Kokkos::View<int*, MemSpace>;
+
+template <class Scalar>
+using SparseMatrix = KokkosSparse::CrsMatrix<Scalar, int, Kokkos::Device<ExecSpace, MemSpace>, void,
+                                             Index>;
+
 template <class Scalar>
 struct Dataset {
-  Matrix<Scalar> features;  // shard.count x num_features, row per sample
-  Vector<Scalar> labels;    // shard.count
+  Matrix<Scalar> features;      // rows x num_features, row per sample (dense data)
+  SparseMatrix<Scalar> sparse;  // rows x num_features in CRS (sparse data), else empty
+  Vector<Scalar> targets;       // regression targets (least squares), else empty
+  Labels labels;                // class labels 0..num_classes-1 (classification), else empty
+  int num_classes = 0;          // 0 for regression
+  Index columns = 0;            // number of features
   Index global_samples = 0;
   Shard shard;
 
-  Index rows() const { return static_cast<Index>(features.extent(0)); }
-  Index num_features() const { return static_cast<Index>(features.extent(1)); }
+  bool sparse_features = false;
+
+  Index rows() const {
+    return sparse_features ? static_cast<Index>(sparse.numRows())
+                           : static_cast<Index>(features.extent(0));
+  }
+  Index num_features() const { return columns; }
 };
 
 }  // namespace olsgd
