@@ -138,6 +138,8 @@ const std::vector<Field>& fields() {
       integer(OLSGD_KEY(run.seed), 0, INT64_MAX, "seed of every random stream"),
       integer(OLSGD_KEY(run.steps), 1, INT64_MAX, "training steps per rank"),
       integer(OLSGD_KEY(run.log_every), 1, INT64_MAX, "metrics row every N steps (and the last)"),
+      integer(OLSGD_KEY(run.eval_every), 0, INT64_MAX,
+              "test loss/accuracy every N steps (0: at the end)"),
       {"run.precision", "float32 or float64 (parameters, data, communication)",
        [](Config& c, const std::string& t) -> std::string {
          if (t == "float32")
@@ -151,14 +153,24 @@ const std::vector<Field>& fields() {
        [](const Config& c) { return std::string(precision_name(c.run.precision)); }},
       text(OLSGD_KEY(run.output_dir), {}, "folder for metrics.csv and summary.json"),
       boolean(OLSGD_KEY(run.progress), "progress line on stderr (rank 0)"),
-      text(OLSGD_KEY(data.kind), {"synthetic_least_squares"}, "dataset"),
+      text(OLSGD_KEY(data.kind), {"synthetic_least_squares", "fashion_mnist", "libsvm", "cifar10"},
+           "dataset"),
+      text(OLSGD_KEY(data.path), {}, "data folder (fashion_mnist, cifar10) or file (libsvm)"),
+      text(OLSGD_KEY(data.test_path), {}, "libsvm: held-out file"),
+      integer(OLSGD_KEY(data.limit), 0, INT64_MAX, "files: first N training samples (0: all)"),
+      text(OLSGD_KEY(data.partition), {"iid", "contiguous", "dirichlet"},
+           "split over ranks: shuffled, in file order, or label skew"),
+      real(OLSGD_KEY(data.dirichlet_beta), 0, true, INFINITY, false,
+           "label-skew concentration (small: skewed)"),
       integer(OLSGD_KEY(data.samples), 1, INT64_MAX, "samples over all ranks, split evenly"),
       integer(OLSGD_KEY(data.features), 1, 1 << 24, "features per sample (= parameters)"),
       real(OLSGD_KEY(data.noise), 0, false, INFINITY, false, "label noise standard deviation"),
       real(OLSGD_KEY(data.min_eig), 0, true, INFINITY, false, "smallest feature variance"),
       real(OLSGD_KEY(data.max_eig), 0, true, INFINITY, false, "largest feature variance"),
       boolean(OLSGD_KEY(data.replicate), "every rank holds all samples and draws the same batches"),
-      text(OLSGD_KEY(model.kind), {"least_squares"}, "model and loss"),
+      text(OLSGD_KEY(model.kind), {"least_squares", "logistic", "mlp"}, "model and loss"),
+      text(OLSGD_KEY(model.hidden), {}, "mlp: hidden widths, e.g. 256,128"),
+      real(OLSGD_KEY(model.l2), 0, false, INFINITY, false, "logistic/mlp: L2 regularisation"),
       text(OLSGD_KEY(algorithm.name),
            {"minibatch_sgd", "local_sgd", "overlap_local_sgd", "overlap_local_sgd_momentum"},
            "training algorithm"),
@@ -282,22 +294,57 @@ void check(bool ok, const Origins& origins, const Config& c, const std::string& 
 // Checks that involve several keys or the rank count.
 void validate(Config& c, const Origins& o, int ranks) {
   const auto& d = c.data;
+  const bool synthetic = d.kind == "synthetic_least_squares";
+  const bool regression = c.model.kind == "least_squares";
+  check(synthetic == regression, o, c, "model.kind",
+        "model " + c.model.kind + " cannot train on data.kind " + d.kind +
+            (regression ? " (least_squares needs synthetic_least_squares)"
+                        : " (logistic and mlp need labelled data: fashion_mnist, libsvm, cifar10)"));
+  check(!(c.model.kind == "mlp" && d.kind == "libsvm"), o, c, "model.kind",
+        "mlp needs dense features; libsvm data are sparse (use model.kind: logistic)");
+  try {
+    parse_widths(c.model.hidden);
+  } catch (const std::invalid_argument& e) {
+    check(false, o, c, "model.hidden", e.what());
+  }
+  check(!(synthetic && d.partition == "dirichlet"), o, c, "data.partition",
+        "dirichlet (label skew) needs class labels; synthetic_least_squares has none");
+  if (d.path.empty() && d.kind == "fashion_mnist") c.data.path = kFashionMnistPath;
+  check(!c.data.path.empty() || synthetic, o, c, "data.path",
+        "data.kind " + d.kind + " needs data.path (" +
+            (d.kind == "libsvm" ? "a LIBSVM text file" : "the folder of the binary batches") + ")");
+  // The learning models default to float32, as the frameworks users compare with.
+  if (!regression && !o.count("run.precision")) c.run.precision = Precision::Float32;
   check(d.min_eig <= d.max_eig, o, c, "data.min_eig",
         "must not exceed data.max_eig (" + format_double(d.max_eig) + ")");
-  const Index per_rank = d.replicate ? d.samples : d.samples / ranks;
-  check(d.replicate || d.samples % ranks == 0, o, c, "data.samples",
-        std::to_string(d.samples) + " samples do not divide evenly over " + std::to_string(ranks) +
-            " ranks");
-  check(c.optimizer.batch <= per_rank, o, c, "optimizer.batch",
-        "batch " + std::to_string(c.optimizer.batch) + " exceeds the " + std::to_string(per_rank) +
-            " samples each rank holds");
+  if (synthetic) {
+    const Index per_rank = d.replicate ? d.samples : d.samples / ranks;
+    check(d.replicate || d.samples % ranks == 0, o, c, "data.samples",
+          std::to_string(d.samples) + " samples do not divide evenly over " + std::to_string(ranks) +
+              " ranks");
+    check(c.optimizer.batch <= per_rank, o, c, "optimizer.batch",
+          "batch " + std::to_string(c.optimizer.batch) + " exceeds the " + std::to_string(per_rank) +
+              " samples each rank holds");
+  }
   check(!c.optimizer.nesterov || c.optimizer.momentum > 0, o, c, "optimizer.nesterov",
         "needs optimizer.momentum > 0");
   // Keys that only some algorithms read: set for another algorithm, they are ignored with a
   // warning (so a deck can be rerun with --set algorithm.name=... for a comparison).
   const std::string& a = c.algorithm.name;
   const bool overlap = a.rfind("overlap_local_sgd", 0) == 0;
+  const bool files = !synthetic;
   const std::pair<const char*, bool> used_by[] = {
+      {"data.samples", synthetic},
+      {"data.features", synthetic},
+      {"data.noise", synthetic},
+      {"data.min_eig", synthetic},
+      {"data.max_eig", synthetic},
+      {"data.path", files},
+      {"data.limit", files},
+      {"data.test_path", d.kind == "libsvm"},
+      {"data.dirichlet_beta", d.partition == "dirichlet"},
+      {"model.hidden", c.model.kind == "mlp"},
+      {"model.l2", !regression},
       {"algorithm.tau", a == "local_sgd" || overlap},
       {"algorithm.alpha", overlap},
       {"algorithm.anchor_momentum", a == "overlap_local_sgd_momentum"},
@@ -319,6 +366,25 @@ void validate(Config& c, const Origins& o, int ranks) {
 }
 
 }  // namespace
+
+std::vector<Index> parse_widths(const std::string& text) {
+  std::vector<Index> widths;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    std::int64_t w = 0;
+    if (!parse_int(item, w) || w < 1)
+      throw std::invalid_argument("must be comma-separated positive widths (e.g. 256,128), got '" +
+                                  text + "'");
+    widths.push_back(w);
+    start = end + 1;
+  }
+  return widths;
+}
 
 const char* precision_name(Precision p) {
   return p == Precision::Float32 ? "float32" : "float64";

@@ -16,6 +16,8 @@ struct RunConfig {
   std::uint64_t seed = 1;
   Index steps = 1000;
   Index log_every = 100;
+  Index eval_every = 0;  // test loss/accuracy every N steps (0: at the end only)
+  // float64 for least squares, float32 for the learning models, unless the deck says.
   Precision precision = Precision::Float64;
   std::string output_dir = "olsgd-out";
   bool progress = true;
@@ -23,7 +25,13 @@ struct RunConfig {
 
 struct DataConfig {
   std::string kind = "synthetic_least_squares";
-  Index samples = 4096;  // total over all ranks, split evenly
+  // Files: Fashion-MNIST / CIFAR-10 folder, or a LIBSVM file (kind-specific default).
+  std::string path;
+  std::string test_path;  // LIBSVM held-out file (optional)
+  Index limit = 0;        // use only the first N training samples of a file (0: all)
+  std::string partition = "iid";  // iid | contiguous | dirichlet (label skew)
+  double dirichlet_beta = 0.5;
+  Index samples = 4096;  // synthetic: total over all ranks, split evenly
   Index features = 64;
   double noise = 0.0;     // standard deviation of the label noise
   double min_eig = 0.01;  // feature covariance spectrum, log-spaced in [min_eig, max_eig]
@@ -35,6 +43,8 @@ struct DataConfig {
 
 struct ModelConfig {
   std::string kind = "least_squares";
+  std::string hidden = "128";  // mlp: hidden layer widths, comma-separated
+  double l2 = 0.0;             // logistic / mlp: L2 regularisation in the objective
 };
 
 struct AlgorithmConfig {
@@ -98,5 +108,11 @@ std::vector<std::pair<std::string, std::string>> config_values(const Config& con
 std::string config_help();
 
 const char* precision_name(Precision p);
+
+// "256,128" -> {256, 128}; "" -> {} (no hidden layer). Throws std::invalid_argument.
+std::vector<Index> parse_widths(const std::string& text);
+
+// Where Debian's dataset-fashion-mnist package puts the gzip-compressed IDX files.
+inline constexpr const char* kFashionMnistPath = "/usr/share/datasets/fashion-mnist";
 
 }  // namespace olsgd

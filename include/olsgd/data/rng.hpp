@@ -18,6 +18,7 @@ enum class Stream : std::uint32_t {
   Sampling = 4,
   Init = 5,
   Straggler = 6,
+  Partition = 7,
 };
 
 struct Philox4x32 {

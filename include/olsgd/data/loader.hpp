@@ -1,0 +1,25 @@
+#pragma once
+// Builds this rank's training shard and held-out shard for the deck's data.kind:
+// synthetic least squares (no held-out set), Fashion-MNIST, CIFAR-10, or LIBSVM. Training
+// samples are split by data.partition; the held-out set in even contiguous blocks (the
+// evaluation sums over ranks). Throws InputError for bad files or an empty shard.
+#include <olsgd/core/config.hpp>
+#include <olsgd/data/dataset.hpp>
+#include <olsgd/data/readers.hpp>
+
+namespace olsgd {
+
+template <class Scalar>
+struct LoadedData {
+  Dataset<Scalar> train;
+  Dataset<Scalar> test;  // rows() == 0 when there is none
+};
+
+template <class Scalar>
+LoadedData<Scalar> load_data(const Config& config, int rank, int ranks);
+
+// Host samples to device memory in precision Scalar.
+template <class Scalar>
+Dataset<Scalar> to_device(const HostData& host, Index global_samples);
+
+}  // namespace olsgd

@@ -1,0 +1,97 @@
+// CIFAR-10 binary batches: fixed-size records, so a rank seeks straight to its samples.
+#include <olsgd/core/error.hpp>
+#include <olsgd/data/readers.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+namespace olsgd {
+namespace {
+
+constexpr Index kPixels = 3072, kRecord = 1 + kPixels;
+// Per-channel mean and standard deviation of the CIFAR-10 training set.
+constexpr float kMean[3] = {0.4914f, 0.4822f, 0.4465f}, kStd[3] = {0.2470f, 0.2435f, 0.2616f};
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+File open_file(const std::string& path) {
+  File f(std::fopen(path.c_str(), "rb"));
+  if (!f) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
+  return f;
+}
+
+// Records in a batch file; its size must be a whole number of records.
+Index records_in(std::FILE* f, const std::string& path) {
+  std::fseek(f, 0, SEEK_END);
+  const long size = std::ftell(f);
+  if (size <= 0) throw InputError(path, "empty file (a CIFAR-10 batch holds 3073-byte records)");
+  if (size % kRecord != 0)
+    throw InputError(path, "truncated or not a CIFAR-10 batch: " + std::to_string(size) +
+                               " bytes is not a whole number of 3073-byte records");
+  return size / kRecord;
+}
+
+}  // namespace
+
+std::vector<std::string> cifar10_train_files(const std::string& folder) {
+  std::vector<std::string> files;
+  for (int b = 1; b <= 5; ++b) files.push_back(folder + "/data_batch_" + std::to_string(b) + ".bin");
+  return files;
+}
+
+std::string cifar10_test_file(const std::string& folder) { return folder + "/test_batch.bin"; }
+
+std::vector<int> read_cifar10_labels(const std::vector<std::string>& files, Index limit) {
+  std::vector<int> labels;
+  for (const auto& path : files) {
+    File f = open_file(path);
+    const Index n = records_in(f.get(), path);
+    for (Index i = 0; i < n && (limit == 0 || static_cast<Index>(labels.size()) < limit); ++i) {
+      std::fseek(f.get(), static_cast<long>(i * kRecord), SEEK_SET);
+      const int label = std::fgetc(f.get());
+      if (label < 0) throw InputError(path, "cannot read record " + std::to_string(i));
+      if (label > 9)
+        throw InputError(path, "label " + std::to_string(label) + " of record " +
+                                   std::to_string(i) + " is out of range 0..9");
+      labels.push_back(label);
+    }
+  }
+  return labels;
+}
+
+HostData read_cifar10_images(const std::vector<std::string>& files, const std::vector<Index>& keep,
+                             const std::vector<int>& labels) {
+  HostData out;
+  out.rows = static_cast<Index>(keep.size());
+  out.columns = kPixels;
+  out.num_classes = 10;
+  out.dense.resize(out.rows * kPixels);
+  out.labels.resize(out.rows);
+  std::vector<unsigned char> rec(kRecord);
+  Index file_first = 0, r = 0;
+  for (const auto& path : files) {
+    if (r == out.rows) break;
+    File f = open_file(path);
+    const Index n = records_in(f.get(), path);
+    for (; r < out.rows && keep[r] < file_first + n; ++r) {
+      std::fseek(f.get(), static_cast<long>((keep[r] - file_first) * kRecord), SEEK_SET);
+      if (std::fread(rec.data(), 1, kRecord, f.get()) != static_cast<std::size_t>(kRecord))
+        throw InputError(path, "truncated record " + std::to_string(keep[r] - file_first));
+      float* row = out.dense.data() + r * kPixels;
+      for (Index j = 0; j < kPixels; ++j) {
+        const int c = static_cast<int>(j / 1024);  // R, G, B planes of 32x32
+        row[j] = (rec[1 + j] / 255.0f - kMean[c]) / kStd[c];
+      }
+      out.labels[r] = labels[keep[r]];
+    }
+    file_first += n;
+  }
+  return out;
+}
+
+}  // namespace olsgd

@@ -1,0 +1,116 @@
+// Fashion-MNIST's gzip-compressed IDX files, read through zlib without unpacking.
+// IDX: big-endian magic (0x00000801 labels, 0x00000803 images), then the dimensions.
+#include <olsgd/core/error.hpp>
+#include <olsgd/data/readers.hpp>
+
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+namespace olsgd {
+namespace {
+
+constexpr std::uint32_t kLabelsMagic = 0x00000801, kImagesMagic = 0x00000803;
+
+struct GzCloser {
+  void operator()(gzFile_s* f) const { gzclose(f); }
+};
+using Gz = std::unique_ptr<gzFile_s, GzCloser>;
+
+Gz open_gz(const std::string& path) {
+  Gz f(gzopen(path.c_str(), "rb"));
+  if (!f) throw InputError(path, std::string("cannot open: ") + std::strerror(errno ? errno : ENOENT));
+  return f;
+}
+
+// Reads exactly n bytes or explains why not.
+void read_exact(gzFile_s* f, void* buf, std::size_t n, const std::string& path, const char* what) {
+  std::size_t done = 0;
+  while (done < n) {
+    const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - done, 1u << 30));
+    const int got = gzread(f, static_cast<char*>(buf) + done, chunk);
+    if (got < 0) {
+      int err = 0;
+      throw InputError(path, std::string("corrupt gzip data (") + gzerror(f, &err) + ")");
+    }
+    if (got == 0) throw InputError(path, std::string("truncated: ends inside the ") + what);
+    done += static_cast<std::size_t>(got);
+  }
+}
+
+std::uint32_t read_be32(gzFile_s* f, const std::string& path) {
+  unsigned char b[4];
+  read_exact(f, b, 4, path, "header");
+  return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | b[3];
+}
+
+void expect_magic(gzFile_s* f, std::uint32_t magic, const std::string& path) {
+  const std::uint32_t got = read_be32(f, path);
+  if (got != magic) {
+    char msg[96];
+    std::snprintf(msg, sizeof msg, "wrong magic number 0x%08x (expected 0x%08x, IDX %s)", got,
+                  magic, magic == kLabelsMagic ? "labels" : "images");
+    throw InputError(path, msg);
+  }
+}
+
+}  // namespace
+
+std::vector<int> read_idx_labels(const std::string& path, Index limit) {
+  Gz f = open_gz(path);
+  expect_magic(f.get(), kLabelsMagic, path);
+  const Index n = read_be32(f.get(), path);
+  const Index count = limit > 0 ? std::min(limit, n) : n;
+  std::vector<unsigned char> raw(count);
+  read_exact(f.get(), raw.data(), raw.size(), path, "labels");
+  std::vector<int> labels(raw.begin(), raw.end());
+  for (Index i = 0; i < count; ++i)
+    if (labels[i] > 9)
+      throw InputError(path, "label " + std::to_string(labels[i]) + " of sample " +
+                                 std::to_string(i) + " is out of range 0..9");
+  return labels;
+}
+
+HostData read_idx_images(const std::string& path, const std::vector<Index>& keep,
+                         const std::vector<int>& labels, int num_classes, float mean,
+                         float stddev) {
+  Gz f = open_gz(path);
+  expect_magic(f.get(), kImagesMagic, path);
+  const Index n = read_be32(f.get(), path);
+  const Index h = read_be32(f.get(), path), w = read_be32(f.get(), path);
+  if (h != 28 || w != 28)
+    throw InputError(path, "wrong dimensions " + std::to_string(h) + "x" + std::to_string(w) +
+                               " (Fashion-MNIST images are 28x28)");
+  if (n < static_cast<Index>(labels.size()))
+    throw InputError(path, "holds " + std::to_string(n) + " images but its labels file " +
+                               std::to_string(labels.size()));
+  HostData out;
+  out.rows = static_cast<Index>(keep.size());
+  out.columns = h * w;
+  out.num_classes = num_classes;
+  out.dense.resize(out.rows * out.columns);
+  out.labels.resize(out.rows);
+  std::vector<unsigned char> image(out.columns);
+  Index next = 0;  // samples are read in file order; skipped ones are decompressed only
+  for (Index r = 0; r < out.rows; ++r) {
+    const Index want = keep[r];
+    if (want > next &&
+        gzseek(f.get(), static_cast<z_off_t>((want - next) * out.columns), SEEK_CUR) < 0)
+      throw InputError(path, "truncated: cannot reach image " + std::to_string(want));
+    read_exact(f.get(), image.data(), image.size(), path, "images");
+    next = want + 1;
+    float* row = out.dense.data() + r * out.columns;
+    for (Index j = 0; j < out.columns; ++j) row[j] = (image[j] / 255.0f - mean) / stddev;
+    out.labels[r] = labels[want];
+  }
+  return out;
+}
+
+FashionMnistFiles fashion_mnist_files(const std::string& folder) {
+  return {folder + "/train-images-idx3-ubyte.gz", folder + "/train-labels-idx1-ubyte.gz",
+          folder + "/t10k-images-idx3-ubyte.gz", folder + "/t10k-labels-idx1-ubyte.gz"};
+}
+
+}  // namespace olsgd
