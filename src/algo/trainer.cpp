@@ -3,9 +3,9 @@
 #include <olsgd/core/error.hpp>
 #include <olsgd/data/quadratic_optimum.hpp>
 #include <olsgd/data/sampler.hpp>
-#include <olsgd/data/synthetic.hpp>
+#include <olsgd/data/loader.hpp>
 #include <olsgd/kernels/vector_ops.hpp>
-#include <olsgd/model/least_squares.hpp>
+#include <olsgd/model/factory.hpp>
 
 #include <chrono>
 #include <optional>
@@ -24,6 +24,8 @@ class MetricsProbe {
  public:
   MetricsProbe(comm::Communicator& comm, Index d, std::optional<QuadraticOptimum> optimum)
       : comm_(comm), xbar_("olsgd::metrics::xbar", d), optimum_(std::move(optimum)) {}
+
+  ConstVector<Scalar> xbar() const { return xbar_; }
 
   void measure(const ExecSpace& exec, const Vector<Scalar>& x, MetricsRow& row) {
     const int m = comm_.size();
@@ -64,18 +66,33 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   const int rank = comm.rank(), m = comm.size();
   RunOutcome out;
 
-  Dataset<Scalar> data = make_synthetic_least_squares<Scalar>(cfg.data, cfg.run.seed, rank, m);
-  std::vector<double> moments = least_squares_moments(data);
+  // Bad files may trouble some ranks only: every rank learns of it before going on.
+  LoadedData<Scalar> loaded;
+  std::string error;
+  try {
+    loaded = load_data<Scalar>(cfg, rank, m);
+  } catch (const InputError& e) {
+    error = e.what();
+  }
+  comm.agree_or_throw(error);
+  const Dataset<Scalar>& data = loaded.train;
+  const Dataset<Scalar>& test = loaded.test;
+  const bool evaluate = comm.sum_uncounted(static_cast<double>(test.rows())) > 0;
+
   std::optional<QuadraticOptimum> optimum;
-  if (!moments.empty()) {
-    comm.sum_uncounted(moments);
-    optimum = QuadraticOptimum::solve(moments, data.num_features());
+  if (cfg.model.kind == "least_squares") {
+    std::vector<double> moments = least_squares_moments(data);
+    if (!moments.empty()) {
+      comm.sum_uncounted(moments);
+      optimum = QuadraticOptimum::solve(moments, data.num_features());
+    }
   }
   out.optimum_known = optimum.has_value();
   if (optimum) out.fstar = optimum->fstar();
   out.shard_samples = data.rows();
 
-  LeastSquares<Scalar> model(data, cfg.optimizer.batch);
+  const std::unique_ptr<Model<Scalar>> model_ptr = make_model(cfg, data);
+  Model<Scalar>& model = *model_ptr;
   comm.set_network_model({cfg.comm.delay_s, cfg.comm.latency_s, cfg.comm.bandwidth_Bps});
   if (cfg.comm.progress_thread) start_progress_thread(comm);
   TrainingContext<Scalar> ctx{exec, model, comm, out.timers, cfg};
@@ -96,7 +113,9 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   const auto start = Clock::now();
   const Index steps = cfg.run.steps;
   for (Index k = 0; k < steps; ++k) {
-    const bool log = (k + 1) % cfg.run.log_every == 0 || k + 1 == steps;
+    const bool eval = evaluate && (k + 1 == steps || (cfg.run.eval_every > 0 &&
+                                                      (k + 1) % cfg.run.eval_every == 0));
+    const bool log = (k + 1) % cfg.run.log_every == 0 || k + 1 == steps || eval;
     const IndexVector batch = sampler.sample(exec, k);
     const double loss = algorithm->step(k, batch, log);
     if (log) {
@@ -107,6 +126,14 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
       row.lr = algorithm->lr(k);
       row.loss = comm.sum_uncounted(loss) / m;
       probe.measure(exec, algorithm->params(), row);
+      if (eval) {
+        // The averaged model on the held-out shards, summed over ranks.
+        const Evaluation e = model.evaluate(exec, probe.xbar(), test);
+        std::vector<double> sums = {e.loss_sum, e.correct, e.rows};
+        comm.sum_uncounted(sums);
+        row.test_loss = sums[0] / sums[2];
+        row.test_acc = sums[1] / sums[2];
+      }
       row.bytes_payload = comm.traffic().payload_bytes;
       row.bytes_wire = comm.traffic().wire_bytes;
       row.t_compute = out.timers.seconds(Phase::Compute);

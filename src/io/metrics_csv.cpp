@@ -4,13 +4,14 @@ namespace olsgd::io {
 
 const char* MetricsCsv::header() {
   return "step,epoch,wall_s,lr,loss,full_loss,suboptimality,dist_opt,consensus,"
-         "bytes_payload,bytes_wire,t_compute,t_comm,t_wait,delay_injected,hidden_frac";
+         "bytes_payload,bytes_wire,t_compute,t_comm,t_wait,delay_injected,hidden_frac,test_loss,"
+         "test_acc";
 }
 
 void MetricsCsv::write(const MetricsRow& r) {
   csv_.row({static_cast<double>(r.step), r.epoch, r.wall_s, r.lr, r.loss, r.full_loss,
             r.suboptimality, r.dist_opt, r.consensus, r.bytes_payload, r.bytes_wire, r.t_compute,
-            r.t_comm, r.t_wait, r.delay_injected, r.hidden_frac});
+            r.t_comm, r.t_wait, r.delay_injected, r.hidden_frac, r.test_loss, r.test_acc});
 }
 
 const char* SyncsCsv::header() {

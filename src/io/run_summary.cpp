@@ -39,6 +39,8 @@ void write_row(JsonWriter& j, const MetricsRow& r) {
   j.value("suboptimality", r.suboptimality);
   j.value("dist_opt", r.dist_opt);
   j.value("consensus", r.consensus);
+  j.value("test_loss", r.test_loss);
+  j.value("test_acc", r.test_acc);
 }
 
 }  // namespace

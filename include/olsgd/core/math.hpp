@@ -6,13 +6,17 @@
 namespace olsgd::math {
 #if KOKKOS_VERSION >= 30600
 using Kokkos::cos;
+using Kokkos::exp;
 using Kokkos::fabs;
 using Kokkos::log;
+using Kokkos::log1p;
 using Kokkos::sqrt;
 #else
 using Kokkos::Experimental::cos;
+using Kokkos::Experimental::exp;
 using Kokkos::Experimental::fabs;
 using Kokkos::Experimental::log;
+using Kokkos::Experimental::log1p;
 using Kokkos::Experimental::sqrt;
 #endif
 }  // namespace olsgd::math

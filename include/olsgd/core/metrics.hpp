@@ -26,6 +26,8 @@ struct MetricsRow {
   double t_wait = 0;
   double delay_injected = 0;      // cumulative injected network delay, this rank
   double hidden_frac = kUnknown;  // 1 - exposed / network time, over all syncs so far
+  double test_loss = kUnknown;  // of xbar on the held-out set, at evaluation steps
+  double test_acc = kUnknown;
 };
 
 // One synchronisation (a collective of the algorithm) as this rank saw it.

@@ -1,10 +1,19 @@
 #pragma once
 // A model is a loss with a gradient on a minibatch, over one flat parameter vector.
+#include <olsgd/core/metrics.hpp>
 #include <olsgd/core/types.hpp>
+#include <olsgd/data/dataset.hpp>
 
 #include <string>
 
 namespace olsgd {
+
+// Sums over a rank's held-out rows (the caller adds the ranks' sums up).
+struct Evaluation {
+  double loss_sum = 0;
+  double correct = 0;
+  double rows = 0;
+};
 
 template <class Scalar>
 class Model {
@@ -18,6 +27,11 @@ class Model {
   // Returns that mean loss when `want_loss` (it costs a reduction), else NaN.
   virtual double gradient(const ExecSpace& exec, const ConstVector<Scalar>& x,
                           const IndexVector& batch, const Vector<Scalar>& g, bool want_loss) = 0;
+  // Loss and accuracy of the model x on every row of `data` (classification models).
+  virtual Evaluation evaluate(const ExecSpace& /*exec*/, const ConstVector<Scalar>& /*x*/,
+                              const Dataset<Scalar>& /*data*/) {
+    return {kUnknown, kUnknown, 0};
+  }
 };
 
 }  // namespace olsgd

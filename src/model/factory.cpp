@@ -1,0 +1,26 @@
+#include <olsgd/model/factory.hpp>
+#include <olsgd/model/least_squares.hpp>
+#include <olsgd/model/logistic.hpp>
+#include <olsgd/model/mlp.hpp>
+
+#include <stdexcept>
+
+namespace olsgd {
+
+template <class Scalar>
+std::unique_ptr<Model<Scalar>> make_model(const Config& c, const Dataset<Scalar>& train) {
+  const Index batch = c.optimizer.batch;
+  if (c.model.kind == "least_squares") return std::make_unique<LeastSquares<Scalar>>(train, batch);
+  if (c.model.kind == "logistic")
+    return std::make_unique<LogisticRegression<Scalar>>(train, batch, c.model.l2);
+  if (c.model.kind == "mlp")
+    return std::make_unique<Mlp<Scalar>>(train, parse_widths(c.model.hidden), batch, c.model.l2,
+                                         c.run.seed);
+  // The deck schema admits only the kinds above; reaching here is a bug, not bad input.
+  throw std::logic_error("make_model: unknown model '" + c.model.kind + "'");
+}
+
+template std::unique_ptr<Model<float>> make_model(const Config&, const Dataset<float>&);
+template std::unique_ptr<Model<double>> make_model(const Config&, const Dataset<double>&);
+
+}  // namespace olsgd

@@ -1,0 +1,130 @@
+#include <olsgd/model/cross_entropy.hpp>
+#include <olsgd/model/logistic.hpp>
+
+#include <algorithm>
+
+namespace olsgd {
+namespace {
+constexpr Index kEvalChunk = 1024;  // held-out rows per evaluation pass
+}
+
+template <class Scalar>
+LogisticRegression<Scalar>::LogisticRegression(Dataset<Scalar> data, Index batch, double l2)
+    : data_(std::move(data)),
+      d_(data_.num_features()),
+      classes_(data_.num_classes == 2 ? 1 : data_.num_classes),
+      l2_(l2),
+      z_("olsgd::model::logistic::z", std::max(batch, kEvalChunk), classes_),
+      chunk_("olsgd::model::logistic::chunk", kEvalChunk) {}
+
+template <class Scalar>
+void LogisticRegression<Scalar>::initialize(const ExecSpace& exec, const Vector<Scalar>& x) const {
+  Kokkos::deep_copy(exec, x, Scalar(0));
+}
+
+template <class Scalar>
+void LogisticRegression<Scalar>::logits(const ExecSpace& exec, const ConstVector<Scalar>& x,
+                                        const Dataset<Scalar>& data, const IndexVector& rows,
+                                        Index n) {
+  const Index d = d_;
+  const int C = classes_;
+  const auto z = z_;
+  const auto dense = data.features;
+  const auto sparse = data.sparse;
+  const bool is_sparse = data.sparse_features;
+  Kokkos::parallel_for(
+      "olsgd::model::logistic::logits", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * C),
+      KOKKOS_LAMBDA(const Index sc) {
+        const Index s = sc / C, c = sc % C, r = rows(s);
+        const Index w = c * d;
+        Scalar acc = x(C * d + c);  // bias
+        if (is_sparse) {
+          for (Index k = sparse.graph.row_map(r); k < sparse.graph.row_map(r + 1); ++k)
+            acc += sparse.values(k) * x(w + sparse.graph.entries(k));
+        } else {
+          for (Index j = 0; j < d; ++j) acc += dense(r, j) * x(w + j);
+        }
+        z(s, c) = acc;
+      });
+}
+
+template <class Scalar>
+double LogisticRegression<Scalar>::gradient(const ExecSpace& exec, const ConstVector<Scalar>& x,
+                                            const IndexVector& batch, const Vector<Scalar>& g,
+                                            bool want_loss) {
+  const Index b = static_cast<Index>(batch.extent(0)), d = d_;
+  const int C = classes_;
+  logits(exec, x, data_, batch, b);
+  const auto labels = data_.labels;
+  const auto z = z_;
+  auto label = KOKKOS_LAMBDA(const Index s) { return labels(batch(s)); };
+  const LossSum ce = cross_entropy(exec, z, z, b, C, label, 1.0 / b);  // z now holds dL/dz
+
+  const Scalar l2 = l2_;
+  if (data_.sparse_features) {
+    // g_W is sparse in the batch: zero it, then each class (one thread) scatters its row.
+    Kokkos::deep_copy(exec, g, Scalar(0));
+    const auto m = data_.sparse;
+    Kokkos::parallel_for(
+        "olsgd::model::logistic::sparse_grad", Kokkos::RangePolicy<ExecSpace>(exec, 0, C),
+        KOKKOS_LAMBDA(const Index c) {
+          for (Index s = 0; s < b; ++s) {
+            const Index r = batch(s);
+            for (Index k = m.graph.row_map(r); k < m.graph.row_map(r + 1); ++k)
+              g(c * d + m.graph.entries(k)) += z(s, c) * m.values(k);
+          }
+        });
+    Kokkos::parallel_for(
+        "olsgd::model::logistic::l2", Kokkos::RangePolicy<ExecSpace>(exec, 0, C * d),
+        KOKKOS_LAMBDA(const Index i) { g(i) += l2 * x(i); });
+  } else {
+    const auto a = data_.features;
+    Kokkos::parallel_for(
+        "olsgd::model::logistic::dense_grad", Kokkos::RangePolicy<ExecSpace>(exec, 0, C * d),
+        KOKKOS_LAMBDA(const Index i) {
+          const Index c = i / d, j = i % d;
+          Scalar acc = 0;
+          for (Index s = 0; s < b; ++s) acc += z(s, c) * a(batch(s), j);
+          g(i) = acc + l2 * x(i);
+        });
+  }
+  Kokkos::parallel_for(
+      "olsgd::model::logistic::bias_grad", Kokkos::RangePolicy<ExecSpace>(exec, 0, C),
+      KOKKOS_LAMBDA(const Index c) {
+        Scalar acc = 0;
+        for (Index s = 0; s < b; ++s) acc += z(s, c);
+        g(C * d + c) = acc;
+      });
+  if (!want_loss) return kUnknown;
+  double w2 = 0;
+  Kokkos::parallel_reduce(
+      "olsgd::model::logistic::w2", Kokkos::RangePolicy<ExecSpace>(exec, 0, C * d),
+      KOKKOS_LAMBDA(const Index i, double& acc) { acc += static_cast<double>(x(i)) * x(i); }, w2);
+  return ce.loss / b + 0.5 * l2_ * w2;
+}
+
+template <class Scalar>
+Evaluation LogisticRegression<Scalar>::evaluate(const ExecSpace& exec, const ConstVector<Scalar>& x,
+                                                const Dataset<Scalar>& data) {
+  Evaluation e;
+  const auto labels = data.labels;
+  const auto chunk = chunk_;
+  for (Index start = 0; start < data.rows(); start += kEvalChunk) {
+    const Index n = std::min(kEvalChunk, data.rows() - start);
+    Kokkos::parallel_for(
+        "olsgd::model::logistic::eval_rows", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
+        KOKKOS_LAMBDA(const Index s) { chunk(s) = start + s; });
+    logits(exec, x, data, chunk, n);
+    auto label = KOKKOS_LAMBDA(const Index s) { return labels(chunk(s)); };
+    const LossSum ce = cross_entropy(exec, z_, Matrix<Scalar>(), n, classes_, label, 1.0);
+    e.loss_sum += ce.loss;
+    e.correct += ce.correct;
+    e.rows += n;
+  }
+  return e;
+}
+
+template class LogisticRegression<float>;
+template class LogisticRegression<double>;
+
+}  // namespace olsgd

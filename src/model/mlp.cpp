@@ -1,0 +1,174 @@
+#include <olsgd/data/rng.hpp>
+#include <olsgd/model/cross_entropy.hpp>
+#include <olsgd/model/mlp.hpp>
+
+#include <KokkosBlas3_gemm.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace olsgd {
+namespace {
+
+constexpr Index kEvalChunk = 1024;
+
+template <class Scalar>
+using Block = Kokkos::View<Scalar**, Kokkos::LayoutRight, MemSpace,
+                           Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+
+// A rows x cols row-major block over raw memory (parameters or a scratch buffer).
+template <class Scalar>
+Block<Scalar> block(Scalar* p, Index rows, Index cols) {
+  return Block<Scalar>(p, rows, cols);
+}
+
+}  // namespace
+
+template <class Scalar>
+Mlp<Scalar>::Mlp(Dataset<Scalar> data, std::vector<Index> hidden, Index batch, double l2,
+                 std::uint64_t seed)
+    : data_(std::move(data)), l2_(l2), seed_(seed), capacity_(std::max(batch, kEvalChunk)) {
+  widths_.push_back(data_.num_features());
+  widths_.insert(widths_.end(), hidden.begin(), hidden.end());
+  widths_.push_back(data_.num_classes);
+  Index widest = 0;
+  for (std::size_t l = 0; l < widths_.size(); ++l) {
+    widest = std::max(widest, widths_[l]);
+    act_.emplace_back("olsgd::model::mlp::activation", capacity_ * widths_[l]);
+    if (l == 0) continue;
+    offsets_.push_back(params_);
+    params_ += widths_[l] * widths_[l - 1] + widths_[l];
+  }
+  delta_ = Vector<Scalar>("olsgd::model::mlp::delta", capacity_ * widest);
+  delta_prev_ = Vector<Scalar>("olsgd::model::mlp::delta_prev", capacity_ * widest);
+  chunk_ = IndexVector("olsgd::model::mlp::chunk", kEvalChunk);
+}
+
+template <class Scalar>
+void Mlp<Scalar>::initialize(const ExecSpace& exec, const Vector<Scalar>& x) const {
+  for (std::size_t l = 0; l + 1 < widths_.size(); ++l) {
+    const Index in = widths_[l], out = widths_[l + 1], first = offsets_[l];
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+    const CounterRng rng(seed_, Stream::Init, static_cast<std::uint32_t>(l));
+    Kokkos::parallel_for(
+        "olsgd::model::mlp::init", Kokkos::RangePolicy<ExecSpace>(exec, 0, out * in + out),
+        KOKKOS_LAMBDA(const Index i) {
+          x(first + i) = static_cast<Scalar>(bound * (2 * rng.uniform(i) - 1));
+        });
+  }
+}
+
+template <class Scalar>
+void Mlp<Scalar>::forward(const ExecSpace& exec, const ConstVector<Scalar>& x,
+                          const Dataset<Scalar>& data, const IndexVector& rows, Index n) {
+  const Index p = widths_[0];
+  const auto features = data.features;
+  const auto a0 = act_[0];
+  Kokkos::parallel_for(
+      "olsgd::model::mlp::gather", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * p),
+      KOKKOS_LAMBDA(const Index i) { a0(i) = features(rows(i / p), i % p); });
+  const std::size_t layers = widths_.size() - 1;
+  for (std::size_t l = 0; l < layers; ++l) {
+    const Index in = widths_[l], out = widths_[l + 1];
+    Scalar* w = const_cast<Scalar*>(x.data()) + offsets_[l];
+    const auto bias = Kokkos::subview(x, std::make_pair(offsets_[l] + out * in, offsets_[l] + out * in + out));
+    auto A = block(act_[l].data(), n, in);
+    auto Z = block(act_[l + 1].data(), n, out);
+    exec.fence();
+    KokkosBlas::gemm("N", "T", Scalar(1), A, block(w, out, in), Scalar(0), Z);  // Z = A W^T
+    const bool relu = l + 1 < layers;
+    Kokkos::parallel_for(
+        "olsgd::model::mlp::bias_relu", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * out),
+        KOKKOS_LAMBDA(const Index i) {
+          const Scalar v = Z(i / out, i % out) + bias(i % out);
+          Z(i / out, i % out) = relu && v < 0 ? Scalar(0) : v;
+        });
+  }
+}
+
+template <class Scalar>
+double Mlp<Scalar>::gradient(const ExecSpace& exec, const ConstVector<Scalar>& x,
+                             const IndexVector& batch, const Vector<Scalar>& g, bool want_loss) {
+  const Index b = static_cast<Index>(batch.extent(0));
+  forward(exec, x, data_, batch, b);
+  const std::size_t layers = widths_.size() - 1;
+  const int K = static_cast<int>(widths_.back());
+  const auto labels = data_.labels;
+  auto logits = block(act_[layers].data(), b, K);
+  auto delta = block(delta_.data(), b, K);
+  auto label = KOKKOS_LAMBDA(const Index s) { return labels(batch(s)); };
+  const LossSum ce = cross_entropy(exec, logits, delta, b, K, label, 1.0 / b);
+
+  const Scalar l2 = l2_;
+  for (std::size_t l = layers; l-- > 0;) {
+    const Index in = widths_[l], out = widths_[l + 1], first = offsets_[l];
+    auto D = block(delta_.data(), b, out);
+    auto A = block(act_[l].data(), b, in);
+    Scalar* w = const_cast<Scalar*>(x.data()) + first;
+    exec.fence();
+    KokkosBlas::gemm("T", "N", Scalar(1), D, A, Scalar(0), block(g.data() + first, out, in));
+    Kokkos::parallel_for(
+        "olsgd::model::mlp::bias_grad_l2", Kokkos::RangePolicy<ExecSpace>(exec, 0, out * in + out),
+        KOKKOS_LAMBDA(const Index i) {
+          if (i < out * in) {
+            g(first + i) += l2 * x(first + i);
+          } else {  // bias: column sums of D, in sample order
+            Scalar acc = 0;
+            for (Index s = 0; s < b; ++s) acc += D(s, i - out * in);
+            g(first + i) = acc;
+          }
+        });
+    if (l == 0) break;
+    // delta_prev = (D W) * relu'(A): back through the weights and the ReLU of layer l.
+    auto P = block(delta_prev_.data(), b, in);
+    exec.fence();
+    KokkosBlas::gemm("N", "N", Scalar(1), D, block(w, out, in), Scalar(0), P);
+    Kokkos::parallel_for(
+        "olsgd::model::mlp::relu_grad", Kokkos::RangePolicy<ExecSpace>(exec, 0, b * in),
+        KOKKOS_LAMBDA(const Index i) {
+          if (A(i / in, i % in) <= 0) P(i / in, i % in) = 0;
+        });
+    std::swap(delta_, delta_prev_);
+  }
+  if (!want_loss) return kUnknown;
+  double w2 = 0;
+  if (l2_ > 0)
+    for (std::size_t l = 0; l < layers; ++l) {
+      const Index first = offsets_[l], n = widths_[l] * widths_[l + 1];
+      double part = 0;
+      Kokkos::parallel_reduce(
+          "olsgd::model::mlp::w2", Kokkos::RangePolicy<ExecSpace>(exec, first, first + n),
+          KOKKOS_LAMBDA(const Index i, double& acc) { acc += static_cast<double>(x(i)) * x(i); },
+          part);
+      w2 += part;
+    }
+  return ce.loss / b + 0.5 * l2_ * w2;
+}
+
+template <class Scalar>
+Evaluation Mlp<Scalar>::evaluate(const ExecSpace& exec, const ConstVector<Scalar>& x,
+                                 const Dataset<Scalar>& data) {
+  Evaluation e;
+  const auto labels = data.labels;
+  const auto chunk = chunk_;
+  const int K = static_cast<int>(widths_.back());
+  for (Index start = 0; start < data.rows(); start += kEvalChunk) {
+    const Index n = std::min(kEvalChunk, data.rows() - start);
+    Kokkos::parallel_for(
+        "olsgd::model::mlp::eval_rows", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
+        KOKKOS_LAMBDA(const Index s) { chunk(s) = start + s; });
+    forward(exec, x, data, chunk, n);
+    auto label = KOKKOS_LAMBDA(const Index s) { return labels(chunk(s)); };
+    const LossSum ce = cross_entropy(exec, block(act_.back().data(), n, K), Block<Scalar>(), n, K,
+                                     label, 1.0);
+    e.loss_sum += ce.loss;
+    e.correct += ce.correct;
+    e.rows += n;
+  }
+  return e;
+}
+
+template class Mlp<float>;
+template class Mlp<double>;
+
+}  // namespace olsgd
