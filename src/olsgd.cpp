@@ -12,6 +12,7 @@
 #include <olsgd/io/progress.hpp>
 #include <olsgd/io/run_summary.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -103,17 +104,23 @@ Outputs open_outputs(const olsgd::Config& cfg, const olsgd::comm::Communicator& 
 
 void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out, int ranks, int threads) {
   const auto& r = out.last;
-  std::printf("olsgd: %s on %s, d=%lld, %lld samples, %d ranks x %d threads, %s\n",
-              out.algorithm.c_str(), cfg.model.kind.c_str(), static_cast<long long>(out.num_params),
-              static_cast<long long>(cfg.data.samples), ranks, threads,
-              olsgd::precision_name(cfg.run.precision));
+  std::printf(
+      "olsgd: %s on %s (%s), %lld parameters, %lld samples per rank, %d ranks x %d threads, %s\n",
+      out.algorithm.c_str(), cfg.model.kind.c_str(), cfg.data.kind.c_str(),
+      static_cast<long long>(out.num_params), static_cast<long long>(out.shard_samples), ranks,
+      threads, olsgd::precision_name(cfg.run.precision));
   std::printf(
       "  steps %lld   train %.3f s (setup %.3f s): compute %.3f s, comm %.3f s, metrics %.3f s\n",
       static_cast<long long>(cfg.run.steps), out.train_s, out.setup_s,
       out.timers.seconds(olsgd::Phase::Compute), out.timers.seconds(olsgd::Phase::Comm),
       out.timers.seconds(olsgd::Phase::Metrics));
-  std::printf("  final loss %.6g   F(xbar)-F* %.6g   ||xbar-x*||^2 %.6g   consensus %.3g\n", r.loss,
-              r.suboptimality, r.dist_opt, r.consensus);
+  std::printf("  final minibatch loss %.6g   consensus %.3g", r.loss, r.consensus);
+  if (out.optimum_known)
+    std::printf("   F(xbar)-F* %.6g   ||xbar-x*||^2 %.6g", r.suboptimality, r.dist_opt);
+  std::printf("\n");
+  if (!std::isnan(r.test_acc))
+    std::printf("  test accuracy %.2f%%   test loss %.4f (averaged model, held-out set)\n",
+                100 * r.test_acc, r.test_loss);
   std::printf("  sent per rank: %.0f bytes payload, %.0f bytes wire estimate, %lld collectives\n",
               out.traffic.payload_bytes, out.traffic.wire_bytes,
               static_cast<long long>(out.traffic.calls));

@@ -1,9 +1,9 @@
 #include <olsgd/algo/factory.hpp>
 #include <olsgd/algo/trainer.hpp>
 #include <olsgd/core/error.hpp>
+#include <olsgd/data/loader.hpp>
 #include <olsgd/data/quadratic_optimum.hpp>
 #include <olsgd/data/sampler.hpp>
-#include <olsgd/data/loader.hpp>
 #include <olsgd/kernels/vector_ops.hpp>
 #include <olsgd/model/factory.hpp>
 
@@ -113,8 +113,8 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   const auto start = Clock::now();
   const Index steps = cfg.run.steps;
   for (Index k = 0; k < steps; ++k) {
-    const bool eval = evaluate && (k + 1 == steps || (cfg.run.eval_every > 0 &&
-                                                      (k + 1) % cfg.run.eval_every == 0));
+    const bool eval = evaluate && (k + 1 == steps ||
+                                   (cfg.run.eval_every > 0 && (k + 1) % cfg.run.eval_every == 0));
     const bool log = (k + 1) % cfg.run.log_every == 0 || k + 1 == steps || eval;
     const IndexVector batch = sampler.sample(exec, k);
     const double loss = algorithm->step(k, batch, log);

@@ -296,10 +296,11 @@ void validate(Config& c, const Origins& o, int ranks) {
   const auto& d = c.data;
   const bool synthetic = d.kind == "synthetic_least_squares";
   const bool regression = c.model.kind == "least_squares";
-  check(synthetic == regression, o, c, "model.kind",
-        "model " + c.model.kind + " cannot train on data.kind " + d.kind +
-            (regression ? " (least_squares needs synthetic_least_squares)"
-                        : " (logistic and mlp need labelled data: fashion_mnist, libsvm, cifar10)"));
+  check(
+      synthetic == regression, o, c, "model.kind",
+      "model " + c.model.kind + " cannot train on data.kind " + d.kind +
+          (regression ? " (least_squares needs synthetic_least_squares)"
+                      : " (logistic and mlp need labelled data: fashion_mnist, libsvm, cifar10)"));
   check(!(c.model.kind == "mlp" && d.kind == "libsvm"), o, c, "model.kind",
         "mlp needs dense features; libsvm data are sparse (use model.kind: logistic)");
   try {
@@ -320,11 +321,11 @@ void validate(Config& c, const Origins& o, int ranks) {
   if (synthetic) {
     const Index per_rank = d.replicate ? d.samples : d.samples / ranks;
     check(d.replicate || d.samples % ranks == 0, o, c, "data.samples",
-          std::to_string(d.samples) + " samples do not divide evenly over " + std::to_string(ranks) +
-              " ranks");
+          std::to_string(d.samples) + " samples do not divide evenly over " +
+              std::to_string(ranks) + " ranks");
     check(c.optimizer.batch <= per_rank, o, c, "optimizer.batch",
-          "batch " + std::to_string(c.optimizer.batch) + " exceeds the " + std::to_string(per_rank) +
-              " samples each rank holds");
+          "batch " + std::to_string(c.optimizer.batch) + " exceeds the " +
+              std::to_string(per_rank) + " samples each rank holds");
   }
   check(!c.optimizer.nesterov || c.optimizer.momentum > 0, o, c, "optimizer.nesterov",
         "needs optimizer.momentum > 0");

@@ -40,11 +40,14 @@ Index records_in(std::FILE* f, const std::string& path) {
 
 std::vector<std::string> cifar10_train_files(const std::string& folder) {
   std::vector<std::string> files;
-  for (int b = 1; b <= 5; ++b) files.push_back(folder + "/data_batch_" + std::to_string(b) + ".bin");
+  for (int b = 1; b <= 5; ++b)
+    files.push_back(folder + "/data_batch_" + std::to_string(b) + ".bin");
   return files;
 }
 
-std::string cifar10_test_file(const std::string& folder) { return folder + "/test_batch.bin"; }
+std::string cifar10_test_file(const std::string& folder) {
+  return folder + "/test_batch.bin";
+}
 
 std::vector<int> read_cifar10_labels(const std::vector<std::string>& files, Index limit) {
   std::vector<int> labels;

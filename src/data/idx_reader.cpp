@@ -21,7 +21,8 @@ using Gz = std::unique_ptr<gzFile_s, GzCloser>;
 
 Gz open_gz(const std::string& path) {
   Gz f(gzopen(path.c_str(), "rb"));
-  if (!f) throw InputError(path, std::string("cannot open: ") + std::strerror(errno ? errno : ENOENT));
+  if (!f)
+    throw InputError(path, std::string("cannot open: ") + std::strerror(errno ? errno : ENOENT));
   return f;
 }
 
@@ -43,7 +44,8 @@ void read_exact(gzFile_s* f, void* buf, std::size_t n, const std::string& path, 
 std::uint32_t read_be32(gzFile_s* f, const std::string& path) {
   unsigned char b[4];
   read_exact(f, b, 4, path, "header");
-  return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | b[3];
+  return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) |
+         b[3];
 }
 
 void expect_magic(gzFile_s* f, std::uint32_t magic, const std::string& path) {

@@ -46,13 +46,17 @@ HostData read_libsvm(const std::string& path, Index limit, Index columns) {
       if (*p == '\0') break;
       const long long index = std::strtoll(p, &end, 10);
       if (end == p || *end != ':') bad_line(path, line, "malformed feature (expected index:value)");
-      if (index < 1) bad_line(path, line, "feature index " + std::to_string(index) + " < 1 (indices are 1-based)");
+      if (index < 1)
+        bad_line(path, line,
+                 "feature index " + std::to_string(index) + " < 1 (indices are 1-based)");
       if (index <= previous)
-        bad_line(path, line, "feature indices must increase (" + std::to_string(index) + " after " +
-                                 std::to_string(previous) + ")");
+        bad_line(path, line,
+                 "feature indices must increase (" + std::to_string(index) + " after " +
+                     std::to_string(previous) + ")");
       if (columns > 0 && index > columns)
-        bad_line(path, line, "feature index " + std::to_string(index) + " exceeds the " +
-                                 std::to_string(columns) + " features of the training data");
+        bad_line(path, line,
+                 "feature index " + std::to_string(index) + " exceeds the " +
+                     std::to_string(columns) + " features of the training data");
       p = end + 1;
       const double value = std::strtod(p, &end);
       if (end == p || (*end != ' ' && *end != '\t' && *end != '\0' && *end != '\r'))
@@ -69,8 +73,8 @@ HostData read_libsvm(const std::string& path, Index limit, Index columns) {
   out.rows = static_cast<Index>(raw_labels.size());
   out.columns = columns > 0 ? columns : max_index;
   // Classes: -1/+1 (or 0/1) is binary; otherwise integers 0..K-1.
-  const bool pm1 = std::all_of(raw_labels.begin(), raw_labels.end(),
-                               [](double y) { return y == -1 || y == 1; });
+  const bool pm1 =
+      std::all_of(raw_labels.begin(), raw_labels.end(), [](double y) { return y == -1 || y == 1; });
   out.labels.resize(out.rows);
   int max_label = 0;
   for (Index i = 0; i < out.rows; ++i) {
@@ -100,8 +104,10 @@ HostData select_rows(const HostData& all, const std::vector<Index>& keep) {
   for (Index i : keep) {
     out.labels.push_back(all.labels[i]);
     if (all.sparse) {
-      out.col.insert(out.col.end(), all.col.begin() + all.row_ptr[i], all.col.begin() + all.row_ptr[i + 1]);
-      out.val.insert(out.val.end(), all.val.begin() + all.row_ptr[i], all.val.begin() + all.row_ptr[i + 1]);
+      out.col.insert(out.col.end(), all.col.begin() + all.row_ptr[i],
+                     all.col.begin() + all.row_ptr[i + 1]);
+      out.val.insert(out.val.end(), all.val.begin() + all.row_ptr[i],
+                     all.val.begin() + all.row_ptr[i + 1]);
       out.row_ptr.push_back(static_cast<Index>(out.col.size()));
     } else {
       out.dense.insert(out.dense.end(), all.dense.begin() + i * all.columns,

@@ -48,7 +48,8 @@ Dataset<Scalar> to_device(const HostData& h, Index global_samples) {
     d.features = Matrix<Scalar>("olsgd::data::features", h.rows, h.columns);
     auto f = Kokkos::create_mirror_view(d.features);
     for (Index i = 0; i < h.rows; ++i)
-      for (Index j = 0; j < h.columns; ++j) f(i, j) = static_cast<Scalar>(h.dense[i * h.columns + j]);
+      for (Index j = 0; j < h.columns; ++j)
+        f(i, j) = static_cast<Scalar>(h.dense[i * h.columns + j]);
     Kokkos::deep_copy(d.features, f);
     return d;
   }
@@ -116,7 +117,8 @@ LoadedData<Scalar> load_data(const Config& c, int rank, int ranks) {
                                           " classes, the training file " +
                                           std::to_string(all.num_classes));
       test.num_classes = all.num_classes;
-      out.test = to_device<Scalar>(select_rows(test, even_block(test.rows, rank, ranks)), test.rows);
+      out.test =
+          to_device<Scalar>(select_rows(test, even_block(test.rows, rank, ranks)), test.rows);
     }
   }
   return out;

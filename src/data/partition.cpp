@@ -70,9 +70,10 @@ std::vector<Index> partition_samples(const std::vector<int>& labels, int num_cla
       for (int r = 0; r < ranks; ++r) {
         cumulative += p[r] / total;
         const std::size_t hi =
-            r + 1 == ranks ? members.size()
-                           : std::min(members.size(), static_cast<std::size_t>(std::llround(
-                                                          cumulative * members.size())));
+            r + 1 == ranks
+                ? members.size()
+                : std::min(members.size(),
+                           static_cast<std::size_t>(std::llround(cumulative * members.size())));
         if (r == rank) mine.insert(mine.end(), members.begin() + lo, members.begin() + hi);
         lo = std::max(lo, hi);
       }

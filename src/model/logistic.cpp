@@ -57,7 +57,9 @@ double LogisticRegression<Scalar>::gradient(const ExecSpace& exec, const ConstVe
   logits(exec, x, data_, batch, b);
   const auto labels = data_.labels;
   const auto z = z_;
-  auto label = KOKKOS_LAMBDA(const Index s) { return labels(batch(s)); };
+  auto label = KOKKOS_LAMBDA(const Index s) {
+    return labels(batch(s));
+  };
   const LossSum ce = cross_entropy(exec, z, z, b, C, label, 1.0 / b);  // z now holds dL/dz
 
   const Scalar l2 = l2_;
@@ -115,7 +117,9 @@ Evaluation LogisticRegression<Scalar>::evaluate(const ExecSpace& exec, const Con
         "olsgd::model::logistic::eval_rows", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
         KOKKOS_LAMBDA(const Index s) { chunk(s) = start + s; });
     logits(exec, x, data, chunk, n);
-    auto label = KOKKOS_LAMBDA(const Index s) { return labels(chunk(s)); };
+    auto label = KOKKOS_LAMBDA(const Index s) {
+      return labels(chunk(s));
+    };
     const LossSum ce = cross_entropy(exec, z_, Matrix<Scalar>(), n, classes_, label, 1.0);
     e.loss_sum += ce.loss;
     e.correct += ce.correct;

@@ -13,8 +13,8 @@ namespace {
 constexpr Index kEvalChunk = 1024;
 
 template <class Scalar>
-using Block = Kokkos::View<Scalar**, Kokkos::LayoutRight, MemSpace,
-                           Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+using Block =
+    Kokkos::View<Scalar**, Kokkos::LayoutRight, MemSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
 // A rows x cols row-major block over raw memory (parameters or a scratch buffer).
 template <class Scalar>
@@ -71,7 +71,8 @@ void Mlp<Scalar>::forward(const ExecSpace& exec, const ConstVector<Scalar>& x,
   for (std::size_t l = 0; l < layers; ++l) {
     const Index in = widths_[l], out = widths_[l + 1];
     Scalar* w = const_cast<Scalar*>(x.data()) + offsets_[l];
-    const auto bias = Kokkos::subview(x, std::make_pair(offsets_[l] + out * in, offsets_[l] + out * in + out));
+    const auto bias =
+        Kokkos::subview(x, std::make_pair(offsets_[l] + out * in, offsets_[l] + out * in + out));
     auto A = block(act_[l].data(), n, in);
     auto Z = block(act_[l + 1].data(), n, out);
     exec.fence();
@@ -96,7 +97,9 @@ double Mlp<Scalar>::gradient(const ExecSpace& exec, const ConstVector<Scalar>& x
   const auto labels = data_.labels;
   auto logits = block(act_[layers].data(), b, K);
   auto delta = block(delta_.data(), b, K);
-  auto label = KOKKOS_LAMBDA(const Index s) { return labels(batch(s)); };
+  auto label = KOKKOS_LAMBDA(const Index s) {
+    return labels(batch(s));
+  };
   const LossSum ce = cross_entropy(exec, logits, delta, b, K, label, 1.0 / b);
 
   const Scalar l2 = l2_;
@@ -158,9 +161,11 @@ Evaluation Mlp<Scalar>::evaluate(const ExecSpace& exec, const ConstVector<Scalar
         "olsgd::model::mlp::eval_rows", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
         KOKKOS_LAMBDA(const Index s) { chunk(s) = start + s; });
     forward(exec, x, data, chunk, n);
-    auto label = KOKKOS_LAMBDA(const Index s) { return labels(chunk(s)); };
-    const LossSum ce = cross_entropy(exec, block(act_.back().data(), n, K), Block<Scalar>(), n, K,
-                                     label, 1.0);
+    auto label = KOKKOS_LAMBDA(const Index s) {
+      return labels(chunk(s));
+    };
+    const LossSum ce =
+        cross_entropy(exec, block(act_.back().data(), n, K), Block<Scalar>(), n, K, label, 1.0);
     e.loss_sum += ce.loss;
     e.correct += ce.correct;
     e.rows += n;

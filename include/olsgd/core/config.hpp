@@ -27,8 +27,8 @@ struct DataConfig {
   std::string kind = "synthetic_least_squares";
   // Files: Fashion-MNIST / CIFAR-10 folder, or a LIBSVM file (kind-specific default).
   std::string path;
-  std::string test_path;  // LIBSVM held-out file (optional)
-  Index limit = 0;        // use only the first N training samples of a file (0: all)
+  std::string test_path;          // LIBSVM held-out file (optional)
+  Index limit = 0;                // use only the first N training samples of a file (0: all)
   std::string partition = "iid";  // iid | contiguous | dirichlet (label skew)
   double dirichlet_beta = 0.5;
   Index samples = 4096;  // synthetic: total over all ranks, split evenly

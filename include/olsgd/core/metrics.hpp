@@ -26,7 +26,7 @@ struct MetricsRow {
   double t_wait = 0;
   double delay_injected = 0;      // cumulative injected network delay, this rank
   double hidden_frac = kUnknown;  // 1 - exposed / network time, over all syncs so far
-  double test_loss = kUnknown;  // of xbar on the held-out set, at evaluation steps
+  double test_loss = kUnknown;    // of xbar on the held-out set, at evaluation steps
   double test_acc = kUnknown;
 };
 

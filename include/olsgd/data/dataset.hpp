@@ -24,8 +24,8 @@ inline Shard even_shard(Index total, int rank, int ranks) {
 using Labels = Kokkos::View<int*, MemSpace>;
 
 template <class Scalar>
-using SparseMatrix = KokkosSparse::CrsMatrix<Scalar, int, Kokkos::Device<ExecSpace, MemSpace>, void,
-                                             Index>;
+using SparseMatrix =
+    KokkosSparse::CrsMatrix<Scalar, int, Kokkos::Device<ExecSpace, MemSpace>, void, Index>;
 
 template <class Scalar>
 struct Dataset {

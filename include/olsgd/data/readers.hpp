@@ -15,7 +15,7 @@ struct HostData {
   Index columns = 0;
   int num_classes = 0;
   bool sparse = false;
-  std::vector<float> dense;  // rows * columns (dense)
+  std::vector<float> dense;    // rows * columns (dense)
   std::vector<Index> row_ptr;  // rows + 1 (sparse)
   std::vector<int> col;        // 0-based column of each stored value (sparse)
   std::vector<float> val;

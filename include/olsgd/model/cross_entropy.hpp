@@ -38,7 +38,8 @@ LossSum cross_entropy(const ExecSpace& exec, const ZView& z, const DZView& dz, I
           const double zs = z(s, 0);
           const double p = 1.0 / (1.0 + math::exp(-zs));
           // log(1 + e^z) computed without overflow.
-          const double softplus = zs > 0 ? zs + math::log1p(math::exp(-zs)) : math::log1p(math::exp(zs));
+          const double softplus =
+              zs > 0 ? zs + math::log1p(math::exp(-zs)) : math::log1p(math::exp(zs));
           acc.loss += softplus - y * zs;
           acc.correct += (zs > 0) == (y == 1);
           if (grad) dz(s, 0) = static_cast<Scalar>(scale * (p - y));

@@ -13,7 +13,9 @@ class LogisticRegression final : public Model<Scalar> {
  public:
   LogisticRegression(Dataset<Scalar> data, Index batch, double l2);
 
-  std::string name() const override { return classes_ == 1 ? "logistic (binary)" : "logistic (softmax)"; }
+  std::string name() const override {
+    return classes_ == 1 ? "logistic (binary)" : "logistic (softmax)";
+  }
   Index num_params() const override { return classes_ * (d_ + 1); }
   void initialize(const ExecSpace& exec, const Vector<Scalar>& x) const override;
   double gradient(const ExecSpace& exec, const ConstVector<Scalar>& x, const IndexVector& batch,
@@ -30,8 +32,8 @@ class LogisticRegression final : public Model<Scalar> {
   Index d_;
   int classes_;  // C
   double l2_;
-  Matrix<Scalar> z_;     // logits, then their gradient (rows x C)
-  IndexVector chunk_;    // row indices for evaluation chunks
+  Matrix<Scalar> z_;   // logits, then their gradient (rows x C)
+  IndexVector chunk_;  // row indices for evaluation chunks
 };
 
 }  // namespace olsgd

@@ -40,8 +40,8 @@ class Mlp final : public Model<Scalar> {
   Index params_ = 0;
   double l2_;
   std::uint64_t seed_;
-  Index capacity_;                   // rows the buffers hold
-  std::vector<Vector<Scalar>> act_;  // activations per layer, capacity x width (flat)
+  Index capacity_;                     // rows the buffers hold
+  std::vector<Vector<Scalar>> act_;    // activations per layer, capacity x width (flat)
   Vector<Scalar> delta_, delta_prev_;  // backpropagated gradients, capacity x max width
   IndexVector chunk_;
 };
