@@ -155,7 +155,7 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
   }
 
   olsgd::comm::Communicator comm(MPI_COMM_WORLD);
-  Outputs files = open_outputs(cfg, comm);
+  Outputs files;  // created once the data are known to be good
   olsgd::io::Progress progress(root && cfg.run.progress);
   olsgd::RunObservers obs;
   obs.on_row = [&](const olsgd::MetricsRow& row) {
@@ -166,6 +166,7 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
     if (files.syncs) files.syncs->write(sync);
   };
   obs.on_step = [&](olsgd::Index done, olsgd::Index total) { progress.step(done, total); };
+  obs.on_ready = [&] { files = open_outputs(cfg, comm); };
   const olsgd::RunOutcome out = olsgd::run_training(cfg, comm, obs);
 
   olsgd::io::RunFacts facts;

@@ -110,6 +110,7 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   out.state_bytes = static_cast<double>(algorithm->state().bytes());
   out.setup_s = since(setup_start);
 
+  if (obs.on_ready) obs.on_ready();
   const auto start = Clock::now();
   const Index steps = cfg.run.steps;
   for (Index k = 0; k < steps; ++k) {

@@ -22,6 +22,9 @@ struct RunObservers {
   std::function<void(Index, Index)> on_step;
   // Called on every rank at each of its syncs, with its own timings.
   std::function<void(const SyncRecord&)> on_sync;
+  // Called on every rank once the data are loaded and checked, before the first step: the
+  // place to create output files, so a run refused for bad input writes nothing.
+  std::function<void()> on_ready;
 };
 
 struct RunOutcome {
