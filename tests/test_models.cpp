@@ -5,11 +5,12 @@
 #include <olsgd/model/mlp.hpp>
 
 #include <KokkosKernels_config.h>
+
 #include <gtest/gtest.h>
-#include <test_helpers.hpp>
 
 #include <cmath>
 #include <string>
+#include <test_helpers.hpp>
 
 namespace {
 
@@ -100,7 +101,8 @@ TEST(models, mlp_without_hidden_layers_is_softmax_regression) {
               logistic.gradient(ExecSpace(), x, batch, g2, true), 1e-14);
   const auto a = test::to_host(g1), b = test::to_host(g2);
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-14) << i;
-  const Evaluation e1 = mlp.evaluate(ExecSpace(), x, data), e2 = logistic.evaluate(ExecSpace(), x, data);
+  const Evaluation e1 = mlp.evaluate(ExecSpace(), x, data),
+                   e2 = logistic.evaluate(ExecSpace(), x, data);
   EXPECT_EQ(e1.correct, e2.correct);
   EXPECT_NEAR(e1.loss_sum, e2.loss_sum, 1e-12);
   EXPECT_EQ(e1.rows, 9);
@@ -116,7 +118,8 @@ TEST(models, evaluation_counts_correct_predictions) {
   h.labels = {1, 0, 0, 0};  // the third is misclassified
   const auto data = to_device<double>(h, 4);
   LogisticRegression<double> model(data, 2, 0.0);
-  const Evaluation e = model.evaluate(ExecSpace(), test::to_device<MemSpace>(std::vector<double>{1.0, 0.0}), data);
+  const Evaluation e =
+      model.evaluate(ExecSpace(), test::to_device<MemSpace>(std::vector<double>{1.0, 0.0}), data);
   EXPECT_EQ(e.correct, 3);
   const double expected = std::log1p(std::exp(-2.0)) + std::log1p(std::exp(-1.0)) +
                           std::log1p(std::exp(0.5)) + std::log1p(std::exp(-3.0));
@@ -124,7 +127,9 @@ TEST(models, evaluation_counts_correct_predictions) {
 }
 
 std::vector<std::string>* g_regions = nullptr;
-void record_region(const char* name) { g_regions->push_back(name); }
+void record_region(const char* name) {
+  g_regions->push_back(name);
+}
 
 TEST(models, mlp_matrix_products_take_the_vendor_blas_path) {
 #ifndef KOKKOSKERNELS_ENABLE_TPL_BLAS
