@@ -145,6 +145,18 @@ TEST_F(Cli, rank_count_errors_come_through_mpirun_as_one_line_and_exit_2) {
       << line;
 }
 
+TEST_F(Cli, missing_data_files_are_refused_on_all_ranks_and_nothing_is_written) {
+  const fs::path out = dir_ / "never";
+  const std::string line = expect_input_error(
+      run(std::string(OLSGD_INPUTS) + "/quickstart.yaml --set data.path=" + dir_.string() +
+              " --set run.output_dir=" + out.string(),
+          2));
+  EXPECT_NE(line.find(dir_.string() + "/train-labels-idx1-ubyte.gz: cannot open"),
+            std::string::npos)
+      << line;
+  EXPECT_FALSE(fs::exists(out));
+}
+
 TEST_F(Cli, an_output_folder_that_cannot_be_created_is_refused) {
   const std::string deck = std::string(OLSGD_INPUTS) + "/least_squares.yaml";
   std::ofstream(dir_ / "file") << "x";  // a file where a folder should go

@@ -7,7 +7,7 @@
 #include <olsgd/data/readers.hpp>
 
 #include <gtest/gtest.h>
-#include <test_helpers.hpp>
+
 #include <zlib.h>
 
 #include <cmath>
@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <test_helpers.hpp>
 
 namespace fs = std::filesystem;
 
@@ -93,8 +94,9 @@ class Files : public ::testing::Test {
                   const std::vector<unsigned char>& payload) const {
     gzFile f = gzopen(path(name).c_str(), "wb");
     auto be = [&](std::uint32_t v) {
-      unsigned char b[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
-                            static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
+      unsigned char b[4] = {static_cast<unsigned char>(v >> 24),
+                            static_cast<unsigned char>(v >> 16), static_cast<unsigned char>(v >> 8),
+                            static_cast<unsigned char>(v)};
       gzwrite(f, b, 4);
     };
     be(magic);
@@ -162,11 +164,14 @@ TEST_F(Files, bad_idx_files_are_refused_with_the_file_named) {
   auto cut = images(3);
   cut.resize(2 * 784 + 100);
   const auto truncated = idx("cut.gz", 0x803, {3, 28, 28}, cut);
-  EXPECT_EQ(error_of([&] { read_idx_images(truncated, {0, 2}, labels, 10, 0, 1); }),
+  EXPECT_EQ(error_of([&] {
+              read_idx_images(truncated, {0, 2}, labels, 10, 0, 1);
+            }),
             truncated + ": truncated: ends inside the images");
   text("garbage.gz", "this is not gzip data at all, just text that claims to be an IDX file");
-  EXPECT_NE(error_of([&] { read_idx_labels(path("garbage.gz"), 0); }).find(path("garbage.gz") + ": "),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { read_idx_labels(path("garbage.gz"), 0); }).find(path("garbage.gz") + ": "),
+      std::string::npos);
 }
 
 TEST_F(Files, cifar10_records_and_bad_batches) {
@@ -175,7 +180,8 @@ TEST_F(Files, cifar10_records_and_bad_batches) {
     rec.push_back(static_cast<unsigned char>(7 - r));
     for (int j = 0; j < 3072; ++j) rec.push_back(static_cast<unsigned char>((r + j) % 256));
   }
-  std::ofstream(path("b1.bin"), std::ios::binary).write(reinterpret_cast<char*>(rec.data()), rec.size());
+  std::ofstream(path("b1.bin"), std::ios::binary)
+      .write(reinterpret_cast<char*>(rec.data()), rec.size());
   const std::vector<std::string> files = {path("b1.bin")};
   const auto labels = read_cifar10_labels(files, 0);
   EXPECT_EQ(labels, (std::vector<int>{7, 6, 5}));
@@ -184,11 +190,15 @@ TEST_F(Files, cifar10_records_and_bad_batches) {
   EXPECT_FLOAT_EQ(h.dense[0], (2 / 255.0f - 0.4914f) / 0.2470f);  // red plane, pixel 0
   EXPECT_FLOAT_EQ(h.dense[2048], ((2 + 2048) % 256 / 255.0f - 0.4465f) / 0.2616f);  // blue
 
-  std::ofstream(path("cut.bin"), std::ios::binary).write(reinterpret_cast<char*>(rec.data()), 3073 + 100);
+  std::ofstream(path("cut.bin"), std::ios::binary)
+      .write(reinterpret_cast<char*>(rec.data()), 3073 + 100);
   EXPECT_EQ(error_of([&] { read_cifar10_labels({path("cut.bin")}, 0); }),
-            path("cut.bin") + ": truncated or not a CIFAR-10 batch: 3173 bytes is not a whole number of 3073-byte records");
+            path("cut.bin") +
+                ": truncated or not a CIFAR-10 batch: 3173 bytes is not a whole number of "
+                "3073-byte records");
   rec[3073] = 11;
-  std::ofstream(path("bad.bin"), std::ios::binary).write(reinterpret_cast<char*>(rec.data()), rec.size());
+  std::ofstream(path("bad.bin"), std::ios::binary)
+      .write(reinterpret_cast<char*>(rec.data()), rec.size());
   EXPECT_EQ(error_of([&] { read_cifar10_labels({path("bad.bin")}, 0); }),
             path("bad.bin") + ": label 11 of record 1 is out of range 0..9");
   EXPECT_EQ(error_of([&] { read_cifar10_labels({path("none.bin")}, 0); }),
@@ -196,7 +206,8 @@ TEST_F(Files, cifar10_records_and_bad_batches) {
 }
 
 TEST_F(Files, libsvm_text_into_csr) {
-  const auto f = text("a.svm", "# a comment\n+1 1:0.5 3:2 # trailing comment\n\n-1 2:1.5\n1 4:-1\n");
+  const auto f =
+      text("a.svm", "# a comment\n+1 1:0.5 3:2 # trailing comment\n\n-1 2:1.5\n1 4:-1\n");
   const HostData h = read_libsvm(f, 0, 0);
   EXPECT_TRUE(h.sparse);
   EXPECT_EQ(h.rows, 3);
@@ -243,8 +254,9 @@ TEST_F(Files, a_rank_left_with_too_few_samples_is_refused) {
   // 3 samples in contiguous blocks over 4 ranks: 0 | 1 | 1 | 1.
   EXPECT_EQ(load_data<double>(c, 1, 4).train.rows(), 1);
   EXPECT_EQ(error_of([&] { load_data<double>(c, 0, 4); }),
-            c.data.path + ": data.partition: rank 0 gets 0 of 3 samples (contiguous), fewer than "
-                          "optimizer.batch 1");
+            c.data.path +
+                ": data.partition: rank 0 gets 0 of 3 samples (contiguous), fewer than "
+                "optimizer.batch 1");
 }
 
 }  // namespace

@@ -121,6 +121,30 @@ TEST(training, float32_and_momentum_runs_converge) {
   EXPECT_LT(nag.out.last.suboptimality, 1e-12);
 }
 
+// The learning models on Fashion-MNIST (Debian's dataset-fashion-mnist), a 4000-image subset.
+TEST(training, logistic_and_mlp_learn_fashion_mnist) {
+  const char* deck = R"(
+run: {seed: 3, steps: 150, log_every: 50}
+data: {kind: fashion_mnist, limit: 4000}
+optimizer: {lr: 0.05, batch: 32, momentum: 0.9}
+algorithm: {name: overlap_local_sgd, tau: 4}
+)";
+  for (const char* model : {"logistic", "mlp"})
+    for (const char* partition : {"iid", "dirichlet"}) {
+      SCOPED_TRACE(std::string(model) + ", " + partition);
+      const Config c = parse_config(
+          deck, "fashion",
+          {std::string("model.kind=") + model, std::string("data.partition=") + partition},
+          world_size());
+      EXPECT_EQ(c.run.precision, Precision::Float32);  // the learning models' default
+      comm::Communicator comm(MPI_COMM_WORLD);
+      const RunOutcome out = run_training(c, comm, {});
+      // 150 steps of 32 images per rank: far above chance (10%) on the 10000 test images.
+      EXPECT_GT(out.last.test_acc, 0.6);
+      EXPECT_LT(out.last.test_loss, 1.2);
+    }
+}
+
 TEST(training, the_same_deck_twice_gives_bitwise_identical_results) {
   const std::vector<std::string> sets = {"algorithm.tau=3", "data.noise=0.3",
                                          "optimizer.momentum=0.9", "optimizer.lr=0.02"};
