@@ -11,6 +11,11 @@ template <class Scalar>
 std::unique_ptr<Model<Scalar>> make_model(const Config& c, const Dataset<Scalar>& train) {
   const Index batch = c.optimizer.batch;
   if (c.model.kind == "least_squares") return std::make_unique<LeastSquares<Scalar>>(train, batch);
+  // Dense softmax regression is an MLP without hidden layers (tests/test_models.cpp checks
+  // the two agree); that one runs on vendor BLAS, so it is the faster of the two.
+  if (c.model.kind == "logistic" && !train.sparse_features && train.num_classes > 2)
+    return std::make_unique<Mlp<Scalar>>(train, std::vector<Index>{}, batch, c.model.l2,
+                                         c.run.seed);
   if (c.model.kind == "logistic")
     return std::make_unique<LogisticRegression<Scalar>>(train, batch, c.model.l2);
   if (c.model.kind == "mlp")
