@@ -3,6 +3,7 @@
 // minibatch SGD, bytes match the formula, and runs are bitwise reproducible.
 #include <olsgd/algo/straggler.hpp>
 #include <olsgd/algo/trainer.hpp>
+#include <olsgd/data/quadratic_problem.hpp>
 
 #include <gtest/gtest.h>
 #include <mpi.h>
@@ -143,6 +144,44 @@ algorithm: {name: overlap_local_sgd, tau: 4}
       EXPECT_GT(out.last.test_acc, 0.6);
       EXPECT_LT(out.last.test_loss, 1.2);
     }
+}
+
+// ALGORITHMS.md C6.1 on the heterogeneous quadratic, noise-free: local SGD (K local steps)
+// converges to its fixed point x_LS = sum_i e_i c_i / sum_i e_i, e_i = 1 - (1 - eta a_i)^K,
+// not to x*; minibatch SGD converges to x*.
+TEST(training, heterogeneous_quadratic_local_sgd_fixed_point_and_minibatch_optimum) {
+  const char* deck = R"(
+run: {seed: 8, steps: 1600, log_every: 1600}
+data: {kind: synthetic_quadratic, features: 8, min_eig: 0.1, max_eig: 1.0, zeta: 2.0, noise: 0}
+model: {kind: quadratic}
+optimizer: {lr: 0.5}
+)";
+  const int m = world_size();
+  const Index K = 8;
+  comm::Communicator comm(MPI_COMM_WORLD);
+  const Config local =
+      parse_config(deck, "qhet", {"algorithm.name=local_sgd", "algorithm.tau=8"}, m);
+  const RunOutcome lo = run_training(local, comm, {});
+  const QuadraticProblem q = make_quadratic_problem(local.data, local.run.seed, m);
+  if (m > 1) {
+    EXPECT_NEAR(lo.zeta_star, 2.0, 1e-12);
+  }
+  for (Index j = 0; j < q.d; ++j) {
+    double num = 0, den = 0;
+    for (int i = 0; i < m; ++i) {
+      const double e = 1 - std::pow(1 - 0.5 * q.a[i][j], static_cast<double>(K));
+      num += e * q.c[i][j];
+      den += e;
+    }
+    EXPECT_NEAR(lo.final_params[j], num / den, 1e-10) << j;  // ends on a sync: x_i = xbar
+  }
+  if (m > 1) {  // the fixed point is biased
+    EXPECT_GT(lo.last.suboptimality, 1e-3);
+  }
+  const Config mb = parse_config(deck, "qhet", {"algorithm.name=minibatch_sgd"}, m);
+  const RunOutcome mo = run_training(mb, comm, {});
+  EXPECT_LT(mo.last.suboptimality, 1e-20);
+  EXPECT_LT(mo.last.dist_opt, 1e-18);
 }
 
 TEST(training, the_same_deck_twice_gives_bitwise_identical_results) {

@@ -80,7 +80,11 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   const bool evaluate = comm.sum_uncounted(static_cast<double>(test.rows())) > 0;
 
   std::optional<QuadraticOptimum> optimum;
-  if (cfg.model.kind == "least_squares") {
+  if (loaded.quadratic) {
+    const QuadraticProblem& q = *loaded.quadratic;
+    optimum = QuadraticOptimum::diagonal(q.abar, q.xstar, q.fstar);
+    out.zeta_star = q.zeta_star;
+  } else if (cfg.model.kind == "least_squares") {
     std::vector<double> moments = least_squares_moments(data);
     if (!moments.empty()) {
       comm.sum_uncounted(moments);
@@ -91,7 +95,8 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   if (optimum) out.fstar = optimum->fstar();
   out.shard_samples = data.rows();
 
-  const std::unique_ptr<Model<Scalar>> model_ptr = make_model(cfg, data);
+  const std::unique_ptr<Model<Scalar>> model_ptr =
+      make_model(cfg, data, loaded.quadratic ? &*loaded.quadratic : nullptr, rank);
   Model<Scalar>& model = *model_ptr;
   comm.set_network_model({cfg.comm.delay_s, cfg.comm.latency_s, cfg.comm.bandwidth_Bps});
   if (cfg.comm.progress_thread) start_progress_thread(comm);
@@ -102,8 +107,9 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
     if (obs.on_sync) obs.on_sync(r);
   });
   out.network_s = algorithm->network_seconds();
-  MinibatchSampler sampler(cfg.run.seed, cfg.data.replicate ? 0 : rank, data.rows(),
-                           cfg.optimizer.batch);
+  // (A synthetic quadratic has no samples: its batches index nothing.)
+  MinibatchSampler sampler(cfg.run.seed, cfg.data.replicate ? 0 : rank,
+                           std::max<Index>(1, data.rows()), cfg.optimizer.batch);
   MetricsProbe<Scalar> probe(comm, model.num_params(), std::move(optimum));
   out.algorithm = algorithm->name();
   out.num_params = model.num_params();
@@ -123,7 +129,8 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
       Timers::Scope t(out.timers, Phase::Metrics);
       MetricsRow row;
       row.step = k + 1;
-      row.epoch = static_cast<double>((k + 1) * cfg.optimizer.batch) / data.rows();
+      row.epoch = data.rows() > 0 ? static_cast<double>((k + 1) * cfg.optimizer.batch) / data.rows()
+                                  : kUnknown;
       row.lr = algorithm->lr(k);
       row.loss = comm.sum_uncounted(loss) / m;
       probe.measure(exec, algorithm->params(), row);

@@ -153,7 +153,8 @@ const std::vector<Field>& fields() {
        [](const Config& c) { return std::string(precision_name(c.run.precision)); }},
       text(OLSGD_KEY(run.output_dir), {}, "folder for metrics.csv and summary.json"),
       boolean(OLSGD_KEY(run.progress), "progress line on stderr (rank 0)"),
-      text(OLSGD_KEY(data.kind), {"synthetic_least_squares", "fashion_mnist", "libsvm", "cifar10"},
+      text(OLSGD_KEY(data.kind),
+           {"synthetic_least_squares", "synthetic_quadratic", "fashion_mnist", "libsvm", "cifar10"},
            "dataset"),
       text(OLSGD_KEY(data.path), {}, "data folder (fashion_mnist, cifar10) or file (libsvm)"),
       text(OLSGD_KEY(data.test_path), {}, "libsvm: held-out file"),
@@ -167,8 +168,13 @@ const std::vector<Field>& fields() {
       real(OLSGD_KEY(data.noise), 0, false, INFINITY, false, "label noise standard deviation"),
       real(OLSGD_KEY(data.min_eig), 0, true, INFINITY, false, "smallest feature variance"),
       real(OLSGD_KEY(data.max_eig), 0, true, INFINITY, false, "largest feature variance"),
+      text(OLSGD_KEY(data.hessians), {"split", "shared"},
+           "synthetic_quadratic: per-rank stiff coordinates, or one spectrum for all"),
+      real(OLSGD_KEY(data.zeta), 0, false, INFINITY, false,
+           "synthetic_quadratic: heterogeneity at the optimum, zeta_*"),
       boolean(OLSGD_KEY(data.replicate), "every rank holds all samples and draws the same batches"),
-      text(OLSGD_KEY(model.kind), {"least_squares", "logistic", "mlp"}, "model and loss"),
+      text(OLSGD_KEY(model.kind), {"least_squares", "quadratic", "logistic", "mlp"},
+           "model and loss"),
       text(OLSGD_KEY(model.hidden), {}, "mlp: hidden widths, e.g. 256,128"),
       real(OLSGD_KEY(model.l2), 0, false, INFINITY, false, "logistic/mlp: L2 regularisation"),
       text(OLSGD_KEY(algorithm.name),
@@ -295,12 +301,16 @@ void check(bool ok, const Origins& origins, const Config& c, const std::string& 
 void validate(Config& c, const Origins& o, int ranks) {
   const auto& d = c.data;
   const bool synthetic = d.kind == "synthetic_least_squares";
+  const bool quadratic = d.kind == "synthetic_quadratic";
   const bool regression = c.model.kind == "least_squares";
-  check(
-      synthetic == regression, o, c, "model.kind",
-      "model " + c.model.kind + " cannot train on data.kind " + d.kind +
-          (regression ? " (least_squares needs synthetic_least_squares)"
-                      : " (logistic and mlp need labelled data: fashion_mnist, libsvm, cifar10)"));
+  const bool labelled = !synthetic && !quadratic;
+  const bool fits = regression ? synthetic : (c.model.kind == "quadratic" ? quadratic : labelled);
+  check(fits, o, c, "model.kind",
+        "model " + c.model.kind + " cannot train on data.kind " + d.kind +
+            (regression ? " (least_squares needs synthetic_least_squares)"
+             : c.model.kind == "quadratic"
+                 ? " (quadratic needs synthetic_quadratic)"
+                 : " (logistic and mlp need labelled data: fashion_mnist, libsvm, cifar10)"));
   check(!(c.model.kind == "mlp" && d.kind == "libsvm"), o, c, "model.kind",
         "mlp needs dense features; libsvm data are sparse (use model.kind: logistic)");
   try {
@@ -308,14 +318,14 @@ void validate(Config& c, const Origins& o, int ranks) {
   } catch (const std::invalid_argument& e) {
     check(false, o, c, "model.hidden", e.what());
   }
-  check(!(synthetic && d.partition == "dirichlet"), o, c, "data.partition",
-        "dirichlet (label skew) needs class labels; synthetic_least_squares has none");
+  check(labelled || d.partition != "dirichlet", o, c, "data.partition",
+        "dirichlet (label skew) needs class labels; " + d.kind + " has none");
   if (d.path.empty() && d.kind == "fashion_mnist") c.data.path = kFashionMnistPath;
-  check(!c.data.path.empty() || synthetic, o, c, "data.path",
+  check(!c.data.path.empty() || !labelled, o, c, "data.path",
         "data.kind " + d.kind + " needs data.path (" +
             (d.kind == "libsvm" ? "a LIBSVM text file" : "the folder of the binary batches") + ")");
   // The learning models default to float32, as the frameworks users compare with.
-  if (!regression && !o.count("run.precision")) c.run.precision = Precision::Float32;
+  if (labelled && !o.count("run.precision")) c.run.precision = Precision::Float32;
   check(d.min_eig <= d.max_eig, o, c, "data.min_eig",
         "must not exceed data.max_eig (" + format_double(d.max_eig) + ")");
   if (synthetic) {
@@ -333,19 +343,21 @@ void validate(Config& c, const Origins& o, int ranks) {
   // warning (so a deck can be rerun with --set algorithm.name=... for a comparison).
   const std::string& a = c.algorithm.name;
   const bool overlap = a.rfind("overlap_local_sgd", 0) == 0;
-  const bool files = !synthetic;
+  const bool files = labelled;
   const std::pair<const char*, bool> used_by[] = {
       {"data.samples", synthetic},
-      {"data.features", synthetic},
-      {"data.noise", synthetic},
-      {"data.min_eig", synthetic},
-      {"data.max_eig", synthetic},
+      {"data.features", synthetic || quadratic},
+      {"data.noise", synthetic || quadratic},
+      {"data.min_eig", synthetic || quadratic},
+      {"data.max_eig", synthetic || quadratic},
+      {"data.hessians", quadratic},
+      {"data.zeta", quadratic},
       {"data.path", files},
       {"data.limit", files},
       {"data.test_path", d.kind == "libsvm"},
       {"data.dirichlet_beta", d.partition == "dirichlet"},
       {"model.hidden", c.model.kind == "mlp"},
-      {"model.l2", !regression},
+      {"model.l2", labelled},
       {"algorithm.tau", a == "local_sgd" || overlap},
       {"algorithm.alpha", overlap},
       {"algorithm.anchor_momentum", a == "overlap_local_sgd_momentum"},

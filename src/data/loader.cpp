@@ -79,6 +79,11 @@ template <class Scalar>
 LoadedData<Scalar> load_data(const Config& c, int rank, int ranks) {
   LoadedData<Scalar> out;
   const auto& d = c.data;
+  if (d.kind == "synthetic_quadratic") {
+    out.quadratic = make_quadratic_problem(d, c.run.seed, ranks);
+    out.train.columns = d.features;
+    return out;
+  }
   if (d.kind == "synthetic_least_squares") {
     out.train = make_synthetic_least_squares<Scalar>(d, c.run.seed, rank, ranks);
     return out;

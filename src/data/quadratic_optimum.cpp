@@ -81,9 +81,25 @@ std::optional<QuadraticOptimum> QuadraticOptimum::solve(const std::vector<double
   return q;
 }
 
+QuadraticOptimum QuadraticOptimum::diagonal(std::vector<double> h, std::vector<double> xstar,
+                                            double fstar) {
+  QuadraticOptimum q;
+  q.d_ = static_cast<Index>(h.size());
+  q.hessian_ = std::move(h);
+  q.diagonal_ = true;
+  q.xstar_ = std::move(xstar);
+  q.fstar_ = fstar;
+  return q;
+}
+
 double QuadraticOptimum::suboptimality(const std::vector<double>& x) const {
   std::vector<double> e(d_);
   for (Index j = 0; j < d_; ++j) e[j] = x[j] - xstar_[j];
+  if (diagonal_) {
+    double s = 0;
+    for (Index j = 0; j < d_; ++j) s += hessian_[j] * e[j] * e[j];
+    return 0.5 * s;
+  }
   double s = 0;
   for (Index i = 0; i < d_; ++i) {
     double row = 0;

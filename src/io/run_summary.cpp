@@ -97,6 +97,7 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
         .value("samples_per_rank", std::int64_t{out.shard_samples})
         .value("optimum_known", out.optimum_known)
         .value("fstar", out.optimum_known ? out.fstar : kUnknown)
+        .value("zeta_star", out.zeta_star)
         .end_object();
 
     const double steps = static_cast<double>(config.run.steps);

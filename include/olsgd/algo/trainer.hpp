@@ -34,9 +34,10 @@ struct RunOutcome {
   double state_bytes = 0;  // the algorithm's flat state on this rank
   bool optimum_known = false;
   double fstar = 0;
-  double setup_s = 0;  // data generation, optimum, allocation
-  double train_s = 0;  // the training loop, metrics included
-  Timers timers;       // this rank's phase totals
+  double zeta_star = kUnknown;  // heterogeneity at the optimum (synthetic_quadratic)
+  double setup_s = 0;           // data generation, optimum, allocation
+  double train_s = 0;           // the training loop, metrics included
+  Timers timers;                // this rank's phase totals
   comm::TrafficCounter traffic;
   SyncTotals syncs;      // this rank's syncs
   double network_s = 0;  // one sync's collective unhidden: calibrated allreduce + injected delay

@@ -39,6 +39,10 @@ struct DataConfig {
   // Every rank holds ALL samples and draws the same batches (a homogeneity test setting:
   // with identical seeds the ranks' models must stay identical).
   bool replicate = false;
+  // synthetic_quadratic (ALGORITHMS.md §6 Q-HET): per-rank Hessians and the target
+  // heterogeneity at the optimum, zeta_*.
+  std::string hessians = "split";  // split | shared
+  double zeta = 0.0;
 };
 
 struct ModelConfig {

@@ -5,14 +5,18 @@
 // evaluation sums over ranks). Throws InputError for bad files or an empty shard.
 #include <olsgd/core/config.hpp>
 #include <olsgd/data/dataset.hpp>
+#include <olsgd/data/quadratic_problem.hpp>
 #include <olsgd/data/readers.hpp>
+
+#include <optional>
 
 namespace olsgd {
 
 template <class Scalar>
 struct LoadedData {
   Dataset<Scalar> train;
-  Dataset<Scalar> test;  // rows() == 0 when there is none
+  Dataset<Scalar> test;                       // rows() == 0 when there is none
+  std::optional<QuadraticProblem> quadratic;  // synthetic_quadratic: the objective itself
 };
 
 template <class Scalar>

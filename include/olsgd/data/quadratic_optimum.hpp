@@ -23,6 +23,9 @@ class QuadraticOptimum {
   // From moments summed over all ranks. Empty if A^T A is singular (e.g. fewer samples
   // than features): then there is no unique optimum to report.
   static std::optional<QuadraticOptimum> solve(const std::vector<double>& moments, Index d);
+  // A separable quadratic: F(x) - F* = 1/2 sum_j h_j (x_j - x*_j)^2.
+  static QuadraticOptimum diagonal(std::vector<double> hessian_diagonal, std::vector<double> xstar,
+                                   double fstar);
 
   const std::vector<double>& xstar() const { return xstar_; }
   double fstar() const { return fstar_; }
@@ -33,7 +36,8 @@ class QuadraticOptimum {
 
  private:
   Index d_ = 0;
-  std::vector<double> hessian_;  // A^T A / n, row-major
+  std::vector<double> hessian_;  // A^T A / n, row-major; or its diagonal when diagonal_
+  bool diagonal_ = false;
   std::vector<double> xstar_;
   double fstar_ = 0;
 };

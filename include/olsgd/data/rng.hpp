@@ -19,6 +19,7 @@ enum class Stream : std::uint32_t {
   Init = 5,
   Straggler = 6,
   Partition = 7,
+  Noise = 8,
 };
 
 struct Philox4x32 {
