@@ -122,13 +122,24 @@ TEST(config, keys_the_algorithm_does_not_read_are_ignored_with_a_warning) {
                                 "deck.yaml", {"algorithm.name=minibatch_sgd"}, 1);
   EXPECT_EQ(c.warnings,
             (std::vector<std::string>{
-                "deck.yaml:2: algorithm.tau: not used by algorithm minibatch_sgd (ignored)",
-                "deck.yaml:3: algorithm.alpha: not used by algorithm minibatch_sgd (ignored)",
-                "deck.yaml:5: comm.progress_every: not used by algorithm minibatch_sgd "
+                "deck.yaml:2: algorithm.tau: not used with algorithm minibatch_sgd (ignored)",
+                "deck.yaml:3: algorithm.alpha: not used with algorithm minibatch_sgd (ignored)",
+                "deck.yaml:5: comm.progress_every: not used with algorithm minibatch_sgd "
                 "(ignored)"}));
   EXPECT_TRUE(
       parse_config("algorithm:\n  name: overlap_local_sgd\n  alpha: 0.5\n", "deck.yaml", {}, 1)
           .warnings.empty());
+  const Config data_keys = parse_config(
+      "data:\n  kind: fashion_mnist\n  samples: 100\n  dirichlet_beta: 0.3\nmodel:\n  kind: mlp\n",
+      "deck.yaml", {"model.kind=logistic", "model.hidden=64"}, 1);
+  EXPECT_EQ(
+      data_keys.warnings,
+      (std::vector<std::string>{
+          "deck.yaml:3: data.samples: not used with data.kind fashion_mnist (ignored)",
+          "deck.yaml:4: data.dirichlet_beta: not used with data.partition iid (ignored)",
+          "--set model.hidden=64: model.hidden: not used with model.kind logistic (ignored)"}));
+  EXPECT_EQ(data_keys.run.precision, olsgd::Precision::Float32);  // learning models' default
+  EXPECT_EQ(data_keys.data.path, olsgd::kFashionMnistPath);
 }
 
 TEST(config, values_round_trip_and_help_lists_every_key) {

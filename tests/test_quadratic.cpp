@@ -4,9 +4,9 @@
 #include <olsgd/model/quadratic.hpp>
 
 #include <gtest/gtest.h>
-#include <test_helpers.hpp>
 
 #include <cmath>
+#include <test_helpers.hpp>
 
 namespace {
 
@@ -40,7 +40,7 @@ TEST(quadratic, optimum_fstar_and_zeta_follow_their_definitions) {
       }
       EXPECT_NEAR(q.fstar, f, 1e-14);
       EXPECT_NEAR(q.zeta_star, zeta, 1e-12);  // zeta_* = s zeta_1 hits the target exactly
-      if (zeta == 0) {  // a common centre: every F_i is minimised at once
+      if (zeta == 0) {                        // a common centre: every F_i is minimised at once
         EXPECT_NEAR(q.fstar, 0.0, 1e-28);
       }
     }

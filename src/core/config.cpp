@@ -344,30 +344,35 @@ void validate(Config& c, const Origins& o, int ranks) {
   const std::string& a = c.algorithm.name;
   const bool overlap = a.rfind("overlap_local_sgd", 0) == 0;
   const bool files = labelled;
-  const std::pair<const char*, bool> used_by[] = {
-      {"data.samples", synthetic},
-      {"data.features", synthetic || quadratic},
-      {"data.noise", synthetic || quadratic},
-      {"data.min_eig", synthetic || quadratic},
-      {"data.max_eig", synthetic || quadratic},
-      {"data.hessians", quadratic},
-      {"data.zeta", quadratic},
-      {"data.path", files},
-      {"data.limit", files},
-      {"data.test_path", d.kind == "libsvm"},
-      {"data.dirichlet_beta", d.partition == "dirichlet"},
-      {"model.hidden", c.model.kind == "mlp"},
-      {"model.l2", labelled},
-      {"algorithm.tau", a == "local_sgd" || overlap},
-      {"algorithm.alpha", overlap},
-      {"algorithm.anchor_momentum", a == "overlap_local_sgd_momentum"},
-      {"comm.progress_every", overlap},
-      {"comm.progress_thread", overlap},
+  struct Use {
+    const char* key;
+    bool used;
+    std::string by;  // what decides, for the message
   };
-  for (const auto& [key, used] : used_by) {
-    auto it = o.find(key);
-    if (!used && it != o.end())
-      c.warnings.push_back(it->second + ": " + key + ": not used by algorithm " + a + " (ignored)");
+  const Use uses[] = {
+      {"data.samples", synthetic, "data.kind " + d.kind},
+      {"data.features", synthetic || quadratic, "data.kind " + d.kind},
+      {"data.noise", synthetic || quadratic, "data.kind " + d.kind},
+      {"data.min_eig", synthetic || quadratic, "data.kind " + d.kind},
+      {"data.max_eig", synthetic || quadratic, "data.kind " + d.kind},
+      {"data.hessians", quadratic, "data.kind " + d.kind},
+      {"data.zeta", quadratic, "data.kind " + d.kind},
+      {"data.path", files, "data.kind " + d.kind},
+      {"data.limit", files, "data.kind " + d.kind},
+      {"data.test_path", d.kind == "libsvm", "data.kind " + d.kind},
+      {"data.dirichlet_beta", d.partition == "dirichlet", "data.partition " + d.partition},
+      {"model.hidden", c.model.kind == "mlp", "model.kind " + c.model.kind},
+      {"model.l2", labelled, "model.kind " + c.model.kind},
+      {"algorithm.tau", a == "local_sgd" || overlap, "algorithm " + a},
+      {"algorithm.alpha", overlap, "algorithm " + a},
+      {"algorithm.anchor_momentum", a == "overlap_local_sgd_momentum", "algorithm " + a},
+      {"comm.progress_every", overlap, "algorithm " + a},
+      {"comm.progress_thread", overlap, "algorithm " + a},
+  };
+  for (const Use& u : uses) {
+    auto it = o.find(u.key);
+    if (!u.used && it != o.end())
+      c.warnings.push_back(it->second + ": " + u.key + ": not used with " + u.by + " (ignored)");
   }
   check(a != "overlap_local_sgd_momentum" || c.algorithm.anchor_momentum > 0, o, c,
         "algorithm.anchor_momentum",
