@@ -205,6 +205,34 @@ TEST_F(Files, cifar10_records_and_bad_batches) {
             path("none.bin") + ": cannot open: No such file or directory");
 }
 
+TEST_F(Files, cifar10_folders_load_into_train_and_test_shards) {
+  // Five training batches of 3 records and a test batch of 4, as CIFAR-10 lays them out.
+  auto batch = [&](const std::string& name, int records, int first_label) {
+    std::vector<unsigned char> rec;
+    for (int r = 0; r < records; ++r) {
+      rec.push_back(static_cast<unsigned char>((first_label + r) % 10));
+      rec.insert(rec.end(), 3072, static_cast<unsigned char>(r * 40));
+    }
+    std::ofstream(path(name), std::ios::binary)
+        .write(reinterpret_cast<char*>(rec.data()), rec.size());
+  };
+  for (int b = 1; b <= 5; ++b) batch("data_batch_" + std::to_string(b) + ".bin", 3, b);
+  batch("test_batch.bin", 4, 0);
+  Config c = parse_config("", "t",
+                          {"data.kind=cifar10", "model.kind=mlp", "data.path=" + dir_.string(),
+                           "data.partition=contiguous", "optimizer.batch=2"},
+                          2);
+  const auto rank1 = load_data<float>(c, 1, 2);
+  EXPECT_EQ(rank1.train.rows(), 8);  // samples 7..14 of 15
+  EXPECT_EQ(rank1.train.num_features(), 3072);
+  EXPECT_EQ(rank1.train.num_classes, 10);
+  EXPECT_EQ(rank1.test.rows(), 2);                                     // test samples 2..3 of 4
+  EXPECT_EQ(test::to_host(rank1.train.labels).front(), (3 + 1) % 10);  // batch 3, record 1
+  fs::remove(path("data_batch_4.bin"));
+  EXPECT_EQ(error_of([&] { load_data<float>(c, 0, 2); }),
+            path("data_batch_4.bin") + ": cannot open: No such file or directory");
+}
+
 TEST_F(Files, libsvm_text_into_csr) {
   const auto f =
       text("a.svm", "# a comment\n+1 1:0.5 3:2 # trailing comment\n\n-1 2:1.5\n1 4:-1\n");
