@@ -108,24 +108,10 @@ double LogisticRegression<Scalar>::gradient(const ExecSpace& exec, const ConstVe
 template <class Scalar>
 Evaluation LogisticRegression<Scalar>::evaluate(const ExecSpace& exec, const ConstVector<Scalar>& x,
                                                 const Dataset<Scalar>& data) {
-  Evaluation e;
-  const auto labels = data.labels;
-  const auto chunk = chunk_;
-  for (Index start = 0; start < data.rows(); start += kEvalChunk) {
-    const Index n = std::min(kEvalChunk, data.rows() - start);
-    Kokkos::parallel_for(
-        "olsgd::model::logistic::eval_rows", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
-        KOKKOS_LAMBDA(const Index s) { chunk(s) = start + s; });
-    logits(exec, x, data, chunk, n);
-    auto label = KOKKOS_LAMBDA(const Index s) {
-      return labels(chunk(s));
-    };
-    const LossSum ce = cross_entropy(exec, z_, Matrix<Scalar>(), n, classes_, label, 1.0);
-    e.loss_sum += ce.loss;
-    e.correct += ce.correct;
-    e.rows += n;
-  }
-  return e;
+  return evaluate_in_chunks(exec, data, chunk_, classes_, [&](const IndexVector& rows, Index n) {
+    logits(exec, x, data, rows, n);
+    return z_;
+  });
 }
 
 template class LogisticRegression<float>;

@@ -151,26 +151,11 @@ double Mlp<Scalar>::gradient(const ExecSpace& exec, const ConstVector<Scalar>& x
 template <class Scalar>
 Evaluation Mlp<Scalar>::evaluate(const ExecSpace& exec, const ConstVector<Scalar>& x,
                                  const Dataset<Scalar>& data) {
-  Evaluation e;
-  const auto labels = data.labels;
-  const auto chunk = chunk_;
   const int K = static_cast<int>(widths_.back());
-  for (Index start = 0; start < data.rows(); start += kEvalChunk) {
-    const Index n = std::min(kEvalChunk, data.rows() - start);
-    Kokkos::parallel_for(
-        "olsgd::model::mlp::eval_rows", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
-        KOKKOS_LAMBDA(const Index s) { chunk(s) = start + s; });
-    forward(exec, x, data, chunk, n);
-    auto label = KOKKOS_LAMBDA(const Index s) {
-      return labels(chunk(s));
-    };
-    const LossSum ce =
-        cross_entropy(exec, block(act_.back().data(), n, K), Block<Scalar>(), n, K, label, 1.0);
-    e.loss_sum += ce.loss;
-    e.correct += ce.correct;
-    e.rows += n;
-  }
-  return e;
+  return evaluate_in_chunks(exec, data, chunk_, K, [&](const IndexVector& rows, Index n) {
+    forward(exec, x, data, rows, n);
+    return block(act_.back().data(), n, K);
+  });
 }
 
 template class Mlp<float>;

@@ -5,6 +5,10 @@
 // Returns the loss summed over the rows and the number of rows whose argmax is y.
 #include <olsgd/core/math.hpp>
 #include <olsgd/core/types.hpp>
+#include <olsgd/data/dataset.hpp>
+#include <olsgd/model/model.hpp>
+
+#include <algorithm>
 
 namespace olsgd {
 
@@ -59,6 +63,32 @@ LossSum cross_entropy(const ExecSpace& exec, const ZView& z, const DZView& dz, I
       },
       total);
   return total;
+}
+
+// Held-out evaluation in chunks of chunk.extent(0) rows: `logits(rows, n)` computes and
+// returns the n x C logits of the rows listed in `rows`; their cross-entropy and correct
+// predictions are summed over all of `data`.
+template <class Scalar, class Logits>
+Evaluation evaluate_in_chunks(const ExecSpace& exec, const Dataset<Scalar>& data,
+                              const IndexVector& chunk, int C, const Logits& logits) {
+  Evaluation e;
+  const auto labels = data.labels;
+  const Index size = static_cast<Index>(chunk.extent(0));
+  for (Index start = 0; start < data.rows(); start += size) {
+    const Index n = std::min(size, data.rows() - start);
+    Kokkos::parallel_for(
+        "olsgd::model::eval_rows", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
+        KOKKOS_LAMBDA(const Index s) { chunk(s) = start + s; });
+    const auto z = logits(chunk, n);
+    auto label = KOKKOS_LAMBDA(const Index s) {
+      return labels(chunk(s));
+    };
+    const LossSum ce = cross_entropy(exec, z, decltype(z)(), n, C, label, 1.0);
+    e.loss_sum += ce.loss;
+    e.correct += ce.correct;
+    e.rows += n;
+  }
+  return e;
 }
 
 }  // namespace olsgd
