@@ -81,9 +81,10 @@ TEST(config, errors_name_file_line_and_key) {
             "deck.yaml:2: run.steps: must be an integer >= 1, got '1.5'");
   EXPECT_EQ(error_of("optimizer:\n  nesterov: yes\n"),
             "deck.yaml:2: optimizer.nesterov: must be true or false, got 'yes'");
-  EXPECT_EQ(error_of("algorithm:\n  name: adam\n"),
-            "deck.yaml:2: algorithm.name: must be one of: minibatch_sgd, local_sgd, "
-            "overlap_local_sgd, overlap_local_sgd_momentum; got 'adam'");
+  EXPECT_EQ(
+      error_of("algorithm:\n  name: adam\n"),
+      "deck.yaml:2: algorithm.name: must be one of: minibatch_sgd, accelerated_minibatch_sgd, "
+      "local_sgd, overlap_local_sgd, overlap_local_sgd_momentum, slowmo; got 'adam'");
   EXPECT_EQ(error_of("run:\n  steps: 1\n  steps: 2\n"),
             "deck.yaml:3: run.steps: duplicate key (first at deck.yaml:2)");
   EXPECT_EQ(error_of("runn:\n  steps: 1\n"), "deck.yaml:1: runn: unknown section");

@@ -8,11 +8,11 @@
 namespace olsgd {
 
 template <class Scalar>
-Algorithm<Scalar>::Algorithm(TrainingContext<Scalar> ctx)
+Algorithm<Scalar>::Algorithm(TrainingContext<Scalar> ctx, bool local_momentum)
     : ctx_(ctx), state_("olsgd::algo::state"), grad_("olsgd::algo::grad", ctx.model.num_params()) {
   const std::size_t d = static_cast<std::size_t>(ctx.model.num_params());
   state_.add("params", d);  // index kParams
-  momentum_ = ctx.config.optimizer.momentum > 0;
+  momentum_ = local_momentum && ctx.config.optimizer.momentum > 0;
   if (momentum_) momentum_segment_ = state_.add("momentum", d);
   // Every algorithm here syncs a d-vector; calibrate what one costs on this network.
   const std::size_t bytes = d * sizeof(Scalar);
@@ -39,9 +39,15 @@ double Algorithm<Scalar>::compute_timed(const std::function<void()>& work) {
 
 template <class Scalar>
 double Algorithm<Scalar>::compute_gradient(const IndexVector& batch, bool want_loss) {
+  return compute_gradient(batch, want_loss, params());
+}
+
+template <class Scalar>
+double Algorithm<Scalar>::compute_gradient(const IndexVector& batch, bool want_loss,
+                                           const ConstVector<Scalar>& at) {
   step_compute_s_ = 0;
   double loss = 0;
-  compute_timed([&] { loss = ctx_.model.gradient(ctx_.exec, params(), batch, grad_, want_loss); });
+  compute_timed([&] { loss = ctx_.model.gradient(ctx_.exec, at, batch, grad_, want_loss); });
   return loss;
 }
 
@@ -55,6 +61,11 @@ void Algorithm<Scalar>::local_step(Index k, double grad_scale) {
     else
       kernels::sgd_step(ctx_.exec, params(), grad_, p);
   });
+  straggle(k);
+}
+
+template <class Scalar>
+void Algorithm<Scalar>::straggle(Index k) {
   // A straggler computes the same numbers, only slower: stretch this step's compute time.
   const double factor =
       straggler_factor(ctx_.config.straggler, ctx_.config.run.seed, ctx_.comm.rank(), k);

@@ -1,7 +1,9 @@
+#include <olsgd/algo/accelerated_minibatch_sgd.hpp>
 #include <olsgd/algo/factory.hpp>
 #include <olsgd/algo/local_sgd.hpp>
 #include <olsgd/algo/minibatch_sgd.hpp>
 #include <olsgd/algo/overlap_local_sgd.hpp>
+#include <olsgd/algo/slowmo.hpp>
 
 #include <stdexcept>
 
@@ -11,7 +13,10 @@ template <class Scalar>
 std::unique_ptr<Algorithm<Scalar>> make_algorithm(const TrainingContext<Scalar>& ctx) {
   const std::string& name = ctx.config.algorithm.name;
   if (name == "minibatch_sgd") return std::make_unique<MinibatchSgd<Scalar>>(ctx);
+  if (name == "accelerated_minibatch_sgd")
+    return std::make_unique<AcceleratedMinibatchSgd<Scalar>>(ctx);
   if (name == "local_sgd") return std::make_unique<LocalSgd<Scalar>>(ctx);
+  if (name == "slowmo") return std::make_unique<SlowMo<Scalar>>(ctx);
   if (name == "overlap_local_sgd") return std::make_unique<OverlapLocalSgd<Scalar>>(ctx);
   if (name == "overlap_local_sgd_momentum")
     return std::make_unique<OverlapLocalSgdMomentum<Scalar>>(ctx);

@@ -37,7 +37,9 @@ class Algorithm {
  public:
   using SyncObserver = std::function<void(const SyncRecord&, const SyncBuffers<Scalar>&)>;
 
-  explicit Algorithm(TrainingContext<Scalar> ctx);
+  // `local_momentum`: whether optimizer.momentum drives a local momentum buffer (algorithms
+  // with a momentum of their own pass false).
+  explicit Algorithm(TrainingContext<Scalar> ctx, bool local_momentum = true);
   virtual ~Algorithm() = default;
 
   virtual std::string name() const = 0;
@@ -62,11 +64,19 @@ class Algorithm {
 
   // Call from the derived constructor after adding its own segments.
   void allocate_state();
-  // Gradient of the model at x_i on `batch` into grad_ (timed as compute).
+  // Gradient of the model at x_i (or at `at`) on `batch` into grad_ (timed as compute).
   double compute_gradient(const IndexVector& batch, bool want_loss);
+  double compute_gradient(const IndexVector& batch, bool want_loss, const ConstVector<Scalar>& at);
+  // Runs `work` (kernels on ctx_.exec) as compute: fenced, timed, counted toward the sync.
+  double compute_timed(const std::function<void()>& work);
+  // The local momentum segment; only when enabled.
+  Vector<Scalar> momentum() const { return state_.segment(momentum_segment_); }
+  bool has_momentum() const { return momentum_; }
   // x_i (and the local momentum, when enabled) updated with gradient grad_scale * grad_;
   // then the straggler model stretches this step's compute time on slowed ranks.
   void local_step(Index k, double grad_scale);
+  // The straggler model: stretches step k's compute time so far on a slowed rank.
+  void straggle(Index k);
   // Runs a blocking allreduce of `v` as this step's sync and reports it.
   void blocking_sync(Index k, const Vector<Scalar>& v);
   // Completes `record` (step, compute since the last sync, network time) and reports it.
@@ -78,8 +88,6 @@ class Algorithm {
   Vector<Scalar> grad_;
 
  private:
-  double compute_timed(const std::function<void()>& work);
-
   bool momentum_ = false;
   std::size_t momentum_segment_ = 0;
   double network_s_ = 0;

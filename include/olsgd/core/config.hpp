@@ -56,6 +56,9 @@ struct AlgorithmConfig {
   Index tau = 1;                 // local steps between syncs (local_sgd, overlap_local_sgd*)
   double alpha = 0.6;            // pull toward the anchor (overlap_local_sgd*)
   double anchor_momentum = 0.0;  // beta_a, the anchor's momentum (overlap_local_sgd_momentum)
+  double slow_lr = 1.0;          // slowmo: alpha, the slow (outer) learning rate
+  double slow_momentum = 0.5;    // slowmo: beta, the slow momentum
+  std::string slowmo_buffers = "keep";  // slowmo: local momentum after a sync: keep | reset
 };
 
 // Communication: progress of non-blocking collectives, and an injected network model.
