@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <reference.hpp>
 #include <test_helpers.hpp>
 
 namespace {
@@ -38,19 +39,15 @@ using State = std::map<std::string, std::vector<double>>;
 // ALGORITHMS.md §2 for all m ranks at once, on the host. Data and batches come from the
 // library's generator and sampler; the update rule below is the reference.
 State reference(const Config& c, int m, int rank) {
-  const Index d = c.data.features, b = c.optimizer.batch;
+  const Index d = c.data.features;
   const auto& o = c.optimizer;
   const auto& a = c.algorithm;
   struct Rank {
-    Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace> A;
-    Kokkos::View<double*, Kokkos::HostSpace> y;
     std::vector<double> x, v, send, bm;
   };
+  const test::HostLeastSquares ls(c, m);
   std::vector<Rank> ranks(m);
   for (int r = 0; r < m; ++r) {
-    const auto data = make_synthetic_least_squares<double>(c.data, c.run.seed, r, m);
-    ranks[r].A = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.features);
-    ranks[r].y = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.targets);
     ranks[r].x.assign(d, 0.0);  // x0 = 0
     ranks[r].v.assign(d, 0.0);
     ranks[r].send.assign(d, 0.0);
@@ -59,26 +56,8 @@ State reference(const Config& c, int m, int rank) {
   std::vector<double> z(d, 0.0);  // the anchor: x0 until the first average arrives
   std::vector<double> pending;    // the sum posted at the previous sync, in flight
   for (Index k = 0; k < c.run.steps; ++k) {
-    for (int r = 0; r < m; ++r) {
-      Rank& R = ranks[r];
-      const auto batch =
-          test::to_host(MinibatchSampler(c.run.seed, r, R.A.extent(0), b).sample(ExecSpace(), k));
-      std::vector<double> g(d, 0.0);
-      for (Index s : batch) {
-        double res = -R.y(s);
-        for (Index j = 0; j < d; ++j) res += R.A(s, j) * R.x[j];
-        for (Index j = 0; j < d; ++j) g[j] += res * R.A(s, j);
-      }
-      for (Index j = 0; j < d; ++j) {
-        const double gi = g[j] / b + o.weight_decay * R.x[j];  // line 1
-        if (o.momentum > 0) {                                  // line 2 (LOCAL_OPT)
-          R.v[j] = o.momentum * R.v[j] + gi;
-          R.x[j] -= o.lr * (o.nesterov ? gi + o.momentum * R.v[j] : R.v[j]);
-        } else {
-          R.x[j] -= o.lr * gi;
-        }
-      }
-    }
+    for (int r = 0; r < m; ++r)  // lines 1-2
+      test::local_opt(ranks[r].x, ranks[r].v, ls.gradient(r, k, ranks[r].x), o, o.lr);
     if ((k + 1) % a.tau != 0) continue;  // line 4
     if (!pending.empty()) z = pending;   // line 5: one-round-stale average
     for (int r = 0; r < m; ++r) {

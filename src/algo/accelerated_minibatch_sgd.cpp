@@ -9,7 +9,7 @@ AcceleratedMinibatchSgd<Scalar>::AcceleratedMinibatchSgd(TrainingContext<Scalar>
   const std::size_t d = static_cast<std::size_t>(ctx.model.num_params());
   x_ = this->state_.add("x", d);
   x_md_ = this->state_.add("x_md", d);
-  this->allocate_state();  // x_ag = x0 in params
+  this->allocate_state();                                                 // x_ag = x0 in params
   Kokkos::deep_copy(ctx.exec, this->state_.segment(x_), this->params());  // x = x_ag = x0
   ctx.exec.fence();
 }

@@ -1,0 +1,61 @@
+#pragma once
+// Host (double, no Kokkos in the arithmetic) least-squares gradients of every rank, for
+// reference implementations of the update rules. Data and batches come from the library's
+// generator and sampler, so a reference sees exactly the samples a run sees.
+#include <olsgd/core/config.hpp>
+#include <olsgd/data/sampler.hpp>
+#include <olsgd/data/synthetic.hpp>
+
+#include <test_helpers.hpp>
+
+#include <vector>
+
+namespace olsgd::test {
+
+class HostLeastSquares {
+ public:
+  HostLeastSquares(const Config& c, int ranks) : c_(c) {
+    for (int r = 0; r < ranks; ++r) {
+      const auto data = make_synthetic_least_squares<double>(c.data, c.run.seed, r, ranks);
+      a_.push_back(Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.features));
+      y_.push_back(Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.targets));
+    }
+  }
+
+  // (1/b) sum_s (a_s.x - y_s) a_s over rank r's batch of step k (weight decay not included).
+  std::vector<double> gradient(int r, Index k, const std::vector<double>& x) const {
+    const Index b = c_.optimizer.batch, d = static_cast<Index>(x.size());
+    const auto batch =
+        to_host(MinibatchSampler(c_.run.seed, r, a_[r].extent(0), b).sample(ExecSpace(), k));
+    std::vector<double> g(d, 0.0);
+    for (Index s : batch) {
+      double res = -y_[r](s);
+      for (Index j = 0; j < d; ++j) res += a_[r](s, j) * x[j];
+      for (Index j = 0; j < d; ++j) g[j] += res * a_[r](s, j);
+    }
+    for (double& v : g) v /= b;
+    return g;
+  }
+
+ private:
+  Config c_;
+  std::vector<Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace>> a_;
+  std::vector<Kokkos::View<double*, Kokkos::HostSpace>> y_;
+};
+
+// ALGORITHMS.md §0 LOCAL_OPT with weight decay: gi = g + wd x; plain x -= lr gi; heavy ball
+// v = mu v + gi, x -= lr v; Nesterov (PyTorch form) v = mu v + gi, x -= lr (gi + mu v).
+inline void local_opt(std::vector<double>& x, std::vector<double>& v, const std::vector<double>& g,
+                      const OptimizerConfig& o, double lr) {
+  for (std::size_t j = 0; j < x.size(); ++j) {
+    const double gi = g[j] + o.weight_decay * x[j];
+    if (o.momentum > 0) {
+      v[j] = o.momentum * v[j] + gi;
+      x[j] -= lr * (o.nesterov ? gi + o.momentum * v[j] : v[j]);
+    } else {
+      x[j] -= lr * gi;
+    }
+  }
+}
+
+}  // namespace olsgd::test
