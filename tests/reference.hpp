@@ -7,7 +7,6 @@
 #include <olsgd/data/synthetic.hpp>
 
 #include <test_helpers.hpp>
-
 #include <vector>
 
 namespace olsgd::test {

@@ -5,11 +5,11 @@
 
 #include <gtest/gtest.h>
 #include <mpi.h>
-#include <reference.hpp>
-#include <test_helpers.hpp>
 
 #include <cmath>
 #include <map>
+#include <reference.hpp>
+#include <test_helpers.hpp>
 
 namespace {
 
@@ -33,7 +33,9 @@ RunOutcome run(const Config& c) {
   return run_training(c, comm, {});
 }
 
-State state_of(const RunOutcome& out) { return State(out.final_state.begin(), out.final_state.end()); }
+State state_of(const RunOutcome& out) {
+  return State(out.final_state.begin(), out.final_state.end());
+}
 
 void expect_state(const State& got, const State& want) {
   ASSERT_EQ(got.size(), want.size());
@@ -129,8 +131,8 @@ TEST(compared, slowmo_special_cases) {
   // tau = 1, plain SGD base: minibatch SGD with heavy-ball momentum beta and lr alpha * gamma.
   const auto slow1 = run(deck({"algorithm.name=slowmo", "algorithm.tau=1",
                                "algorithm.slow_momentum=0.6", "algorithm.slow_lr=0.5"}));
-  const auto heavy = run(deck({"algorithm.name=minibatch_sgd", "optimizer.momentum=0.6",
-                               "optimizer.lr=0.025"}));
+  const auto heavy =
+      run(deck({"algorithm.name=minibatch_sgd", "optimizer.momentum=0.6", "optimizer.lr=0.025"}));
   for (std::size_t j = 0; j < heavy.final_params.size(); ++j)
     EXPECT_NEAR(slow1.final_params[j], heavy.final_params[j],
                 1e-12 * std::max(1.0, std::fabs(heavy.final_params[j])));
