@@ -57,4 +57,19 @@ inline void local_opt(std::vector<double>& x, std::vector<double>& v, const std:
   }
 }
 
+// Named state segments (RunOutcome::final_state) against a reference, element by element to
+// 1e-12 relative (absolute below 1).
+using State = std::map<std::string, std::vector<double>>;
+
+inline void expect_state(const State& got, const State& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (const auto& [name, w] : want) {
+    SCOPED_TRACE(name);
+    const auto& g = got.at(name);
+    ASSERT_EQ(g.size(), w.size());
+    for (std::size_t j = 0; j < w.size(); ++j)
+      ASSERT_NEAR(g[j], w[j], 1e-12 * std::max(1.0, std::fabs(w[j]))) << "element " << j;
+  }
+}
+
 }  // namespace olsgd::test

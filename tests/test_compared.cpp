@@ -14,9 +14,10 @@
 namespace {
 
 using namespace olsgd;
+using test::expect_state;
+using test::State;
 using test::world_rank;
 using test::world_size;
-using State = std::map<std::string, std::vector<double>>;
 
 const char* kDeck = R"(
 run: {seed: 6, steps: 37, log_every: 1000}
@@ -35,17 +36,6 @@ RunOutcome run(const Config& c) {
 
 State state_of(const RunOutcome& out) {
   return State(out.final_state.begin(), out.final_state.end());
-}
-
-void expect_state(const State& got, const State& want) {
-  ASSERT_EQ(got.size(), want.size());
-  for (const auto& [name, w] : want) {
-    SCOPED_TRACE(name);
-    const auto& g = got.at(name);
-    ASSERT_EQ(g.size(), w.size());
-    for (std::size_t j = 0; j < w.size(); ++j)
-      ASSERT_NEAR(g[j], w[j], 1e-12 * std::max(1.0, std::fabs(w[j]))) << "element " << j;
-  }
 }
 
 // ALGORITHMS.md §1b (AC-SA), all ranks on the host.

@@ -34,7 +34,7 @@ Config deck(const std::vector<std::string>& sets) {
   return parse_config(kDeck, "overlap-test", sets, world_size());
 }
 
-using State = std::map<std::string, std::vector<double>>;
+using test::State;
 
 // ALGORITHMS.md §2 for all m ranks at once, on the host. Data and batches come from the
 // library's generator and sampler; the update rule below is the reference.
@@ -91,15 +91,7 @@ State run(const Config& c) {
 
 void expect_matches_reference(const std::vector<std::string>& sets) {
   const Config c = deck(sets);
-  const State got = run(c), want = reference(c, world_size(), world_rank());
-  ASSERT_EQ(got.size(), want.size());
-  for (const auto& [name, w] : want) {
-    SCOPED_TRACE(name);
-    const auto& g = got.at(name);
-    ASSERT_EQ(g.size(), w.size());
-    for (std::size_t j = 0; j < w.size(); ++j)
-      ASSERT_NEAR(g[j], w[j], 1e-12 * std::max(1.0, std::fabs(w[j]))) << "element " << j;
-  }
+  test::expect_state(run(c), reference(c, world_size(), world_rank()));
 }
 
 TEST(overlap, plain_variant_matches_the_host_reference) {
