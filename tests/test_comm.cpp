@@ -111,7 +111,7 @@ TEST(request, a_progress_thread_gives_the_same_result) {
   MPI_Query_thread(&level);
   if (level < MPI_THREAD_MULTIPLE) GTEST_SKIP() << "MPI_THREAD_MULTIPLE not provided";
   Communicator comm(MPI_COMM_WORLD);
-  comm.start_progress_thread();
+  ASSERT_TRUE(comm.start_progress_thread());
   nonblocking_allreduce_round_trip(comm);
   auto send = ramp(50, comm.rank());
   olsgd::Vector<double> recv("recv", 50);

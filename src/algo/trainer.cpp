@@ -50,13 +50,10 @@ class MetricsProbe {
 
 // A progress thread calls MPI beside the training thread: only with MPI_THREAD_MULTIPLE.
 void start_progress_thread(comm::Communicator& comm) {
-  int level = MPI_THREAD_SINGLE;
-  MPI_Query_thread(&level);
-  if (level < MPI_THREAD_MULTIPLE)
+  if (!comm.start_progress_thread())
     throw InputError("comm.progress_thread",
                      "needs MPI_THREAD_MULTIPLE, which this MPI library does not provide "
                      "(use comm.progress_every instead)");
-  comm.start_progress_thread();
 }
 
 template <class Scalar>

@@ -68,8 +68,9 @@ class Communicator {
   // The injected network model for algorithm collectives (none by default).
   void set_network_model(const NetworkModel& model) { network_ = model; }
   const NetworkModel& network_model() const { return network_; }
-  // Hands in-flight requests to a helper thread; needs MPI_THREAD_MULTIPLE.
-  void start_progress_thread();
+  // Hands in-flight requests to a helper thread. Returns false, and starts nothing, when the
+  // MPI library does not provide MPI_THREAD_MULTIPLE.
+  bool start_progress_thread();
   bool has_progress_thread() const { return progress_ != nullptr; }
 
   // Median seconds of a blocking allreduce of `bytes` (bookkeeping, no injected delay):
