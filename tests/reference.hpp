@@ -3,9 +3,13 @@
 // reference implementations of the update rules. Data and batches come from the library's
 // generator and sampler, so a reference sees exactly the samples a run sees.
 #include <olsgd/core/config.hpp>
+#include <olsgd/data/rng.hpp>
 #include <olsgd/data/sampler.hpp>
 #include <olsgd/data/synthetic.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <map>
 #include <test_helpers.hpp>
 #include <vector>
 
@@ -55,6 +59,19 @@ inline void local_opt(std::vector<double>& x, std::vector<double>& v, const std:
       x[j] -= lr * gi;
     }
   }
+}
+
+// ALGORITHMS.md §5: Q_s(v)_l = N sign(v_l) q_l / s, q_l = floor(r_l) + [u_l < r_l - floor(r_l)],
+// r_l = s |v_l| / N, with the library's draws u_l (counter base + l).
+inline std::vector<double> host_quantize(const std::vector<double>& v, double norm, std::int64_t s,
+                                         const CounterRng& rng, std::uint64_t base) {
+  std::vector<double> q(v.size());
+  for (std::size_t l = 0; l < v.size(); ++l) {
+    const double r = norm > 0 ? s / norm * std::fabs(v[l]) : 0, lo = std::floor(r);
+    const double level = std::min<double>(lo + (rng.uniform(base + l) < r - lo ? 1 : 0), s);
+    q[l] = (v[l] < 0 ? -1 : 1) * norm * level / s;
+  }
+  return q;
 }
 
 // Named state segments (RunOutcome::final_state) against a reference, element by element to

@@ -84,7 +84,8 @@ TEST(config, errors_name_file_line_and_key) {
   EXPECT_EQ(
       error_of("algorithm:\n  name: adam\n"),
       "deck.yaml:2: algorithm.name: must be one of: minibatch_sgd, accelerated_minibatch_sgd, "
-      "local_sgd, overlap_local_sgd, overlap_local_sgd_momentum, slowmo; got 'adam'");
+      "local_sgd, overlap_local_sgd, overlap_local_sgd_momentum, slowmo, sketched_sgd, qsgd, "
+      "dq_sgd; got 'adam'");
   EXPECT_EQ(error_of("run:\n  steps: 1\n  steps: 2\n"),
             "deck.yaml:3: run.steps: duplicate key (first at deck.yaml:2)");
   EXPECT_EQ(error_of("runn:\n  steps: 1\n"), "deck.yaml:1: runn: unknown section");

@@ -89,11 +89,23 @@ void Algorithm<Scalar>::blocking_sync(Index k, const Vector<Scalar>& v) {
 
 template <class Scalar>
 void Algorithm<Scalar>::report_sync(Index k, SyncRecord r, const SyncBuffers<Scalar>& buffers) {
+  r.t_network = network_s_;
+  r.delay = ctx_.comm.network_model().seconds(state_.segment(kParams).extent(0) * sizeof(Scalar));
+  notify(k, r, buffers);
+}
+
+template <class Scalar>
+void Algorithm<Scalar>::report_sync(Index k, SyncRecord r, double t_network, double delay) {
+  r.t_network = t_network;
+  r.delay = delay;
+  notify(k, r, {});
+}
+
+template <class Scalar>
+void Algorithm<Scalar>::notify(Index k, SyncRecord& r, const SyncBuffers<Scalar>& buffers) {
   r.sync = ++syncs_;
   r.step = k + 1;
   r.t_compute = compute_since_sync_s_;
-  r.t_network = network_s_;
-  r.delay = ctx_.comm.network_model().seconds(state_.segment(kParams).extent(0) * sizeof(Scalar));
   compute_since_sync_s_ = 0;
   if (observer_) observer_(r, buffers);
 }

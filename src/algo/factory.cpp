@@ -3,6 +3,7 @@
 #include <olsgd/algo/local_sgd.hpp>
 #include <olsgd/algo/minibatch_sgd.hpp>
 #include <olsgd/algo/overlap_local_sgd.hpp>
+#include <olsgd/algo/quantized_sgd.hpp>
 #include <olsgd/algo/slowmo.hpp>
 
 #include <stdexcept>
@@ -20,6 +21,8 @@ std::unique_ptr<Algorithm<Scalar>> make_algorithm(const TrainingContext<Scalar>&
   if (name == "overlap_local_sgd") return std::make_unique<OverlapLocalSgd<Scalar>>(ctx);
   if (name == "overlap_local_sgd_momentum")
     return std::make_unique<OverlapLocalSgdMomentum<Scalar>>(ctx);
+  if (name == "qsgd") return std::make_unique<QuantizedSgd<Scalar>>(ctx, false);
+  if (name == "dq_sgd") return std::make_unique<QuantizedSgd<Scalar>>(ctx, true);
   // The deck schema admits only the names above; reaching here is a bug, not bad input.
   throw std::logic_error("make_algorithm: unknown algorithm '" + name + "'");
 }

@@ -36,13 +36,21 @@ Communicator::~Communicator() {
   if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
-double Communicator::count_allreduce(std::size_t bytes) {
+double Communicator::count(std::size_t bytes, double wire_bytes) {
   const double delay = network_.seconds(bytes);
   traffic_.calls += 1;
   traffic_.payload_bytes += static_cast<double>(bytes);
-  traffic_.wire_bytes += 2.0 * (size_ - 1) / size_ * static_cast<double>(bytes);
+  traffic_.wire_bytes += wire_bytes;
   traffic_.delay_s += delay;
   return delay;
+}
+
+double Communicator::count_allreduce(std::size_t bytes) {
+  return count(bytes, 2.0 * (size_ - 1) / size_ * static_cast<double>(bytes));
+}
+
+double Communicator::count_allgather(std::size_t bytes) {
+  return count(bytes, static_cast<double>(size_ - 1) * static_cast<double>(bytes));
 }
 
 bool Communicator::start_progress_thread() {
@@ -137,6 +145,40 @@ template Request Communicator::iallreduce_sum<float>(const ExecSpace&, const Vec
                                                      const Vector<float>&);
 template Request Communicator::iallreduce_sum<double>(const ExecSpace&, const Vector<double>&,
                                                       const Vector<double>&);
+
+void Communicator::allgather(const ExecSpace& exec, const WordVector& send,
+                             const WordVector& recv) {
+  const std::size_t n = send.extent(0);
+  if (n > static_cast<std::size_t>(INT_MAX) || recv.extent(0) != n * size_)
+    throw std::runtime_error("allgather: receive buffer is not size() * send, or too large");
+  const auto start = Request::Clock::now();
+  exec.fence();  // the kernels that wrote `send` must be done before MPI reads it
+  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
+    check(MPI_Allgather(send.data(), static_cast<int>(n), MPI_UINT32_T, recv.data(),
+                        static_cast<int>(n), MPI_UINT32_T, comm_),
+          "MPI_Allgather");
+  } else {
+    using HostWords = Kokkos::View<std::uint32_t*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
+    auto* buf = static_cast<std::uint32_t*>(staging((size_ + 1) * n * sizeof(std::uint32_t)));
+    HostWords host_send(buf, n), host_recv(buf + n, n * size_);
+    Kokkos::deep_copy(exec, host_send, send);
+    exec.fence();
+    check(MPI_Allgather(host_send.data(), static_cast<int>(n), MPI_UINT32_T, host_recv.data(),
+                        static_cast<int>(n), MPI_UINT32_T, comm_),
+          "MPI_Allgather");
+    Kokkos::deep_copy(exec, recv, host_recv);
+    exec.fence();
+  }
+  std::this_thread::sleep_until(start +
+                                detail::seconds(count_allgather(n * sizeof(std::uint32_t))));
+}
+
+bool Communicator::same_on_all_ranks(std::uint64_t value) const {
+  // max(v) and max(~v) = ~min(v) in one call: all equal iff max == min.
+  std::uint64_t v[2] = {value, ~value};
+  check(MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_UINT64_T, MPI_MAX, comm_), "MPI_Allreduce");
+  return v[0] == ~v[1];
+}
 
 void Communicator::sum_uncounted(std::vector<double>& values) const {
   check(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE,

@@ -179,7 +179,7 @@ const std::vector<Field>& fields() {
       real(OLSGD_KEY(model.l2), 0, false, INFINITY, false, "logistic/mlp: L2 regularisation"),
       text(OLSGD_KEY(algorithm.name),
            {"minibatch_sgd", "accelerated_minibatch_sgd", "local_sgd", "overlap_local_sgd",
-            "overlap_local_sgd_momentum", "slowmo"},
+            "overlap_local_sgd_momentum", "slowmo", "sketched_sgd", "qsgd", "dq_sgd"},
            "training algorithm"),
       integer(OLSGD_KEY(algorithm.tau), 1, INT64_MAX, "local steps between syncs"),
       real(OLSGD_KEY(algorithm.alpha), 0, false, 1, false, "overlap: pull toward the anchor"),
@@ -190,6 +190,25 @@ const std::vector<Field>& fields() {
       real(OLSGD_KEY(algorithm.slow_momentum), 0, false, 1, true, "slowmo: slow momentum beta"),
       text(OLSGD_KEY(algorithm.slowmo_buffers), {"keep", "reset"},
            "slowmo: local momentum buffers after each sync"),
+      text(OLSGD_KEY(algorithm.slowmo_base), {"local_sgd", "overlap_local_sgd"},
+           "slowmo: base optimizer between outer updates"),
+      integer(OLSGD_KEY(algorithm.slowmo_period), 0, INT64_MAX,
+              "slowmo: steps between outer updates, a multiple of tau (0: tau)"),
+      integer(OLSGD_KEY(sketch.rows), 1, 16, "sketched_sgd: count-sketch rows"),
+      integer(OLSGD_KEY(sketch.cols), 1, INT32_MAX, "sketched_sgd: count-sketch columns"),
+      integer(OLSGD_KEY(sketch.k), 1, INT32_MAX, "sketched_sgd: coordinates updated per step"),
+      integer(OLSGD_KEY(sketch.candidates), 0, 1024,
+              "sketched_sgd: P, exact values fetched for P*k candidates (0: one round)"),
+      boolean(OLSGD_KEY(sketch.error_feedback),
+              "sketched_sgd: accumulate what was not sent (false: restart every step)"),
+      integer(OLSGD_KEY(quantize.bits), 1, 16, "qsgd: bits per level, s = 2^bits - 1 levels"),
+      integer(OLSGD_KEY(quantize.min_levels), 1, 65535, "dq_sgd: fewest levels s per step"),
+      integer(OLSGD_KEY(quantize.max_levels), 1, 65535, "dq_sgd: most levels s per step"),
+      real(OLSGD_KEY(quantize.target_error), 0, true, INFINITY, false,
+           "dq_sgd: eps_q, the quantization share of the error bound"),
+      real(OLSGD_KEY(quantize.smoothness), 0, true, INFINITY, false, "dq_sgd: smoothness L"),
+      real(OLSGD_KEY(quantize.strong_convexity), 0, false, INFINITY, false,
+           "dq_sgd: strong convexity mu"),
       real(OLSGD_KEY(optimizer.lr), 0, true, INFINITY, false, "learning rate"),
       integer(OLSGD_KEY(optimizer.batch), 1, INT64_MAX, "samples per rank per step"),
       real(OLSGD_KEY(optimizer.momentum), 0, false, 1, true, "local momentum coefficient"),
@@ -373,6 +392,19 @@ void validate(Config& c, const Origins& o, int ranks) {
       {"algorithm.slow_lr", a == "slowmo", "algorithm " + a},
       {"algorithm.slow_momentum", a == "slowmo", "algorithm " + a},
       {"algorithm.slowmo_buffers", a == "slowmo", "algorithm " + a},
+      {"algorithm.slowmo_base", a == "slowmo", "algorithm " + a},
+      {"algorithm.slowmo_period", a == "slowmo", "algorithm " + a},
+      {"sketch.rows", a == "sketched_sgd", "algorithm " + a},
+      {"sketch.cols", a == "sketched_sgd", "algorithm " + a},
+      {"sketch.k", a == "sketched_sgd", "algorithm " + a},
+      {"sketch.candidates", a == "sketched_sgd", "algorithm " + a},
+      {"sketch.error_feedback", a == "sketched_sgd", "algorithm " + a},
+      {"quantize.bits", a == "qsgd", "algorithm " + a},
+      {"quantize.min_levels", a == "dq_sgd", "algorithm " + a},
+      {"quantize.max_levels", a == "dq_sgd", "algorithm " + a},
+      {"quantize.target_error", a == "dq_sgd", "algorithm " + a},
+      {"quantize.smoothness", a == "dq_sgd", "algorithm " + a},
+      {"quantize.strong_convexity", a == "dq_sgd", "algorithm " + a},
       {"optimizer.momentum", a != "accelerated_minibatch_sgd", "algorithm " + a},
       {"optimizer.nesterov", a != "accelerated_minibatch_sgd", "algorithm " + a},
       {"algorithm.alpha", overlap, "algorithm " + a},
@@ -389,6 +421,21 @@ void validate(Config& c, const Origins& o, int ranks) {
         "algorithm.anchor_momentum",
         "the momentum variant needs algorithm.anchor_momentum in (0, 1) (use overlap_local_sgd "
         "for none)");
+  const auto& al = c.algorithm;
+  const Index outer = al.slowmo_period > 0 ? al.slowmo_period : al.tau;
+  check(a != "slowmo" || outer % al.tau == 0, o, c, "algorithm.slowmo_period",
+        "must be a multiple of algorithm.tau (" + std::to_string(al.tau) + ")");
+  check(a != "slowmo" || al.slowmo_base != "overlap_local_sgd" || outer > al.tau, o, c,
+        "algorithm.slowmo_base",
+        "overlap_local_sgd needs algorithm.slowmo_period above algorithm.tau (" +
+            std::to_string(al.tau) + "), or the exact average replaces every overlapped one");
+  const auto& sk = c.sketch;
+  check(a != "sketched_sgd" || sk.cols >= sk.k, o, c, "sketch.cols",
+        "a sketch of " + std::to_string(sk.cols) + " columns cannot hold k = " +
+            std::to_string(sk.k) + " heavy hitters (need sketch.cols >= sketch.k)");
+  const auto& q = c.quantize;
+  check(a != "dq_sgd" || q.min_levels <= q.max_levels, o, c, "quantize.min_levels",
+        "must not exceed quantize.max_levels (" + std::to_string(q.max_levels) + ")");
   check(c.straggler.rank < ranks, o, c, "straggler.rank",
         "rank " + std::to_string(c.straggler.rank) + " does not exist in a run on " +
             std::to_string(ranks) + " ranks");

@@ -15,12 +15,12 @@ void MetricsCsv::write(const MetricsRow& r) {
 }
 
 const char* SyncsCsv::header() {
-  return "sync,step,t_compute,t_exposed,t_wait,t_network,delay,hidden_frac";
+  return "sync,step,t_compute,t_exposed,t_wait,t_network,delay,hidden_frac,levels";
 }
 
 void SyncsCsv::write(const SyncRecord& s) {
   csv_.row({static_cast<double>(s.sync), static_cast<double>(s.step), s.t_compute, s.t_exposed,
-            s.t_wait, s.t_network, s.delay, s.hidden_frac()});
+            s.t_wait, s.t_network, s.delay, s.hidden_frac(), s.levels});
 }
 
 }  // namespace olsgd::io

@@ -81,6 +81,9 @@ class Algorithm {
   void blocking_sync(Index k, const Vector<Scalar>& v);
   // Completes `record` (step, compute since the last sync, network time) and reports it.
   void report_sync(Index k, SyncRecord record, const SyncBuffers<Scalar>& buffers = {});
+  // The same for a collective other than the d-vector allreduce (compressed messages), with
+  // its own network time and injected delay.
+  void report_sync(Index k, SyncRecord record, double t_network, double delay);
   bool observing_buffers() const { return static_cast<bool>(observer_); }
 
   TrainingContext<Scalar> ctx_;
@@ -88,6 +91,8 @@ class Algorithm {
   Vector<Scalar> grad_;
 
  private:
+  void notify(Index k, SyncRecord& record, const SyncBuffers<Scalar>& buffers);
+
   bool momentum_ = false;
   std::size_t momentum_segment_ = 0;
   double network_s_ = 0;

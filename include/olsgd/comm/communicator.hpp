@@ -65,6 +65,15 @@ class Communicator {
   Request iallreduce_sum(const ExecSpace& exec, const Vector<Scalar>& send,
                          const Vector<Scalar>& recv);
 
+  // recv = the concatenation of every rank's `send` in rank order (MPI_Allgather; algorithm
+  // traffic: payload = bytes of `send`, wire = (m - 1) * payload, the bytes a ring allgather
+  // moves per rank). `recv` holds size() * send.extent(0) words.
+  void allgather(const ExecSpace& exec, const WordVector& send, const WordVector& recv);
+
+  // Whether every rank passed the same value (bookkeeping: 16 bytes, not algorithm traffic).
+  // For decisions taken from reduced data that must agree on all ranks (ALGORITHMS.md §0).
+  bool same_on_all_ranks(std::uint64_t value) const;
+
   // The injected network model for algorithm collectives (none by default).
   void set_network_model(const NetworkModel& model) { network_ = model; }
   const NetworkModel& network_model() const { return network_; }
@@ -91,8 +100,10 @@ class Communicator {
   const TrafficCounter& traffic() const { return traffic_; }
 
  private:
-  // Counts an algorithm allreduce; returns the injected delay it must take.
+  // Count an algorithm collective of `bytes` payload; return the injected delay it must take.
   double count_allreduce(std::size_t bytes);
+  double count_allgather(std::size_t bytes);
+  double count(std::size_t bytes, double wire_bytes);
   // Host buffer for staging, grown on demand.
   void* staging(std::size_t bytes);
 

@@ -58,7 +58,28 @@ struct AlgorithmConfig {
   double anchor_momentum = 0.0;  // beta_a, the anchor's momentum (overlap_local_sgd_momentum)
   double slow_lr = 1.0;          // slowmo: alpha, the slow (outer) learning rate
   double slow_momentum = 0.5;    // slowmo: beta, the slow momentum
-  std::string slowmo_buffers = "keep";  // slowmo: local momentum after a sync: keep | reset
+  std::string slowmo_buffers = "keep";    // slowmo: local momentum after a sync: keep | reset
+  std::string slowmo_base = "local_sgd";  // slowmo: local_sgd | overlap_local_sgd
+  Index slowmo_period = 0;  // slowmo: steps between outer updates, a multiple of tau (0: tau)
+};
+
+// Sketched SGD (ALGORITHMS.md §4): a rows x cols count sketch, top-k of P*k candidates.
+struct SketchConfig {
+  Index rows = 5;
+  Index cols = 1000;
+  Index k = 100;               // coordinates updated per step
+  Index candidates = 4;        // P: a second round fetches exact values of P*k candidates (0: none)
+  bool error_feedback = true;  // false: the error accumulator restarts every step
+};
+
+// QSGD (fixed levels) and DQ-SGD (levels chosen every step), ALGORITHMS.md §5.
+struct QuantizeConfig {
+  Index bits = 4;        // qsgd: s = 2^bits - 1 levels
+  Index min_levels = 1;  // dq_sgd: s_t in [min_levels, max_levels]
+  Index max_levels = 255;
+  double target_error = 0.01;     // dq_sgd: eps_q, the quantization share of the error bound
+  double smoothness = 1.0;        // dq_sgd: L
+  double strong_convexity = 0.0;  // dq_sgd: mu; the bound discounts step t by (1 - lr mu)^(T-1-t)
 };
 
 // Communication: progress of non-blocking collectives, and an injected network model.
@@ -94,6 +115,8 @@ struct Config {
   DataConfig data;
   ModelConfig model;
   AlgorithmConfig algorithm;
+  SketchConfig sketch;
+  QuantizeConfig quantize;
   OptimizerConfig optimizer;
   CommConfig comm;
   StragglerConfig straggler;

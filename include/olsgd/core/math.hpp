@@ -8,6 +8,7 @@ namespace olsgd::math {
 using Kokkos::cos;
 using Kokkos::exp;
 using Kokkos::fabs;
+using Kokkos::floor;
 using Kokkos::log;
 using Kokkos::log1p;
 using Kokkos::sqrt;
@@ -15,6 +16,7 @@ using Kokkos::sqrt;
 using Kokkos::Experimental::cos;
 using Kokkos::Experimental::exp;
 using Kokkos::Experimental::fabs;
+using Kokkos::Experimental::floor;
 using Kokkos::Experimental::log;
 using Kokkos::Experimental::log1p;
 using Kokkos::Experimental::sqrt;

@@ -32,15 +32,16 @@ struct MetricsRow {
 
 // One synchronisation (a collective of the algorithm) as this rank saw it.
 struct SyncRecord {
-  std::int64_t sync = 0;  // 1, 2, ...
-  std::int64_t step = 0;  // steps done when it happened
-  double t_compute = 0;   // compute seconds since the previous sync
-  double t_exposed = 0;   // seconds the training thread was held by communication here:
-                          // a blocking collective, or posting + waiting on a request
-  double t_wait = 0;      // of which inside a wait on a non-blocking request
-  double t_network = 0;   // what the collective costs when nothing hides it: a calibrated
-                          // blocking allreduce of the same size + the injected delay
-  double delay = 0;       // the injected delay of this sync's collective
+  std::int64_t sync = 0;     // 1, 2, ...
+  std::int64_t step = 0;     // steps done when it happened
+  double t_compute = 0;      // compute seconds since the previous sync
+  double t_exposed = 0;      // seconds the training thread was held by communication here:
+                             // a blocking collective, or posting + waiting on a request
+  double t_wait = 0;         // of which inside a wait on a non-blocking request
+  double t_network = 0;      // what the collective costs when nothing hides it: a calibrated
+                             // blocking allreduce of the same size + the injected delay
+  double delay = 0;          // the injected delay of this sync's collective
+  double levels = kUnknown;  // quantization levels s of this sync's message (qsgd, dq_sgd)
 
   // 1 - exposed / network, clamped to [0, 1]; NaN without a network time.
   static double hidden(double exposed, double network) {

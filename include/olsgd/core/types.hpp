@@ -17,6 +17,9 @@ using ConstVector = Kokkos::View<const Scalar*, MemSpace>;
 template <class Scalar>
 using Matrix = Kokkos::View<Scalar**, Kokkos::LayoutRight, MemSpace>;
 
+// Packed 32-bit words of a compressed message (quantized gradients).
+using WordVector = Kokkos::View<std::uint32_t*, MemSpace>;
+
 using Index = std::int64_t;
 using IndexVector = Kokkos::View<Index*, MemSpace>;
 

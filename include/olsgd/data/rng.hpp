@@ -20,6 +20,8 @@ enum class Stream : std::uint32_t {
   Straggler = 6,
   Partition = 7,
   Noise = 8,
+  Sketch = 9,     // count-sketch hash coefficients (Sketched SGD)
+  Quantize = 10,  // stochastic rounding of the quantizers (QSGD, DQ-SGD)
 };
 
 struct Philox4x32 {
