@@ -59,30 +59,55 @@ State accelerated_reference(const Config& c, int m) {
   return {{"params", x_ag}, {"x", x}, {"x_md", x_md}};
 }
 
-// ALGORITHMS.md §3 over local SGD (LOCAL_OPT of §0), all ranks on the host.
+// ALGORITHMS.md §3, all ranks on the host: LOCAL_OPT (§0) steps; every `period` steps the
+// outer update; at the other multiples of tau the base's own sync: a local-SGD average, or
+// lines 5-8 of Overlap-Local-SGD (§2, plain variant).
 State slowmo_reference(const Config& c, int m, int rank) {
   const Index d = c.data.features;
   const auto& a = c.algorithm;
   const auto& o = c.optimizer;
+  const Index period = a.slowmo_period > 0 ? a.slowmo_period : a.tau;
+  const bool overlap = a.slowmo_base == "overlap_local_sgd";
   const test::HostLeastSquares ls(c, m);
-  std::vector<std::vector<double>> x(m, std::vector<double>(d, 0.0)), v = x;
-  std::vector<double> x0(d, 0.0), u(d, 0.0);
+  std::vector<std::vector<double>> x(m, std::vector<double>(d, 0.0)), v = x, send = x;
+  std::vector<double> x0(d, 0.0), u(d, 0.0), z(d, 0.0), pending;
   for (Index k = 0; k < c.run.steps; ++k) {
     for (int r = 0; r < m; ++r) test::local_opt(x[r], v[r], ls.gradient(r, k, x[r]), o, o.lr);
-    if ((k + 1) % a.tau != 0) continue;
-    for (Index j = 0; j < d; ++j) {
-      double xbar = 0;
-      for (int r = 0; r < m; ++r) xbar += x[r][j] / m;
-      u[j] = a.slow_momentum * u[j] + (x0[j] - xbar) / o.lr;
-      x0[j] -= a.slow_lr * o.lr * u[j];
-      for (int r = 0; r < m; ++r) {
-        x[r][j] = x0[j];
-        if (a.slowmo_buffers == "reset") v[r][j] = 0;
+    if ((k + 1) % period == 0) {
+      for (Index j = 0; j < d; ++j) {
+        double xbar = 0;
+        for (int r = 0; r < m; ++r) xbar += x[r][j] / m;
+        u[j] = a.slow_momentum * u[j] + (x0[j] - xbar) / o.lr;
+        x0[j] -= a.slow_lr * o.lr * u[j];
+        for (int r = 0; r < m; ++r) {
+          x[r][j] = x0[j];
+          if (a.slowmo_buffers == "reset") v[r][j] = 0;
+        }
       }
+    } else if ((k + 1) % a.tau == 0 && !overlap) {
+      for (Index j = 0; j < d; ++j) {
+        double xbar = 0;
+        for (int r = 0; r < m; ++r) xbar += x[r][j] / m;
+        for (int r = 0; r < m; ++r) x[r][j] = xbar;
+      }
+    } else if ((k + 1) % a.tau == 0) {
+      if (!pending.empty()) z = pending;
+      pending.assign(d, 0.0);
+      for (int r = 0; r < m; ++r)
+        for (Index j = 0; j < d; ++j) {
+          x[r][j] = (1 - a.alpha) * x[r][j] + a.alpha * z[j];
+          send[r][j] = x[r][j] / m;
+          pending[j] += send[r][j];
+        }
     }
   }
   State s{{"params", x[rank]}, {"outer", x0}, {"slow_momentum", u}};
   if (o.momentum > 0) s["momentum"] = v[rank];
+  if (overlap) {
+    if (!pending.empty()) z = pending;  // the final wait
+    s["send"] = send[rank];
+    s["anchor"] = z;
+  }
   return s;
 }
 
@@ -102,6 +127,11 @@ TEST(compared, slowmo_matches_the_host_reference) {
        "optimizer.momentum=0.9", "optimizer.nesterov=true"},
       {"algorithm.tau=5", "algorithm.slow_momentum=0.6", "optimizer.momentum=0.9",
        "algorithm.slowmo_buffers=reset", "optimizer.weight_decay=1e-3"},
+      // Inner local-SGD averages every 2 steps, outer every 6.
+      {"algorithm.tau=2", "algorithm.slowmo_period=6", "algorithm.slow_momentum=0.5"},
+      // Over Overlap-Local-SGD: anchor pulls every 3 steps, exact outer update every 9.
+      {"algorithm.tau=3", "algorithm.slowmo_period=9", "algorithm.slowmo_base=overlap_local_sgd",
+       "algorithm.slow_momentum=0.5", "algorithm.alpha=0.5", "optimizer.momentum=0.9"},
   };
   for (auto sets : cases) {
     sets.push_back("algorithm.name=slowmo");
@@ -137,6 +167,12 @@ TEST(compared, bytes_match_the_formula) {
   const auto slow = run(deck({"algorithm.name=slowmo", "algorithm.tau=4"}));
   EXPECT_EQ(slow.traffic.calls, 9);  // floor(37 / 4)
   EXPECT_EQ(slow.traffic.payload_bytes, 9 * d * sizeof(double));
+  // Inner averages at the multiples of tau = 2 that are not multiples of 6, outer at those:
+  // one d-vector every 2 steps either way.
+  const auto inner =
+      run(deck({"algorithm.name=slowmo", "algorithm.tau=2", "algorithm.slowmo_period=6"}));
+  EXPECT_EQ(inner.traffic.calls, 18);
+  EXPECT_EQ(inner.traffic.payload_bytes, 18 * d * sizeof(double));
 }
 
 TEST(compared, both_converge_on_least_squares_and_logistic_regression) {

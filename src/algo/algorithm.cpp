@@ -8,12 +8,14 @@
 namespace olsgd {
 
 template <class Scalar>
-Algorithm<Scalar>::Algorithm(TrainingContext<Scalar> ctx, bool local_momentum)
+Algorithm<Scalar>::Algorithm(TrainingContext<Scalar> ctx, bool local_momentum,
+                             const MoreSegments& more)
     : ctx_(ctx), state_("olsgd::algo::state"), grad_("olsgd::algo::grad", ctx.model.num_params()) {
   const std::size_t d = static_cast<std::size_t>(ctx.model.num_params());
   state_.add("params", d);  // index kParams
   momentum_ = local_momentum && ctx.config.optimizer.momentum > 0;
   if (momentum_) momentum_segment_ = state_.add("momentum", d);
+  if (more) more(state_);
   // Every algorithm here syncs a d-vector; calibrate what one costs on this network.
   const std::size_t bytes = d * sizeof(Scalar);
   network_s_ = ctx.comm.calibrate_allreduce(bytes) + ctx.comm.network_model().seconds(bytes);

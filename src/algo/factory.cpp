@@ -4,6 +4,7 @@
 #include <olsgd/algo/minibatch_sgd.hpp>
 #include <olsgd/algo/overlap_local_sgd.hpp>
 #include <olsgd/algo/quantized_sgd.hpp>
+#include <olsgd/algo/sketched_sgd.hpp>
 #include <olsgd/algo/slowmo.hpp>
 
 #include <stdexcept>
@@ -17,10 +18,13 @@ std::unique_ptr<Algorithm<Scalar>> make_algorithm(const TrainingContext<Scalar>&
   if (name == "accelerated_minibatch_sgd")
     return std::make_unique<AcceleratedMinibatchSgd<Scalar>>(ctx);
   if (name == "local_sgd") return std::make_unique<LocalSgd<Scalar>>(ctx);
-  if (name == "slowmo") return std::make_unique<SlowMo<Scalar>>(ctx);
+  if (name == "slowmo" && ctx.config.algorithm.slowmo_base == "overlap_local_sgd")
+    return std::make_unique<SlowMo<OverlapLocalSgd<Scalar>>>(ctx);
+  if (name == "slowmo") return std::make_unique<SlowMo<LocalSgd<Scalar>>>(ctx);
   if (name == "overlap_local_sgd") return std::make_unique<OverlapLocalSgd<Scalar>>(ctx);
   if (name == "overlap_local_sgd_momentum")
     return std::make_unique<OverlapLocalSgdMomentum<Scalar>>(ctx);
+  if (name == "sketched_sgd") return std::make_unique<SketchedSgd<Scalar>>(ctx);
   if (name == "qsgd") return std::make_unique<QuantizedSgd<Scalar>>(ctx, false);
   if (name == "dq_sgd") return std::make_unique<QuantizedSgd<Scalar>>(ctx, true);
   // The deck schema admits only the names above; reaching here is a bug, not bad input.

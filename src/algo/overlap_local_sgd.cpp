@@ -15,8 +15,9 @@ ConstVector<Scalar> snapshot(const ExecSpace& exec, const Vector<Scalar>& v) {
 }  // namespace
 
 template <class Scalar>
-OverlapLocalSgd<Scalar>::OverlapLocalSgd(TrainingContext<Scalar> ctx, bool momentum_variant)
-    : Algorithm<Scalar>(ctx),
+OverlapLocalSgd<Scalar>::OverlapLocalSgd(TrainingContext<Scalar> ctx, bool momentum_variant,
+                                         const typename Algorithm<Scalar>::MoreSegments& more)
+    : Algorithm<Scalar>(ctx, true, more),
       tau_(ctx.config.algorithm.tau),
       progress_every_(ctx.config.comm.progress_every) {
   const std::size_t d = static_cast<std::size_t>(ctx.model.num_params());
@@ -30,6 +31,13 @@ OverlapLocalSgd<Scalar>::OverlapLocalSgd(TrainingContext<Scalar> ctx, bool momen
 
 template <class Scalar>
 double OverlapLocalSgd<Scalar>::step(Index k, const IndexVector& batch, bool want_loss) {
+  const double loss = local_update(k, batch, want_loss);
+  if ((k + 1) % tau_ == 0) sync(k);
+  return loss;
+}
+
+template <class Scalar>
+double OverlapLocalSgd<Scalar>::local_update(Index k, const IndexVector& batch, bool want_loss) {
   const double loss = this->compute_gradient(batch, want_loss);
   this->local_step(k, 1.0);
   // Open MPI advances a non-blocking collective only inside MPI calls: poke it.
@@ -37,7 +45,6 @@ double OverlapLocalSgd<Scalar>::step(Index k, const IndexVector& batch, bool wan
     Timers::Scope t(this->ctx_.timers, Phase::Comm);
     request_.test();
   }
-  if ((k + 1) % tau_ == 0) sync(k);
   return loss;
 }
 

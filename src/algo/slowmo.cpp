@@ -3,36 +3,47 @@
 
 namespace olsgd {
 
-template <class Scalar>
-SlowMo<Scalar>::SlowMo(TrainingContext<Scalar> ctx)
-    : Algorithm<Scalar>(ctx), tau_(ctx.config.algorithm.tau) {
-  const std::size_t d = static_cast<std::size_t>(ctx.model.num_params());
-  x0_ = this->state_.add("outer", d);
-  u_ = this->state_.add("slow_momentum", d);
-  this->allocate_state();
-  Kokkos::deep_copy(ctx.exec, this->state_.segment(x0_), this->params());  // x0 = x_i, u = 0
+template <class Base>
+SlowMo<Base>::SlowMo(TrainingContext<Scalar> ctx)
+    : Base(ctx,
+           [d = static_cast<std::size_t>(ctx.model.num_params())](FlatState<Scalar>& s) {
+             s.add("outer", d);
+             s.add("slow_momentum", d);
+           }),
+      tau_(ctx.config.algorithm.tau),
+      period_(ctx.config.algorithm.slowmo_period > 0 ? ctx.config.algorithm.slowmo_period
+                                                     : ctx.config.algorithm.tau) {
+  Kokkos::deep_copy(ctx.exec, this->state_.segment("outer"), this->params());  // x0 = x_i, u = 0
   ctx.exec.fence();
 }
 
-template <class Scalar>
-double SlowMo<Scalar>::step(Index k, const IndexVector& batch, bool want_loss) {
-  const double loss = this->compute_gradient(batch, want_loss);
-  this->local_step(k, 1.0);
-  if ((k + 1) % tau_ != 0) return loss;
+template <class Base>
+double SlowMo<Base>::step(Index k, const IndexVector& batch, bool want_loss) {
+  const double loss = this->local_update(k, batch, want_loss);
+  if ((k + 1) % period_ == 0)
+    outer(k);
+  else if ((k + 1) % tau_ == 0)
+    this->sync(k);
+  return loss;
+}
+
+template <class Base>
+void SlowMo<Base>::outer(Index k) {
   auto& ctx = this->ctx_;
   this->blocking_sync(k, this->params());  // params now hold sum_i x_i
   const auto& a = ctx.config.algorithm;
   const bool reset = a.slowmo_buffers == "reset" && this->has_momentum();
   const Vector<Scalar> v = this->has_momentum() ? this->momentum() : Vector<Scalar>();
   this->compute_timed([&] {
-    kernels::slowmo_outer(ctx.exec, this->params(), this->state_.segment(x0_),
-                          this->state_.segment(u_), v, reset, 1.0 / ctx.comm.size(), a.slow_lr,
-                          a.slow_momentum, this->lr(k));
+    kernels::slowmo_outer(ctx.exec, this->params(), this->state_.segment("outer"),
+                          this->state_.segment("slow_momentum"), v, reset, 1.0 / ctx.comm.size(),
+                          a.slow_lr, a.slow_momentum, this->lr(k));
   });
-  return loss;
 }
 
-template class SlowMo<float>;
-template class SlowMo<double>;
+template class SlowMo<LocalSgd<float>>;
+template class SlowMo<LocalSgd<double>>;
+template class SlowMo<OverlapLocalSgd<float>>;
+template class SlowMo<OverlapLocalSgd<double>>;
 
 }  // namespace olsgd

@@ -367,7 +367,9 @@ void validate(Config& c, const Origins& o, int ranks) {
   // Keys that only some algorithms read: set for another algorithm, they are ignored with a
   // warning (so a deck can be rerun with --set algorithm.name=... for a comparison).
   const std::string& a = c.algorithm.name;
-  const bool overlap = a.rfind("overlap_local_sgd", 0) == 0;
+  // Algorithms that run Overlap-Local-SGD's anchor pulls (alone, or as SlowMo's base).
+  const bool overlap = a.rfind("overlap_local_sgd", 0) == 0 ||
+                       (a == "slowmo" && c.algorithm.slowmo_base == "overlap_local_sgd");
   const bool files = labelled;
   struct Use {
     const char* key;

@@ -35,11 +35,16 @@ struct SyncBuffers {
 template <class Scalar>
 class Algorithm {
  public:
+  using scalar_type = Scalar;
   using SyncObserver = std::function<void(const SyncRecord&, const SyncBuffers<Scalar>&)>;
+  // Declares segments of a stage layered over an algorithm (SlowMo's outer iterate), before
+  // the state is allocated; the stage finds them by name.
+  using MoreSegments = std::function<void(FlatState<Scalar>&)>;
 
   // `local_momentum`: whether optimizer.momentum drives a local momentum buffer (algorithms
   // with a momentum of their own pass false).
-  explicit Algorithm(TrainingContext<Scalar> ctx, bool local_momentum = true);
+  explicit Algorithm(TrainingContext<Scalar> ctx, bool local_momentum = true,
+                     const MoreSegments& more = {});
   virtual ~Algorithm() = default;
 
   virtual std::string name() const = 0;

@@ -8,11 +8,18 @@
 namespace olsgd {
 
 template <class Scalar>
-class LocalSgd final : public Algorithm<Scalar> {
+class LocalSgd : public Algorithm<Scalar> {
  public:
-  explicit LocalSgd(TrainingContext<Scalar> ctx);
+  explicit LocalSgd(TrainingContext<Scalar> ctx,
+                    const typename Algorithm<Scalar>::MoreSegments& more = {});
   std::string name() const override { return "local_sgd"; }
   double step(Index k, const IndexVector& batch, bool want_loss) override;
+
+ protected:
+  // The step without its sync: gradient and local optimizer step.
+  double local_update(Index k, const IndexVector& batch, bool want_loss);
+  // x_i = average of the x_j (blocking).
+  void sync(Index k);
 
  private:
   Index tau_;

@@ -14,13 +14,20 @@ namespace olsgd {
 template <class Scalar>
 class OverlapLocalSgd : public Algorithm<Scalar> {
  public:
-  explicit OverlapLocalSgd(TrainingContext<Scalar> ctx) : OverlapLocalSgd(ctx, false) {}
+  explicit OverlapLocalSgd(TrainingContext<Scalar> ctx,
+                           const typename Algorithm<Scalar>::MoreSegments& more = {})
+      : OverlapLocalSgd(ctx, false, more) {}
   std::string name() const override { return "overlap_local_sgd"; }
   double step(Index k, const IndexVector& batch, bool want_loss) override;
   void finish() override;
 
  protected:
-  OverlapLocalSgd(TrainingContext<Scalar> ctx, bool momentum_variant);
+  OverlapLocalSgd(TrainingContext<Scalar> ctx, bool momentum_variant,
+                  const typename Algorithm<Scalar>::MoreSegments& more = {});
+  // The step without its sync: gradient, local optimizer step, progress of the request.
+  double local_update(Index k, const IndexVector& batch, bool want_loss);
+  // Lines 5-8 of the rule: wait for the anchor, pull, post the next average.
+  void sync(Index k);
   // Lines 6-7 of the rule: pull x toward the anchor and fill the send buffer.
   virtual void pull_and_snapshot(Index k);
 
@@ -30,8 +37,6 @@ class OverlapLocalSgd : public Algorithm<Scalar> {
   std::size_t anchor_momentum_ = 0;
 
  private:
-  void sync(Index k);
-
   Index tau_, progress_every_;
   std::size_t send_ = 0, anchor_ = 0;
   comm::Request request_;  // the average posted at the last sync, until consumed

@@ -132,8 +132,9 @@ class CountSketch {
           T acc = 0;
           for (Index e = offsets(k); e < offsets(k + 1); ++e) {
             const std::int32_t code = members(e);
-            const T x = static_cast<T>(v(detail::decode_position(code)));
-            acc = detail::decode_negative(code) ? acc - x : acc + x;
+            // Times +-1 rather than a branch on the random sign (exact either way).
+            const T sign = detail::decode_negative(code) ? T(-1) : T(1);
+            acc += sign * static_cast<T>(v(detail::decode_position(code)));
           }
           table(k) = acc;
         });
@@ -149,27 +150,7 @@ class CountSketch {
                   "the table, est and the hashes must be accessible from the execution space");
     check_extent("query: table", table.extent(0), table_size());
     check_extent("query: est", est.extent(0), dim_);
-    using T = typename TView::non_const_value_type;
-    using E = typename EView::non_const_value_type;
-    const auto codes = codes_;
-    const int rows = rows_;
-    const Index cols = cols_, dim = dim_;
-    Kokkos::parallel_for(
-        "olsgd::kernels::count_sketch_query",
-        Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<Index>>(exec, 0, dim),
-        KOKKOS_LAMBDA(const Index l) {
-          T vals[kMaxSketchRows] = {};  // zeroed: the compiler cannot see rows >= 1
-          for (int j = 0; j < rows; ++j) {
-            const std::int32_t code = codes(j * dim + l);
-            const T x = table(j * cols + detail::decode_position(code));
-            // Insertion sort as we go: rows <= 16.
-            const T y = detail::decode_negative(code) ? -x : x;
-            int i = j;
-            for (; i > 0 && y < vals[i - 1]; --i) vals[i] = vals[i - 1];
-            vals[i] = y;
-          }
-          est(l) = static_cast<E>(vals[(rows - 1) / 2]);
-        });
+    query_rows<1>(exec, table, est);
   }
 
   // Host copies of h_j(l) and s_j(l), read from the codes the kernels use.
@@ -183,6 +164,41 @@ class CountSketch {
 
  private:
   using CodeView = Kokkos::View<std::int32_t*, MemorySpace>;
+
+  // The query with the row count R a compile-time constant (dispatched from rows_): the
+  // median's loops unroll and its values stay in registers.
+  template <int R, class ExecSpace, class TView, class EView>
+  void query_rows(const ExecSpace& exec, const TView& table, const EView& est) const {
+    if constexpr (R < kMaxSketchRows) {
+      if (rows_ != R) return query_rows<R + 1>(exec, table, est);
+    }
+    using T = typename TView::non_const_value_type;
+    using E = typename EView::non_const_value_type;
+    const auto codes = codes_;
+    const Index cols = cols_, dim = dim_;
+    Kokkos::parallel_for(
+        "olsgd::kernels::count_sketch_query",
+        Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<Index>>(exec, 0, dim),
+        KOKKOS_LAMBDA(const Index l) {
+          T vals[R];
+          for (int j = 0; j < R; ++j) {
+            const std::int32_t code = codes(j * dim + l);
+            const T x = table(j * cols + detail::decode_position(code));
+            vals[j] = detail::decode_negative(code) ? -x : x;
+          }
+          // The lower median by rank counting: the value whose stable rank (smaller values,
+          // then equal ones earlier in the list) is (R - 1) / 2. Branch-free, O(R^2): the
+          // values are random, so a sort's branches would mispredict half the time.
+          T median = vals[0];
+          for (int i = 0; i < R; ++i) {
+            int rank = 0;
+            for (int j = 0; j < R; ++j)
+              rank += (vals[j] < vals[i]) | ((j < i) & (vals[j] == vals[i]));
+            median = rank == (R - 1) / 2 ? vals[i] : median;
+          }
+          est(l) = static_cast<E>(median);
+        });
+  }
 
   template <class ExecSpace, class View>
   static constexpr bool reachable =

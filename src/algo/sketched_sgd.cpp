@@ -1,0 +1,128 @@
+#include <olsgd/algo/sketched_sgd.hpp>
+#include <olsgd/core/error.hpp>
+#include <olsgd/kernels/error_feedback.hpp>
+#include <olsgd/kernels/vector_ops.hpp>
+
+#include <chrono>
+#include <stdexcept>
+
+namespace olsgd {
+namespace {
+// FNV-1a over the chosen indices: equal on every rank unless the merged sketches differ.
+std::uint64_t checksum(const std::vector<Index>& idx) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (Index i : idx) {
+    h ^= static_cast<std::uint64_t>(i);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+Index checked_k(const Config& c, Index d) {
+  if (c.sketch.k > d)
+    throw InputError(c.source, "sketch.k: k = " + std::to_string(c.sketch.k) +
+                                   " exceeds the model's " + std::to_string(d) + " parameters");
+  return c.sketch.k;
+}
+}  // namespace
+
+template <class Scalar>
+SketchedSgd<Scalar>::SketchedSgd(TrainingContext<Scalar> ctx)
+    : Algorithm<Scalar>(ctx, /*local_momentum=*/false),
+      sketch_(ctx.model.num_params(), static_cast<int>(ctx.config.sketch.rows),
+              ctx.config.sketch.cols, ctx.config.run.seed),
+      k_(checked_k(ctx.config, ctx.model.num_params())),
+      candidates_(std::min(ctx.config.sketch.candidates * k_, ctx.model.num_params())) {
+  const std::size_t d = static_cast<std::size_t>(ctx.model.num_params());
+  u_ = this->state_.add("momentum", d);
+  v_ = this->state_.add("error", d);
+  table_ = this->state_.add("sketch", static_cast<std::size_t>(sketch_.table_size()));
+  this->allocate_state();
+  est_ = Vector<Scalar>("olsgd::algo::sketch_estimates", d);
+  exact_ = Vector<Scalar>("olsgd::algo::sketch_exact", std::max<Index>(candidates_, 1));
+  delta_ = Vector<Scalar>("olsgd::algo::sketch_delta", k_);
+  idx_ = IndexVector("olsgd::algo::sketch_indices", std::max(candidates_, k_));
+}
+
+template <class Scalar>
+double SketchedSgd<Scalar>::allreduce(const Vector<Scalar>& v) {
+  Timers::Scope t(this->ctx_.timers, Phase::Comm);
+  const auto start = std::chrono::steady_clock::now();
+  this->ctx_.comm.allreduce_sum(this->ctx_.exec, v);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+template <class Scalar>
+void SketchedSgd<Scalar>::to_device(const std::vector<Index>& idx, const std::vector<Scalar>& vals,
+                                    Index n) {
+  auto h_idx = Kokkos::create_mirror_view(idx_);
+  auto h_vals = Kokkos::create_mirror_view(delta_);
+  for (Index t = 0; t < n; ++t) {
+    h_idx(t) = idx[t];
+    if (!vals.empty()) h_vals(t) = vals[t];
+  }
+  Kokkos::deep_copy(this->ctx_.exec, idx_, h_idx);
+  if (!vals.empty()) Kokkos::deep_copy(this->ctx_.exec, delta_, h_vals);
+}
+
+template <class Scalar>
+double SketchedSgd<Scalar>::step(Index k, const IndexVector& batch, bool want_loss) {
+  auto& ctx = this->ctx_;
+  const auto& c = ctx.config;
+  const double loss = this->compute_gradient(batch, want_loss);
+  const Vector<Scalar> x = this->params(), u = this->state_.segment(u_),
+                       v = this->state_.segment(v_), table = this->state_.segment(table_);
+  this->compute_timed([&] {
+    kernels::momentum_error_accumulate(ctx.exec, x, this->grad_, u, v, c.optimizer.momentum,
+                                       this->lr(k), c.optimizer.weight_decay,
+                                       c.sketch.error_feedback);
+    sketch_.sketch(ctx.exec, v, table);
+  });
+  this->straggle(k);
+
+  SyncRecord r;
+  r.t_exposed = allreduce(table);  // round 1
+  const int m = ctx.comm.size();
+  std::vector<Index> chosen;
+  std::vector<Scalar> delta;
+  double round2 = 0;
+  this->compute_timed([&] { sketch_.query(ctx.exec, table, est_); });
+  auto est = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), est_);
+  const Index pool = candidates_ > 0 ? candidates_ : k_;
+  const std::vector<Index> cand = kernels::top_abs_indices(est, pool);
+  if (!ctx.comm.same_on_all_ranks(checksum(cand)))
+    throw std::runtime_error("sketched_sgd: ranks chose different candidates from one sketch");
+  if (candidates_ > 0) {
+    to_device(cand, {}, pool);
+    const auto exact = Kokkos::subview(exact_, std::make_pair(Index(0), pool));
+    const auto cidx = Kokkos::subview(idx_, std::make_pair(Index(0), pool));
+    this->compute_timed([&] { kernels::gather(ctx.exec, v, cidx, exact); });
+    r.t_exposed += allreduce(Vector<Scalar>(exact));  // round 2
+    round2 = static_cast<double>(pool) * sizeof(Scalar);
+    auto w = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), exact);
+    for (Index t : kernels::top_abs_indices(w, k_)) {
+      chosen.push_back(cand[t]);
+      delta.push_back(w(t) / static_cast<Scalar>(m));
+    }
+  } else {
+    for (Index l : cand) {
+      chosen.push_back(l);
+      delta.push_back(est(l) / static_cast<Scalar>(m));
+    }
+  }
+  to_device(chosen, delta, k_);
+  this->compute_timed([&] {
+    kernels::sparse_step(ctx.exec, x, u, v, Kokkos::subview(idx_, std::make_pair(Index(0), k_)),
+                         delta_);
+  });
+  const auto& net = ctx.comm.network_model();
+  const double round1 = static_cast<double>(sketch_.table_size()) * sizeof(Scalar);
+  this->report_sync(k, r, r.t_exposed,
+                    net.seconds(round1) + (round2 > 0 ? net.seconds(round2) : 0.0));
+  return loss;
+}
+
+template class SketchedSgd<float>;
+template class SketchedSgd<double>;
+
+}  // namespace olsgd
