@@ -7,6 +7,7 @@
 #include <olsgd/comm/environment.hpp>
 #include <olsgd/core/config.hpp>
 #include <olsgd/core/error.hpp>
+#include <olsgd/core/signals.hpp>
 #include <olsgd/io/build_info.hpp>
 #include <olsgd/io/metrics_csv.hpp>
 #include <olsgd/io/progress.hpp>
@@ -23,7 +24,7 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: olsgd DECK [--set key=value ...] [--check]\n"
+    "usage: olsgd DECK [--set key=value ...] [--restart CHECKPOINT] [--check]\n"
     "       olsgd --help | --version\n"
     "\n"
     "Trains the model a YAML deck describes with distributed SGD over the MPI ranks it is\n"
@@ -31,10 +32,13 @@ constexpr const char* kUsage =
     "metrics.csv, syncs.csv and summary.json into <run.output_dir>.\n"
     "\n"
     "  --set key=value  override a deck key (repeatable), e.g. --set algorithm.tau=4\n"
+    "  --restart FILE   continue from an HDF5 checkpoint (or 'latest' in checkpoint.dir);\n"
+    "                   the same as --set checkpoint.restart=FILE\n"
     "  --check          validate the deck for this rank count and exit\n"
     "  --help           this text and every deck key with its default\n"
     "  --version        build information\n"
     "Kokkos options (--kokkos-...) are passed to Kokkos.\n"
+    "SIGTERM or SIGUSR1 checkpoint the run at the next safe step and end it with exit 0.\n"
     "Exit codes: 0 success, 2 bad input (deck, command line, files), 1 other failures.\n"
     "\n"
     "Deck keys (section.key, default, meaning):\n";
@@ -59,9 +63,12 @@ CommandLine parse_command_line(int argc, char** argv) {
     else if (a == "--set") {
       if (i + 1 >= argc) throw olsgd::InputError("command line", "--set needs key=value");
       cl.overrides.push_back(argv[++i]);
-    } else if (a.rfind("--set=", 0) == 0)
+    } else if (a.rfind("--set=", 0) == 0) {
       cl.overrides.push_back(a.substr(6));
-    else if (!a.empty() && a[0] == '-')
+    } else if (a == "--restart") {
+      if (i + 1 >= argc) throw olsgd::InputError("command line", "--restart needs a checkpoint");
+      cl.overrides.push_back(std::string("checkpoint.restart=") + argv[++i]);
+    } else if (!a.empty() && a[0] == '-')
       throw olsgd::InputError("command line", "unknown option '" + a + "' (see --help)");
     else if (cl.deck.empty())
       cl.deck = a;
@@ -81,8 +88,10 @@ struct Outputs {
   std::unique_ptr<olsgd::io::SyncsCsv> syncs;
 };
 
-// Rank 0 prepares the output folder and files; every rank learns whether it worked.
-Outputs open_outputs(const olsgd::Config& cfg, const olsgd::comm::Communicator& comm) {
+// Rank 0 prepares the output folder and files; every rank learns whether it worked. A run
+// restarted at step `first` continues the files of the run it resumes.
+Outputs open_outputs(const olsgd::Config& cfg, const olsgd::comm::Communicator& comm,
+                     olsgd::Index first) {
   Outputs out;
   std::string error;
   if (comm.rank() == 0) {
@@ -92,8 +101,14 @@ Outputs open_outputs(const olsgd::Config& cfg, const olsgd::comm::Communicator& 
       if (ec)
         throw olsgd::InputError(cfg.run.output_dir,
                                 "run.output_dir: cannot create: " + ec.message());
-      out.metrics = std::make_unique<olsgd::io::MetricsCsv>(cfg.run.output_dir + "/metrics.csv");
-      out.syncs = std::make_unique<olsgd::io::SyncsCsv>(cfg.run.output_dir + "/syncs.csv");
+      const std::string dir = cfg.run.output_dir;
+      if (first > 0) {
+        out.metrics = std::make_unique<olsgd::io::MetricsCsv>(dir + "/metrics.csv", first);
+        out.syncs = std::make_unique<olsgd::io::SyncsCsv>(dir + "/syncs.csv", first);
+      } else {
+        out.metrics = std::make_unique<olsgd::io::MetricsCsv>(dir + "/metrics.csv");
+        out.syncs = std::make_unique<olsgd::io::SyncsCsv>(dir + "/syncs.csv");
+      }
     } catch (const olsgd::InputError& e) {
       error = e.what();
     }
@@ -166,7 +181,7 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
     if (files.syncs) files.syncs->write(sync);
   };
   obs.on_step = [&](olsgd::Index done, olsgd::Index total) { progress.step(done, total); };
-  obs.on_ready = [&] { files = open_outputs(cfg, comm); };
+  obs.on_ready = [&](olsgd::Index first) { files = open_outputs(cfg, comm, first); };
   const olsgd::RunOutcome out = olsgd::run_training(cfg, comm, obs);
 
   olsgd::io::RunFacts facts;
@@ -179,7 +194,18 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
   if (root) {
     try {
       olsgd::io::write_run_summary(cfg.run.output_dir + "/summary.json", cfg, out, facts);
+      if (!out.restarted_from.empty())
+        std::printf("olsgd: resumed from %s at step %lld\n", out.restarted_from.c_str(),
+                    static_cast<long long>(out.first_step));
       print_summary(cfg, out, facts.ranks, facts.threads_per_rank);
+      if (out.stop_signal)
+        std::printf(
+            "olsgd: stopped by %s after step %lld of %lld; checkpoint %s\n"
+            "  resume with: olsgd %s --restart %s (same ranks; or --set "
+            "checkpoint.restart=latest)\n",
+            olsgd::signal_name(out.stop_signal), static_cast<long long>(out.steps_done),
+            static_cast<long long>(cfg.run.steps), out.last_checkpoint.c_str(), cl.deck.c_str(),
+            out.last_checkpoint.c_str());
     } catch (const olsgd::InputError& e) {
       error = e.what();
     }

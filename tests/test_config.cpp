@@ -152,7 +152,7 @@ TEST(config, values_round_trip_and_help_lists_every_key) {
   const auto values = olsgd::config_values(c);
   for (std::size_t i = 0; i < values.size(); ++i)
     if (values[i] != defaults[i]) sets.push_back(values[i].first + "=" + values[i].second);
-  EXPECT_EQ(sets.size(), 2u);
+  EXPECT_EQ(sets.size(), 3u);  // steps, lr, and checkpoint.dir (from run.output_dir)
   const Config again = parse_config("", "again", sets, 1);
   EXPECT_EQ(olsgd::config_values(again), olsgd::config_values(c));
   const std::string help = olsgd::config_help();

@@ -1,9 +1,12 @@
 #include <olsgd/algo/factory.hpp>
 #include <olsgd/algo/trainer.hpp>
 #include <olsgd/core/error.hpp>
+#include <olsgd/core/signals.hpp>
 #include <olsgd/data/loader.hpp>
 #include <olsgd/data/quadratic_optimum.hpp>
 #include <olsgd/data/sampler.hpp>
+#include <olsgd/io/build_info.hpp>
+#include <olsgd/io/checkpoint.hpp>
 #include <olsgd/kernels/vector_ops.hpp>
 #include <olsgd/model/factory.hpp>
 
@@ -54,6 +57,63 @@ void start_progress_thread(comm::Communicator& comm) {
     throw InputError("comm.progress_thread",
                      "needs MPI_THREAD_MULTIPLE, which this MPI library does not provide "
                      "(use comm.progress_every instead)");
+}
+
+// Everything a checkpoint carries besides the flat state.
+template <class Scalar>
+HostState host_state(const Algorithm<Scalar>& algorithm, const Model<Scalar>& model,
+                     const comm::Communicator& comm) {
+  HostState h;
+  algorithm.save_host(h);
+  model.save_host(h);
+  const comm::TrafficCounter& t = comm.traffic();
+  h["comm.calls"] = static_cast<double>(t.calls);
+  h["comm.payload_bytes"] = t.payload_bytes;
+  h["comm.wire_bytes"] = t.wire_bytes;
+  h["comm.delay_s"] = t.delay_s;
+  return h;
+}
+
+template <class Scalar>
+io::CheckpointInfo checkpoint_info(const Config& cfg, const Algorithm<Scalar>& algorithm,
+                                   const comm::Communicator& comm, Index step) {
+  io::CheckpointInfo info;
+  info.olsgd_version = io::build_info().version;
+  info.algorithm = algorithm.name();
+  info.ranks = comm.size();
+  info.num_params = algorithm.params().extent(0);
+  info.precision = precision_name(cfg.run.precision);
+  info.step = step;
+  info.seed = cfg.run.seed;
+  for (const auto& [key, value] : config_values(cfg)) info.deck += key + ": " + value + "\n";
+  info.build = io::version_line();
+  return info;
+}
+
+// Continues from checkpoint.restart when it names a checkpoint (or "latest" finds one):
+// returns the steps already done.
+template <class Scalar>
+Index restore(const Config& cfg, Algorithm<Scalar>& algorithm, Model<Scalar>& model,
+              comm::Communicator& comm, RunOutcome& out) {
+  const std::string& restart = cfg.checkpoint.restart;
+  if (restart.empty()) return 0;
+  // "latest" with none yet is a fresh start: the same job script serves the first submission
+  // and every requeue.
+  const std::string path =
+      restart == "latest" ? io::latest_checkpoint(cfg.checkpoint.dir) : restart;
+  if (path.empty()) return 0;
+  HostState h = host_state(algorithm, model, comm);  // the keys to read
+  const io::CheckpointInfo info = io::read_checkpoint(
+      path, checkpoint_info(cfg, algorithm, comm, 0), algorithm.state(), h, comm);
+  if (info.step > cfg.run.steps)
+    throw InputError(path, "checkpoint at step " + std::to_string(info.step) +
+                               " is past run.steps (" + std::to_string(cfg.run.steps) + ")");
+  algorithm.load_host(h);
+  model.load_host(h);
+  comm.restore_traffic({static_cast<std::int64_t>(h.at("comm.calls")), h.at("comm.payload_bytes"),
+                        h.at("comm.wire_bytes"), h.at("comm.delay_s")});
+  out.restarted_from = path;
+  return info.step;
 }
 
 template <class Scalar>
@@ -113,10 +173,24 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   out.state_bytes = static_cast<double>(algorithm->state().bytes());
   out.setup_s = since(setup_start);
 
-  if (obs.on_ready) obs.on_ready();
+  const Index first = restore(cfg, *algorithm, model, comm, out);
+  out.first_step = first;
+  install_stop_signals();
+  auto checkpoint = [&](Index done) {
+    const auto t0 = Clock::now();
+    algorithm->finish();  // the in-flight average lands in the state first
+    out.last_checkpoint =
+        io::write_checkpoint(cfg.checkpoint.dir, static_cast<int>(cfg.checkpoint.keep_last),
+                             checkpoint_info(cfg, *algorithm, comm, done), algorithm->state(),
+                             host_state(*algorithm, model, comm), comm);
+    out.checkpoint_s += since(t0);
+  };
+
+  if (obs.on_ready) obs.on_ready(first);
   const auto start = Clock::now();
   const Index steps = cfg.run.steps;
-  for (Index k = 0; k < steps; ++k) {
+  out.steps_done = steps;
+  for (Index k = first; k < steps; ++k) {
     const bool eval = evaluate && (k + 1 == steps ||
                                    (cfg.run.eval_every > 0 && (k + 1) % cfg.run.eval_every == 0));
     const bool log = (k + 1) % cfg.run.log_every == 0 || k + 1 == steps || eval;
@@ -151,6 +225,17 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
       if (obs.on_row) obs.on_row(row);
     }
     if (obs.on_step) obs.on_step(k + 1, steps);
+    const Index done = k + 1;
+    if (done == steps) break;
+    // Every rank must stop at the same step: the ranks agree on the signal collectively.
+    if (done % cfg.checkpoint.signal_every == 0)
+      out.stop_signal = static_cast<int>(comm.max_uncounted(stop_signal()));
+    if (out.stop_signal || (cfg.checkpoint.every > 0 && done % cfg.checkpoint.every == 0))
+      checkpoint(done);
+    if (out.stop_signal) {
+      out.steps_done = done;
+      break;
+    }
   }
   algorithm->finish();
   out.train_s = since(start);

@@ -221,6 +221,17 @@ const std::vector<Field>& fields() {
       real(OLSGD_KEY(comm.latency_s), 0, false, INFINITY, false, "injected latency per collective"),
       real(OLSGD_KEY(comm.bandwidth_Bps), 0, false, INFINITY, false,
            "injected bandwidth, bytes/s (0: infinite)"),
+      real(OLSGD_KEY(comm.timeout_s), 0, false, INFINITY, false,
+           "end the job when a collective waits longer (0: never)"),
+      integer(OLSGD_KEY(checkpoint.every), 0, INT64_MAX,
+              "HDF5 checkpoint every N steps (0: only on SIGTERM/SIGUSR1)"),
+      text(OLSGD_KEY(checkpoint.dir), {},
+           "checkpoint folder (default <run.output_dir>/checkpoints)"),
+      integer(OLSGD_KEY(checkpoint.keep_last), 1, INT64_MAX, "complete checkpoints kept"),
+      text(OLSGD_KEY(checkpoint.restart), {},
+           "continue from a checkpoint file, or latest (the newest in checkpoint.dir)"),
+      integer(OLSGD_KEY(checkpoint.signal_every), 1, INT64_MAX,
+              "steps between the collective checks for SIGTERM/SIGUSR1"),
       integer(OLSGD_KEY(straggler.rank), -1, INT64_MAX, "rank whose compute is slowed (-1: none)"),
       real(OLSGD_KEY(straggler.factor), 1, false, INFINITY, false, "that rank's slowdown factor"),
       real(OLSGD_KEY(straggler.random_prob), 0, false, 1, false,
@@ -349,6 +360,7 @@ void validate(Config& c, const Origins& o, int ranks) {
   check(!c.data.path.empty() || !labelled, o, c, "data.path",
         "data.kind " + d.kind + " needs data.path (" +
             (d.kind == "libsvm" ? "a LIBSVM text file" : "the folder of the binary batches") + ")");
+  if (c.checkpoint.dir.empty()) c.checkpoint.dir = c.run.output_dir + "/checkpoints";
   // The learning models default to float32, as the frameworks users compare with.
   if (labelled && !o.count("run.precision")) c.run.precision = Precision::Float32;
   check(d.min_eig <= d.max_eig, o, c, "data.min_eig",

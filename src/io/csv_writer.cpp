@@ -4,7 +4,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace olsgd::io {
 
@@ -12,6 +14,30 @@ CsvWriter::CsvWriter(const std::string& path, const std::string& header)
     : out_(path, std::ios::trunc) {
   if (!out_) throw InputError(path, std::string("cannot write: ") + std::strerror(errno));
   out_ << header << "\n";
+}
+
+CsvWriter::CsvWriter(const std::string& path, const std::string& header, long long resume_step,
+                     int step_column) {
+  std::vector<std::string> kept;
+  std::ifstream in(path);
+  std::string line;
+  if (in && std::getline(in, line) && line == header) {
+    while (std::getline(in, line)) {
+      std::size_t pos = 0;
+      for (int c = 0; c < step_column && pos != std::string::npos; ++c) {
+        pos = line.find(',', pos);
+        if (pos != std::string::npos) ++pos;
+      }
+      if (pos == std::string::npos) continue;
+      if (std::strtod(line.c_str() + pos, nullptr) <= static_cast<double>(resume_step))
+        kept.push_back(line);
+    }
+  }
+  out_.open(path, std::ios::trunc);
+  if (!out_) throw InputError(path, std::string("cannot write: ") + std::strerror(errno));
+  out_ << header << "\n";
+  for (const auto& k : kept) out_ << k << "\n";
+  out_.flush();
 }
 
 void CsvWriter::row(std::initializer_list<double> values) {

@@ -51,8 +51,16 @@ class Algorithm {
   // One training step with global index k on this rank's minibatch `batch`. Returns the
   // minibatch loss (before the update) when `want_loss`, else NaN.
   virtual double step(Index k, const IndexVector& batch, bool want_loss) = 0;
-  // Completes communication still in flight after the last step.
+  // Completes communication still in flight (after the last step, before a checkpoint). The
+  // trajectory does not change: the same data arrive, only earlier.
   virtual void finish() {}
+
+  // Host-side state a checkpoint carries beyond the flat state; load_host gets what
+  // save_host wrote.
+  virtual void save_host(HostState& h) const { h["algorithm.syncs"] = static_cast<double>(syncs_); }
+  virtual void load_host(const HostState& h) {
+    syncs_ = static_cast<std::int64_t>(h.at("algorithm.syncs"));
+  }
 
   // This rank's current model x_i.
   Vector<Scalar> params() const { return state_.segment(kParams); }

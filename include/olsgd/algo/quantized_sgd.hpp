@@ -42,6 +42,14 @@ class QuantizedSgd final : public Algorithm<Scalar> {
   QuantizedSgd(TrainingContext<Scalar> ctx, bool dynamic);
   std::string name() const override { return dynamic_ ? "dq_sgd" : "qsgd"; }
   double step(Index k, const IndexVector& batch, bool want_loss) override;
+  void save_host(HostState& h) const override {
+    Algorithm<Scalar>::save_host(h);
+    h["algorithm.levels"] = static_cast<double>(levels_);
+  }
+  void load_host(const HostState& h) override {
+    Algorithm<Scalar>::load_host(h);
+    levels_ = static_cast<std::int64_t>(h.at("algorithm.levels"));
+  }
 
  private:
   bool dynamic_;

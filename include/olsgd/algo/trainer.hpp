@@ -22,9 +22,10 @@ struct RunObservers {
   std::function<void(Index, Index)> on_step;
   // Called on every rank at each of its syncs, with its own timings.
   std::function<void(const SyncRecord&)> on_sync;
-  // Called on every rank once the data are loaded and checked, before the first step: the
-  // place to create output files, so a run refused for bad input writes nothing.
-  std::function<void()> on_ready;
+  // Called on every rank once the data are loaded and checked (and a checkpoint restored),
+  // before the first step, with the number of steps already done (0, or the checkpoint's
+  // step): the place to create output files, so a run refused for bad input writes nothing.
+  std::function<void(Index)> on_ready;
 };
 
 struct RunOutcome {
@@ -45,6 +46,12 @@ struct RunOutcome {
   std::vector<double> final_params;  // this rank's model x_i at the end
   // Every segment of the algorithm's flat state at the end (name, values), this rank.
   std::vector<std::pair<std::string, std::vector<double>>> final_state;
+  Index first_step = 0;         // steps done before this run (restored from a checkpoint)
+  Index steps_done = 0;         // steps done at the end (run.steps unless stopped)
+  std::string restarted_from;   // the checkpoint this run continued, or ""
+  std::string last_checkpoint;  // the newest checkpoint this run wrote, or ""
+  int stop_signal = 0;          // the signal that stopped the run early, or 0
+  double checkpoint_s = 0;      // seconds spent writing checkpoints
 };
 
 // Runs the deck on the ranks of `comm`; precision chosen by config.run.precision.

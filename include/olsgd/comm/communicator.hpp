@@ -98,6 +98,8 @@ class Communicator {
   void agree_or_throw(const std::string& local_error) const;
 
   const TrafficCounter& traffic() const { return traffic_; }
+  // Continues the counts of a run restarted from a checkpoint.
+  void restore_traffic(const TrafficCounter& t) { traffic_ = t; }
 
  private:
   // Count an algorithm collective of `bytes` payload; return the injected delay it must take.

@@ -91,6 +91,18 @@ struct CommConfig {
   double delay_s = 0.0;
   double latency_s = 0.0;
   double bandwidth_Bps = 0.0;
+  // A collective that has not completed after this many seconds ends the job with a message
+  // naming the ranks that did not arrive (0: wait forever).
+  double timeout_s = 0.0;
+};
+
+// HDF5 checkpoints (io/checkpoint.hpp) and restart.
+struct CheckpointConfig {
+  Index every = 0;          // checkpoint every N steps (0: only on SIGTERM / SIGUSR1)
+  std::string dir;          // default: <run.output_dir>/checkpoints
+  Index keep_last = 2;      // complete checkpoints kept
+  std::string restart;      // "" (fresh start), "latest" (newest in dir) or a checkpoint file
+  Index signal_every = 10;  // steps between the ranks' collective checks for a stop signal
 };
 
 // Slow compute on some ranks: every step's compute time is stretched by a factor.
@@ -120,6 +132,7 @@ struct Config {
   OptimizerConfig optimizer;
   CommConfig comm;
   StragglerConfig straggler;
+  CheckpointConfig checkpoint;
   // Harmless oddities found while parsing (e.g. a key the chosen algorithm does not read,
   // as when a deck is rerun with --set algorithm.name=...): "where: key: message" lines.
   std::vector<std::string> warnings;

@@ -3,6 +3,8 @@
 #include <Kokkos_Core.hpp>
 
 #include <cstdint>
+#include <map>
+#include <string>
 
 namespace olsgd {
 
@@ -22,6 +24,10 @@ using WordVector = Kokkos::View<std::uint32_t*, MemSpace>;
 
 using Index = std::int64_t;
 using IndexVector = Kokkos::View<Index*, MemSpace>;
+
+// Named host-side counters and choices a checkpoint carries besides the flat state (bytes
+// sent so far, the quadratic model's draws, DQ-SGD's next levels); integers up to 2^53.
+using HostState = std::map<std::string, double>;
 
 enum class Precision { Float32, Float64 };
 

@@ -12,6 +12,11 @@ class CsvWriter {
  public:
   // Opens (truncates) `path` and writes `header`; throws InputError naming the path.
   CsvWriter(const std::string& path, const std::string& header);
+  // For a run restarted at step `resume_step`: keeps the rows of an existing `path` (same
+  // header) whose column `step_column` is at most resume_step, and appends after them; rows
+  // the interrupted run logged past its checkpoint are dropped, so they are not repeated.
+  CsvWriter(const std::string& path, const std::string& header, long long resume_step,
+            int step_column);
   void row(std::initializer_list<double> values);
 
  private:

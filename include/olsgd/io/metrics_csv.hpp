@@ -8,6 +8,9 @@ namespace olsgd::io {
 class MetricsCsv {
  public:
   explicit MetricsCsv(const std::string& path) : csv_(path, header()) {}
+  // Continues the file of a run restarted at `resume_step` (see CsvWriter).
+  MetricsCsv(const std::string& path, long long resume_step)
+      : csv_(path, header(), resume_step, 0) {}
   void write(const MetricsRow& row);
   static const char* header();
 
@@ -18,6 +21,7 @@ class MetricsCsv {
 class SyncsCsv {
  public:
   explicit SyncsCsv(const std::string& path) : csv_(path, header()) {}
+  SyncsCsv(const std::string& path, long long resume_step) : csv_(path, header(), resume_step, 1) {}
   void write(const SyncRecord& sync);
   static const char* header();
 

@@ -27,6 +27,9 @@ class Model {
   // Returns that mean loss when `want_loss` (it costs a reduction), else NaN.
   virtual double gradient(const ExecSpace& exec, const ConstVector<Scalar>& x,
                           const IndexVector& batch, const Vector<Scalar>& g, bool want_loss) = 0;
+  // Host-side state a checkpoint carries (e.g. a counter that keys random draws).
+  virtual void save_host(HostState& /*h*/) const {}
+  virtual void load_host(const HostState& /*h*/) {}
   // Loss and accuracy of the model x on every row of `data` (classification models).
   virtual Evaluation evaluate(const ExecSpace& /*exec*/, const ConstVector<Scalar>& /*x*/,
                               const Dataset<Scalar>& /*data*/) {

@@ -19,6 +19,10 @@ class QuadraticModel final : public Model<Scalar> {
   // Each call is one step: the noise of call k is the draw of step k.
   double gradient(const ExecSpace& exec, const ConstVector<Scalar>& x, const IndexVector& batch,
                   const Vector<Scalar>& g, bool want_loss) override;
+  void save_host(HostState& h) const override { h["model.draws"] = static_cast<double>(calls_); }
+  void load_host(const HostState& h) override {
+    calls_ = static_cast<std::uint64_t>(h.at("model.draws"));
+  }
 
  private:
   Index d_;

@@ -1,0 +1,64 @@
+#pragma once
+// HDF5 checkpoints: one file holds every rank's full state; written atomically, verified on
+// reading.
+//
+// Layout (h5dump / h5py readable; datasets named after what they hold):
+//   /                 attributes format_version, olsgd_version, algorithm, ranks, num_params,
+//                     precision, step (steps completed), seed
+//   /deck             the effective deck, one "key: value" line per key
+//   /build            the build that wrote it (version line)
+//   /state/<segment>  [ranks][size], float32 or float64 as the run: params, momentum, anchor,
+//                     error, sketch, ... (row r belongs to rank r)
+//   /host/<name>      [ranks] float64: host-side counters and choices (bytes sent so far,
+//                     the quadratic model's draws, DQ-SGD's next levels, syncs so far)
+//   /checksum         [ranks] uint64: FNV-1a over rank r's rows, its host values and the deck
+//
+// Writing: the ranks write their rows with MPI-IO into <dir>/ckpt-<step>.h5.tmp, close it;
+// rank 0 fsyncs the file, renames it to ckpt-<step>.h5, fsyncs the folder, and only then
+// removes all but the newest `keep_last`. A crash at any moment leaves the previous complete
+// checkpoint in place; a left-over .tmp is never read and is replaced by the next write.
+// Reading: each rank opens the file on its own (no collective that a bad file could hang),
+// checks it, reads its row; every rank refuses together with the first rank's message.
+#include <olsgd/comm/communicator.hpp>
+#include <olsgd/core/flat_state.hpp>
+#include <olsgd/core/types.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace olsgd::io {
+
+inline constexpr int kCheckpointFormat = 1;
+
+struct CheckpointInfo {
+  int format = kCheckpointFormat;
+  std::string olsgd_version;
+  std::string algorithm;
+  int ranks = 1;
+  Index num_params = 0;
+  std::string precision;
+  Index step = 0;  // steps completed
+  std::uint64_t seed = 0;
+  std::string deck;
+  std::string build;
+};
+
+// Collective. Writes the state of every rank of `comm` for `info.step`; returns the path.
+template <class Scalar>
+std::string write_checkpoint(const std::string& dir, int keep_last, const CheckpointInfo& info,
+                             const FlatState<Scalar>& state, const HostState& host,
+                             const comm::Communicator& comm);
+
+// Collective. Reads this rank's part of the checkpoint at `path` into `state` (which must
+// have the segments it was written with) and `host`. Throws InputError on every rank, with
+// one message, for a missing, truncated, corrupted or newer-format file, or one written by a
+// different algorithm, model size, precision or rank count than `expect` describes.
+template <class Scalar>
+CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& expect,
+                               const FlatState<Scalar>& state, HostState& host,
+                               const comm::Communicator& comm);
+
+// The newest complete checkpoint in `dir` (highest step), or "" when there is none.
+std::string latest_checkpoint(const std::string& dir);
+
+}  // namespace olsgd::io

@@ -1,0 +1,413 @@
+#include <olsgd/core/error.hpp>
+#include <olsgd/io/checkpoint.hpp>
+
+#include <hdf5.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+#include <stdexcept>
+#include <vector>
+
+namespace olsgd::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+// An HDF5 handle closed on scope exit.
+class Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Handle(hid_t id, Closer close) : id_(id), close_(close) {}
+  ~Handle() {
+    if (id_ >= 0) close_(id_);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  Handle(Handle&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = -1; }
+  hid_t get() const { return id_; }
+  bool ok() const { return id_ >= 0; }
+  // Closes now (H5Fclose flushes): returns whether it succeeded.
+  bool close() {
+    const bool ok = id_ < 0 || close_(id_) >= 0;
+    id_ = -1;
+    return ok;
+  }
+
+ private:
+  hid_t id_;
+  Closer close_;
+};
+
+// HDF5 prints its error stack by default; olsgd reports one line of its own instead.
+void silence_hdf5() {
+  static const bool done = (H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr), true);
+  (void)done;
+}
+
+void check(herr_t status, const std::string& what) {
+  if (status < 0) throw std::runtime_error(what);
+}
+hid_t check_id(hid_t id, const std::string& what) {
+  if (id < 0) throw std::runtime_error(what);
+  return id;
+}
+
+std::uint64_t fnv1a(std::uint64_t h, const void* data, std::size_t bytes) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < bytes; ++i) {
+    h ^= p[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+constexpr std::uint64_t kFnvBasis = 1469598103934665603ull;
+
+template <class Scalar>
+hid_t h5_type() {
+  return sizeof(Scalar) == 4 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
+}
+
+// ---- attributes and strings (collective: every rank passes the same values) ----
+
+void write_attr(hid_t obj, const char* name, hid_t type, const void* value) {
+  Handle space(check_id(H5Screate(H5S_SCALAR), "H5Screate"), H5Sclose);
+  Handle attr(check_id(H5Acreate2(obj, name, type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                       std::string("creating attribute ") + name),
+              H5Aclose);
+  check(H5Awrite(attr.get(), type, value), std::string("writing attribute ") + name);
+}
+
+Handle string_type(std::size_t size) {
+  Handle t(check_id(H5Tcopy(H5T_C_S1), "H5Tcopy"), H5Tclose);
+  check(H5Tset_size(t.get(), std::max<std::size_t>(size, 1)), "H5Tset_size");
+  return t;
+}
+
+void write_attr(hid_t obj, const char* name, const std::string& value) {
+  const Handle t = string_type(value.size());
+  write_attr(obj, name, t.get(), value.c_str());
+}
+
+// A scalar string dataset; rank 0 writes the bytes, the others take part in the call.
+void write_string(hid_t file, const char* name, const std::string& value, hid_t dxpl, int rank) {
+  const Handle t = string_type(value.size());
+  Handle space(check_id(H5Screate(H5S_SCALAR), "H5Screate"), H5Sclose);
+  Handle ds(
+      check_id(H5Dcreate2(file, name, t.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+               std::string("creating ") + name),
+      H5Dclose);
+  Handle mem(check_id(H5Screate(H5S_SCALAR), "H5Screate"), H5Sclose);
+  if (rank != 0) {
+    check(H5Sselect_none(mem.get()), "H5Sselect_none");
+    check(H5Sselect_none(space.get()), "H5Sselect_none");
+  }
+  check(H5Dwrite(ds.get(), t.get(), mem.get(), space.get(), dxpl, value.c_str()),
+        std::string("writing ") + name);
+}
+
+// Row `rank` of a [ranks][n] dataset (n > 0), or element `rank` of a [ranks] one (n = 0),
+// written collectively.
+void write_row(hid_t parent, const std::string& name, hid_t type, int ranks, int rank,
+               std::size_t n, const void* data, hid_t dxpl) {
+  const hsize_t dims[2] = {static_cast<hsize_t>(ranks), static_cast<hsize_t>(n)};
+  Handle space(check_id(H5Screate_simple(n > 0 ? 2 : 1, dims, nullptr), "H5Screate_simple"),
+               H5Sclose);
+  Handle ds(check_id(H5Dcreate2(parent, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                                H5P_DEFAULT),
+                     "creating " + name),
+            H5Dclose);
+  const hsize_t start[2] = {static_cast<hsize_t>(rank), 0};
+  const hsize_t count[2] = {1, static_cast<hsize_t>(n)};
+  check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+        "selecting row of " + name);
+  const hsize_t mem_n = n > 0 ? n : 1;
+  Handle mem(check_id(H5Screate_simple(1, &mem_n, nullptr), "H5Screate_simple"), H5Sclose);
+  check(H5Dwrite(ds.get(), type, mem.get(), space.get(), dxpl, data), "writing " + name);
+}
+
+// Makes the bytes of `path` (and the entry in its folder) durable.
+void fsync_path(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) throw std::runtime_error("cannot open " + path + " to sync it");
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw std::runtime_error("fsync of " + path + " failed");
+}
+
+const std::regex& checkpoint_name() {
+  static const std::regex re(R"(ckpt-(\d+)\.h5)");
+  return re;
+}
+
+// Complete checkpoints in `dir`, oldest first.
+std::vector<std::pair<Index, fs::path>> list_checkpoints(const std::string& dir) {
+  std::vector<std::pair<Index, fs::path>> found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::smatch m;
+    const std::string name = e.path().filename().string();
+    if (std::regex_match(name, m, checkpoint_name()))
+      found.emplace_back(std::stoll(m[1]), e.path());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+// ---- reading (each rank on its own) ----
+
+std::string read_string_attr(hid_t obj, const char* name) {
+  Handle attr(check_id(H5Aopen(obj, name, H5P_DEFAULT), std::string("no attribute ") + name),
+              H5Aclose);
+  Handle type(check_id(H5Aget_type(attr.get()), "H5Aget_type"), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING)
+    throw std::runtime_error(std::string("attribute ") + name + " is not a string");
+  std::string value(H5Tget_size(type.get()), '\0');
+  check(H5Aread(attr.get(), type.get(), value.data()), std::string("reading attribute ") + name);
+  return value.substr(0, value.find('\0'));
+}
+
+template <class T>
+T read_attr(hid_t obj, const char* name, hid_t type) {
+  Handle attr(check_id(H5Aopen(obj, name, H5P_DEFAULT), std::string("no attribute ") + name),
+              H5Aclose);
+  T value{};
+  check(H5Aread(attr.get(), type, &value), std::string("reading attribute ") + name);
+  return value;
+}
+
+std::string read_string(hid_t file, const char* name) {
+  Handle ds(check_id(H5Dopen2(file, name, H5P_DEFAULT), std::string("no dataset ") + name),
+            H5Dclose);
+  Handle type(check_id(H5Dget_type(ds.get()), "H5Dget_type"), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_STRING)
+    throw std::runtime_error(std::string(name) + " is not a string");
+  std::string value(H5Tget_size(type.get()), '\0');
+  check(H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, value.data()),
+        std::string("reading ") + name);
+  return value.substr(0, value.find('\0'));
+}
+
+// Row `rank` of a [ranks][n] dataset (n > 0), or element `rank` of a [ranks] one (n = 0),
+// into `out`.
+void read_row(hid_t parent, const std::string& name, hid_t type, int ranks, int rank, std::size_t n,
+              void* out) {
+  Handle ds(check_id(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), "no dataset " + name), H5Dclose);
+  Handle space(check_id(H5Dget_space(ds.get()), "H5Dget_space"), H5Sclose);
+  const int ndims = H5Sget_simple_extent_ndims(space.get());
+  hsize_t dims[2] = {0, 0};
+  if (ndims != (n > 0 ? 2 : 1)) throw std::runtime_error(name + " has the wrong shape");
+  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  if (dims[0] != static_cast<hsize_t>(ranks) || (n > 0 && dims[1] != n))
+    throw std::runtime_error(name + " has the wrong shape");
+  const hsize_t start[2] = {static_cast<hsize_t>(rank), 0};
+  const hsize_t count[2] = {1, static_cast<hsize_t>(n)};
+  check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+        "selecting row of " + name);
+  const hsize_t mem_n = n > 0 ? n : 1;
+  Handle mem(check_id(H5Screate_simple(1, &mem_n, nullptr), "H5Screate_simple"), H5Sclose);
+  check(H5Dread(ds.get(), type, mem.get(), space.get(), H5P_DEFAULT, out), "reading " + name);
+}
+
+}  // namespace
+
+template <class Scalar>
+std::string write_checkpoint(const std::string& dir, int keep_last, const CheckpointInfo& info,
+                             const FlatState<Scalar>& state, const HostState& host,
+                             const comm::Communicator& comm) {
+  silence_hdf5();
+  const int rank = comm.rank(), ranks = comm.size();
+  const std::string name = "ckpt-" + std::to_string(info.step) + ".h5";
+  const std::string final_path = (fs::path(dir) / name).string();
+  const std::string tmp_path = final_path + ".tmp";
+  std::string error;
+  try {
+    if (rank == 0) {
+      fs::create_directories(dir);
+      fs::remove(tmp_path);
+    }
+  } catch (const std::exception& e) {
+    error = "checkpoint.dir " + dir + ": " + e.what();
+  }
+  comm.agree_or_throw(error);
+
+  // Host copies of this rank's rows, and its checksum.
+  auto all = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), state.all());
+  std::uint64_t sum = kFnvBasis;
+  for (const auto& seg : state.segments())
+    sum = fnv1a(sum, all.data() + seg.offset, seg.size * sizeof(Scalar));
+  std::vector<double> host_values;
+  for (const auto& [key, value] : host) {
+    host_values.push_back(value);
+    sum = fnv1a(sum, key.data(), key.size());
+    sum = fnv1a(sum, &value, sizeof value);
+  }
+  sum = fnv1a(sum, info.deck.data(), info.deck.size());
+
+  try {
+    Handle fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
+    check(H5Pset_fapl_mpio(fapl.get(), comm.raw(), MPI_INFO_NULL), "H5Pset_fapl_mpio");
+    Handle file(H5Fcreate(tmp_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+    if (!file.ok()) throw std::runtime_error("cannot create " + tmp_path);
+    Handle dxpl(check_id(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate"), H5Pclose);
+    check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
+
+    const int format = info.format;
+    const long long num_params = info.num_params, step = info.step;
+    const unsigned long long seed = info.seed;
+    write_attr(file.get(), "format_version", H5T_NATIVE_INT, &format);
+    write_attr(file.get(), "olsgd_version", info.olsgd_version);
+    write_attr(file.get(), "algorithm", info.algorithm);
+    write_attr(file.get(), "ranks", H5T_NATIVE_INT, &ranks);
+    write_attr(file.get(), "num_params", H5T_NATIVE_LLONG, &num_params);
+    write_attr(file.get(), "precision", info.precision);
+    write_attr(file.get(), "step", H5T_NATIVE_LLONG, &step);
+    write_attr(file.get(), "seed", H5T_NATIVE_ULLONG, &seed);
+    write_string(file.get(), "deck", info.deck, dxpl.get(), rank);
+    write_string(file.get(), "build", info.build, dxpl.get(), rank);
+
+    Handle group(check_id(H5Gcreate2(file.get(), "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                          "creating /state"),
+                 H5Gclose);
+    for (const auto& seg : state.segments())
+      write_row(group.get(), seg.name, h5_type<Scalar>(), ranks, rank, seg.size,
+                all.data() + seg.offset, dxpl.get());
+    Handle hgroup(check_id(H5Gcreate2(file.get(), "host", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                           "creating /host"),
+                  H5Gclose);
+    std::size_t i = 0;
+    for (const auto& kv : host)
+      write_row(hgroup.get(), kv.first, H5T_NATIVE_DOUBLE, ranks, rank, 0, &host_values[i++],
+                dxpl.get());
+    write_row(file.get(), "checksum", H5T_NATIVE_UINT64, ranks, rank, 0, &sum, dxpl.get());
+    hgroup.close();
+    group.close();
+    if (!file.close()) throw std::runtime_error("closing " + tmp_path + " failed (disk full?)");
+  } catch (const std::exception& e) {
+    error = std::string("checkpoint ") + tmp_path + ": " + e.what();
+  }
+  comm.agree_or_throw(error);
+
+  // Durable, then visible under its final name, then old ones go.
+  if (rank == 0) {
+    try {
+      fsync_path(tmp_path, false);
+      fs::rename(tmp_path, final_path);
+      fsync_path(dir, true);
+      auto found = list_checkpoints(dir);
+      for (std::size_t j = 0; keep_last > 0 && j + keep_last < found.size(); ++j)
+        fs::remove(found[j].second);
+    } catch (const std::exception& e) {
+      error = std::string("checkpoint ") + final_path + ": " + e.what();
+    }
+  }
+  comm.agree_or_throw(error);
+  return final_path;
+}
+
+template <class Scalar>
+CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& expect,
+                               const FlatState<Scalar>& state, HostState& host,
+                               const comm::Communicator& comm) {
+  silence_hdf5();
+  CheckpointInfo info;
+  std::string error;
+  const int rank = comm.rank();
+  try {
+    if (!fs::exists(path)) throw InputError(path, "checkpoint not found");
+    if (H5Fis_hdf5(path.c_str()) <= 0)
+      throw InputError(path, "not a complete HDF5 checkpoint (truncated or corrupted)");
+    Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    if (!file.ok())
+      throw InputError(path, "cannot open the checkpoint (truncated or corrupted HDF5 file)");
+    const hid_t f = file.get();
+    try {
+      info.format = read_attr<int>(f, "format_version", H5T_NATIVE_INT);
+    } catch (const std::exception&) {
+      throw InputError(path, "not an olsgd checkpoint (no format_version attribute)");
+    }
+    if (info.format > kCheckpointFormat)
+      throw InputError(path, "checkpoint format " + std::to_string(info.format) +
+                                 " is newer than this olsgd reads (" +
+                                 std::to_string(kCheckpointFormat) + "); use a newer olsgd");
+    try {
+      info.olsgd_version = read_string_attr(f, "olsgd_version");
+      info.algorithm = read_string_attr(f, "algorithm");
+      info.ranks = read_attr<int>(f, "ranks", H5T_NATIVE_INT);
+      info.num_params = read_attr<long long>(f, "num_params", H5T_NATIVE_LLONG);
+      info.precision = read_string_attr(f, "precision");
+      info.step = read_attr<long long>(f, "step", H5T_NATIVE_LLONG);
+      info.seed = read_attr<unsigned long long>(f, "seed", H5T_NATIVE_ULLONG);
+      info.deck = read_string(f, "deck");
+      info.build = read_string(f, "build");
+    } catch (const std::exception& e) {
+      throw InputError(path, std::string("corrupted checkpoint: ") + e.what());
+    }
+    auto refuse = [&](const std::string& what, const std::string& got, const std::string& want) {
+      throw InputError(path, "written by a run with " + what + " " + got + "; this run has " +
+                                 want + " (restart with the deck and rank count that wrote it)");
+    };
+    if (info.algorithm != expect.algorithm) refuse("algorithm", info.algorithm, expect.algorithm);
+    if (info.ranks != expect.ranks)
+      refuse("ranks", std::to_string(info.ranks), std::to_string(expect.ranks));
+    if (info.num_params != expect.num_params)
+      refuse("parameters", std::to_string(info.num_params), std::to_string(expect.num_params));
+    if (info.precision != expect.precision) refuse("precision", info.precision, expect.precision);
+
+    auto all = Kokkos::create_mirror_view(Kokkos::HostSpace(), state.all());
+    std::uint64_t sum = kFnvBasis, stored = 0;
+    std::vector<double> host_values;
+    try {
+      Handle group(check_id(H5Gopen2(f, "state", H5P_DEFAULT), "no /state"), H5Gclose);
+      for (const auto& seg : state.segments()) {
+        read_row(group.get(), seg.name, h5_type<Scalar>(), info.ranks, rank, seg.size,
+                 all.data() + seg.offset);
+        sum = fnv1a(sum, all.data() + seg.offset, seg.size * sizeof(Scalar));
+      }
+      Handle hgroup(check_id(H5Gopen2(f, "host", H5P_DEFAULT), "no /host"), H5Gclose);
+      for (auto& [key, value] : host) {
+        read_row(hgroup.get(), key, H5T_NATIVE_DOUBLE, info.ranks, rank, 0, &value);
+        sum = fnv1a(sum, key.data(), key.size());
+        sum = fnv1a(sum, &value, sizeof value);
+      }
+      read_row(f, "checksum", H5T_NATIVE_UINT64, info.ranks, rank, 0, &stored);
+    } catch (const std::exception& e) {
+      throw InputError(path, std::string("corrupted checkpoint: ") + e.what());
+    }
+    sum = fnv1a(sum, info.deck.data(), info.deck.size());
+    if (sum != stored)
+      throw InputError(path, "corrupted checkpoint: the checksum of rank " + std::to_string(rank) +
+                                 "'s data does not match");
+    Kokkos::deep_copy(state.all(), all);
+  } catch (const InputError& e) {
+    error = e.what();
+  } catch (const std::exception& e) {
+    error = path + ": " + e.what();
+  }
+  comm.agree_or_throw(error);
+  return info;
+}
+
+std::string latest_checkpoint(const std::string& dir) {
+  const auto found = list_checkpoints(dir);
+  return found.empty() ? std::string() : found.back().second.string();
+}
+
+template std::string write_checkpoint<float>(const std::string&, int, const CheckpointInfo&,
+                                             const FlatState<float>&, const HostState&,
+                                             const comm::Communicator&);
+template std::string write_checkpoint<double>(const std::string&, int, const CheckpointInfo&,
+                                              const FlatState<double>&, const HostState&,
+                                              const comm::Communicator&);
+template CheckpointInfo read_checkpoint<float>(const std::string&, const CheckpointInfo&,
+                                               const FlatState<float>&, HostState&,
+                                               const comm::Communicator&);
+template CheckpointInfo read_checkpoint<double>(const std::string&, const CheckpointInfo&,
+                                                const FlatState<double>&, HostState&,
+                                                const comm::Communicator&);
+
+}  // namespace olsgd::io

@@ -1,0 +1,265 @@
+// HDF5 checkpoints on real MPI ranks (registered at 1, 2 and 4): a run restarted from a
+// checkpoint ends bitwise equal to the uninterrupted run, for every algorithm; writing one
+// does not perturb the run; and every bad checkpoint is refused on all ranks with one message
+// while the files already there survive.
+#include <olsgd/algo/trainer.hpp>
+#include <olsgd/core/error.hpp>
+#include <olsgd/io/checkpoint.hpp>
+
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <test_helpers.hpp>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using namespace olsgd;
+using test::world_rank;
+using test::world_size;
+
+const char* kDeck = R"(
+run: {seed: 5, steps: 40, log_every: 1000, progress: false}
+data: {samples: 256, features: 24, noise: 0.3, min_eig: 0.2, max_eig: 1.0}
+optimizer: {lr: 0.05, batch: 4}
+algorithm: {tau: 3}
+)";
+
+// A folder every rank agrees on (rank 0 makes it), removed at the end of the test.
+class CheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char name[64] = {};
+    if (world_rank() == 0) {
+      char tmpl[] = "/tmp/olsgd-ckpt-XXXXXX";
+      ASSERT_NE(mkdtemp(tmpl), nullptr);
+      std::snprintf(name, sizeof name, "%s", tmpl);
+    }
+    MPI_Bcast(name, sizeof name, MPI_CHAR, 0, MPI_COMM_WORLD);
+    dir_ = name;
+  }
+  void TearDown() override {
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (world_rank() == 0) fs::remove_all(dir_);
+  }
+
+  Config deck(std::vector<std::string> sets, const std::string& sub = "run") const {
+    sets.push_back("run.output_dir=" + (dir_ / sub).string());
+    return parse_config(kDeck, "checkpoint-test", sets, world_size());
+  }
+
+  static RunOutcome run(const Config& c) {
+    comm::Communicator comm(MPI_COMM_WORLD);
+    return run_training(c, comm, {});
+  }
+
+  // The message every rank gets when the run is refused ("" if it was not).
+  static std::string refusal(const Config& c) {
+    try {
+      run(c);
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "";
+  }
+
+  fs::path dir_;
+};
+
+void expect_bitwise_equal(const RunOutcome& got, const RunOutcome& want) {
+  ASSERT_EQ(got.final_state.size(), want.final_state.size());
+  for (std::size_t s = 0; s < want.final_state.size(); ++s) {
+    const auto& [name, w] = want.final_state[s];
+    SCOPED_TRACE(name);
+    ASSERT_EQ(got.final_state[s].first, name);
+    const auto& g = got.final_state[s].second;
+    ASSERT_EQ(g.size(), w.size());
+    for (std::size_t j = 0; j < w.size(); ++j) ASSERT_EQ(g[j], w[j]) << "element " << j;
+  }
+  EXPECT_EQ(got.traffic.payload_bytes, want.traffic.payload_bytes);
+  EXPECT_EQ(got.traffic.calls, want.traffic.calls);
+}
+
+TEST_F(CheckpointTest, restart_continues_the_exact_trajectory_of_every_algorithm) {
+  const std::vector<std::vector<std::string>> algorithms = {
+      {"algorithm.name=minibatch_sgd", "optimizer.momentum=0.9"},
+      {"algorithm.name=accelerated_minibatch_sgd", "optimizer.lr=0.02"},
+      {"algorithm.name=local_sgd", "optimizer.momentum=0.9", "optimizer.nesterov=true"},
+      {"algorithm.name=overlap_local_sgd", "optimizer.momentum=0.5"},
+      {"algorithm.name=overlap_local_sgd_momentum", "algorithm.anchor_momentum=0.5"},
+      {"algorithm.name=slowmo", "optimizer.momentum=0.9"},
+      {"algorithm.name=slowmo", "algorithm.slowmo_base=overlap_local_sgd",
+       "algorithm.slowmo_period=9"},
+      {"algorithm.name=sketched_sgd", "sketch.cols=10", "sketch.k=5", "optimizer.momentum=0.9"},
+      {"algorithm.name=qsgd", "quantize.bits=3"},
+      {"algorithm.name=dq_sgd", "quantize.target_error=0.5", "quantize.max_levels=1000",
+       "quantize.strong_convexity=0.2"},
+      // The noisy quadratic keys its draws by a counter the checkpoint carries.
+      {"algorithm.name=local_sgd", "data.kind=synthetic_quadratic", "model.kind=quadratic",
+       "data.noise=0.5", "data.zeta=0.3"},
+  };
+  for (const auto& sets : algorithms) {
+    SCOPED_TRACE(sets[0] + (sets.size() > 1 ? " " + sets[1] : ""));
+    auto plain = sets, every = sets, resumed = sets;
+    const auto reference = run(deck(plain, "plain"));
+    // Checkpoints at 13, 26 and 39 (keep_last 2: the first goes) ...
+    every.push_back("checkpoint.every=13");
+    const auto checkpointed = run(deck(every, "every"));
+    expect_bitwise_equal(checkpointed, reference);  // writing them changes nothing
+    const fs::path ckpts = dir_ / "every" / "checkpoints";
+    EXPECT_EQ(checkpointed.last_checkpoint, (ckpts / "ckpt-39.h5").string());
+    EXPECT_FALSE(fs::exists(ckpts / "ckpt-13.h5"));
+    const std::string ckpt = (ckpts / "ckpt-26.h5").string();
+    // ... and a run that starts from the one at 26 ends where the uninterrupted one did.
+    resumed.push_back("checkpoint.restart=" + ckpt);
+    const auto continued = run(deck(resumed, "resumed"));
+    EXPECT_EQ(continued.first_step, 26);
+    EXPECT_EQ(continued.restarted_from, ckpt);
+    expect_bitwise_equal(continued, reference);
+  }
+}
+
+TEST_F(CheckpointTest, latest_picks_the_newest_and_starts_fresh_when_there_is_none) {
+  const auto fresh = run(deck({"checkpoint.restart=latest", "checkpoint.every=10"}));
+  EXPECT_EQ(fresh.first_step, 0);
+  EXPECT_EQ(fresh.restarted_from, "");
+  const auto again = run(deck({"checkpoint.restart=latest"}));
+  EXPECT_EQ(again.first_step, 30);
+  EXPECT_EQ(again.restarted_from, (dir_ / "run" / "checkpoints" / "ckpt-30.h5").string());
+  EXPECT_EQ(again.final_params, fresh.final_params);
+}
+
+TEST_F(CheckpointTest, the_file_names_what_it_holds) {
+  run(deck({"algorithm.name=overlap_local_sgd", "checkpoint.every=20"}));
+  const std::string path = (dir_ / "run" / "checkpoints" / "ckpt-20.h5").string();
+  if (world_rank() == 0) {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    for (const char* ds : {"/state/params", "/state/send", "/state/anchor", "/deck", "/build",
+                           "/checksum", "/host/comm.payload_bytes", "/host/algorithm.syncs"})
+      EXPECT_GT(H5Lexists(f, ds, H5P_DEFAULT), 0) << ds;
+    for (const char* attr : {"format_version", "algorithm", "ranks", "num_params", "step"})
+      EXPECT_GT(H5Aexists(f, attr), 0) << attr;
+    int ranks = 0;
+    const hid_t a = H5Aopen(f, "ranks", H5P_DEFAULT);
+    H5Aread(a, H5T_NATIVE_INT, &ranks);
+    H5Aclose(a);
+    EXPECT_EQ(ranks, world_size());
+    H5Fclose(f);
+  }
+}
+
+// Damages a copy of a good checkpoint on rank 0, then restarts from it.
+class BadCheckpoint : public CheckpointTest {
+ protected:
+  void SetUp() override {
+    CheckpointTest::SetUp();
+    run(deck({"checkpoint.every=20"}, "good"));
+    good_ = (dir_ / "good" / "checkpoints" / "ckpt-20.h5").string();
+  }
+  std::string damaged(const std::string& name, const std::function<void(const std::string&)>& f) {
+    const std::string path = (dir_ / name).string();
+    if (world_rank() == 0) {
+      fs::copy_file(good_, path);
+      f(path);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    return path;
+  }
+  void expect_refused(const std::string& path, const std::string& message,
+                      std::vector<std::string> sets = {}) {
+    sets.push_back("checkpoint.restart=" + path);
+    const std::string got = refusal(deck(sets, "restarted"));
+    EXPECT_NE(got.find(message), std::string::npos) << got;
+    EXPECT_EQ(got.find('\n'), std::string::npos) << "one line: " << got;
+    // Refused before anything is written, and the good checkpoint is untouched.
+    EXPECT_FALSE(fs::exists(dir_ / "restarted" / "metrics.csv"));
+    EXPECT_TRUE(fs::exists(good_));
+  }
+  std::string good_;
+};
+
+TEST_F(BadCheckpoint, a_missing_file) {
+  expect_refused((dir_ / "nope.h5").string(), "nope.h5: checkpoint not found");
+}
+
+TEST_F(BadCheckpoint, a_truncated_file) {
+  const auto path = damaged("truncated.h5",
+                            [](const std::string& p) { fs::resize_file(p, fs::file_size(p) / 2); });
+  expect_refused(path, "truncated or corrupted");
+}
+
+TEST_F(BadCheckpoint, a_file_that_is_not_hdf5) {
+  const auto path = damaged("text.h5", [](const std::string& p) { std::ofstream(p) << "hello"; });
+  expect_refused(path, "not a complete HDF5 checkpoint");
+}
+
+TEST_F(BadCheckpoint, flipped_bits_in_the_data_fail_the_checksum) {
+  const auto path = damaged("flipped.h5", [](const std::string& p) {
+    const hid_t f = H5Fopen(p.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    const hid_t d = H5Dopen2(f, "/state/params", H5P_DEFAULT);
+    const haddr_t offset = H5Dget_offset(d);  // contiguous data: a byte of x_0 of rank 0
+    H5Dclose(d);
+    H5Fclose(f);
+    std::fstream io(p, std::ios::in | std::ios::out | std::ios::binary);
+    io.seekg(static_cast<std::streamoff>(offset) + 3);
+    char c = 0;
+    io.read(&c, 1);
+    c ^= 0x10;
+    io.seekp(static_cast<std::streamoff>(offset) + 3);
+    io.write(&c, 1);
+  });
+  // Rank 0's row is the damaged one; every rank reports rank 0's finding.
+  expect_refused(path, "corrupted checkpoint: the checksum of rank 0's data does not match");
+}
+
+TEST_F(BadCheckpoint, a_newer_format_version) {
+  const auto path = damaged("newer.h5", [](const std::string& p) {
+    const hid_t f = H5Fopen(p.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+    const int v = io::kCheckpointFormat + 1;
+    H5Awrite(a, H5T_NATIVE_INT, &v);
+    H5Aclose(a);
+    H5Fclose(f);
+  });
+  expect_refused(path, "checkpoint format 2 is newer than this olsgd reads (1)");
+}
+
+TEST_F(BadCheckpoint, another_algorithm_or_model_size_or_precision) {
+  expect_refused(good_, "written by a run with algorithm local_sgd; this run has minibatch_sgd",
+                 {"algorithm.name=minibatch_sgd"});
+  expect_refused(good_, "written by a run with parameters 24; this run has 25",
+                 {"data.features=25"});
+  expect_refused(good_, "written by a run with precision float64; this run has float32",
+                 {"run.precision=float32"});
+  expect_refused(good_, "checkpoint at step 20 is past run.steps (10)", {"run.steps=10"});
+}
+
+TEST_F(BadCheckpoint, another_rank_count) {
+  if (world_size() == 1) GTEST_SKIP() << "needs a second rank";
+  // Rank 0 alone writes a checkpoint of a 1-rank run.
+  const std::string alone = (dir_ / "alone").string();
+  if (world_rank() == 0) {
+    MPI_Comm self;
+    MPI_Comm_split(MPI_COMM_WORLD, 0, 0, &self);
+    comm::Communicator comm(self);
+    Config c = parse_config(kDeck, "checkpoint-test",
+                            {"run.output_dir=" + alone, "checkpoint.every=20"}, 1);
+    run_training(c, comm, {});
+    MPI_Comm_free(&self);
+  } else {
+    MPI_Comm none;
+    MPI_Comm_split(MPI_COMM_WORLD, MPI_UNDEFINED, 0, &none);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  // (Another rank count also splits the data differently: same samples in total.)
+  expect_refused(alone + "/checkpoints/ckpt-20.h5",
+                 "written by a run with ranks 1; this run has " + std::to_string(world_size()));
+}
+
+}  // namespace
