@@ -126,7 +126,7 @@ void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out, int r
       threads, olsgd::precision_name(cfg.run.precision));
   std::printf(
       "  steps %lld   train %.3f s (setup %.3f s): compute %.3f s, comm %.3f s, metrics %.3f s\n",
-      static_cast<long long>(cfg.run.steps), out.train_s, out.setup_s,
+      static_cast<long long>(out.steps_done), out.train_s, out.setup_s,
       out.timers.seconds(olsgd::Phase::Compute), out.timers.seconds(olsgd::Phase::Comm),
       out.timers.seconds(olsgd::Phase::Metrics));
   std::printf("  final minibatch loss %.6g   consensus %.3g", r.loss, r.consensus);
@@ -198,14 +198,17 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
         std::printf("olsgd: resumed from %s at step %lld\n", out.restarted_from.c_str(),
                     static_cast<long long>(out.first_step));
       print_summary(cfg, out, facts.ranks, facts.threads_per_rank);
-      if (out.stop_signal)
+      if (out.stop_signal) {
+        std::string again = cl.deck;
+        for (const auto& o : cl.overrides)
+          if (o.rfind("checkpoint.restart=", 0) != 0) again += " --set " + o;
         std::printf(
             "olsgd: stopped by %s after step %lld of %lld; checkpoint %s\n"
-            "  resume with: olsgd %s --restart %s (same ranks; or --set "
-            "checkpoint.restart=latest)\n",
+            "  resume on %d ranks with: olsgd %s --restart %s\n",
             olsgd::signal_name(out.stop_signal), static_cast<long long>(out.steps_done),
-            static_cast<long long>(cfg.run.steps), out.last_checkpoint.c_str(), cl.deck.c_str(),
-            out.last_checkpoint.c_str());
+            static_cast<long long>(cfg.run.steps), out.last_checkpoint.c_str(), comm.size(),
+            again.c_str(), out.last_checkpoint.c_str());
+      }
     } catch (const olsgd::InputError& e) {
       error = e.what();
     }

@@ -228,7 +228,12 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
   try {
     if (rank == 0) {
       fs::create_directories(dir);
-      fs::remove(tmp_path);
+      // Left-overs of writes that a crash interrupted.
+      for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string f = e.path().filename().string();
+        if (f.rfind("ckpt-", 0) == 0 && f.size() > 7 && f.substr(f.size() - 7) == ".h5.tmp")
+          fs::remove(e.path());
+      }
     }
   } catch (const std::exception& e) {
     error = "checkpoint.dir " + dir + ": " + e.what();

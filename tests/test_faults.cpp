@@ -1,0 +1,228 @@
+// Faults a batch job meets, on the real binary under mpiexec: a stop signal (what Slurm sends
+// before the time limit) checkpoints and ends the run cleanly, and the resumed run ends
+// exactly where an uninterrupted one does; kill -9 of the whole job at random moments, mostly
+// while checkpoints are being written, never leaves the latest checkpoint unreadable; a bad
+// checkpoint is refused with one line and exit 2.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// metrics.csv without the columns that measure time (wall_s, t_compute, t_comm, t_wait, ...).
+std::string without_clock_columns(const std::string& csv) {
+  std::string out;
+  for (const auto& line : lines(csv)) {
+    std::istringstream in(line);
+    std::size_t i = 0;
+    for (std::string c; std::getline(in, c, ','); ++i)
+      if (i != 2 && i < 11) out += c + ",";
+    out += "\n";
+  }
+  return out;
+}
+
+// A job: `mpiexec -n 2 olsgd ...` in a session of its own, so the whole job (mpiexec and its
+// ranks, which Open MPI puts in process groups of their own) can be signalled at once.
+class Job {
+ public:
+  Job(const std::string& args, const fs::path& dir) : out_(dir / "job.out"), err_(dir / "job.err") {
+    const std::string cmd = std::string(OLSGD_MPIEXEC) + " 2 " + OLSGD_MPIEXEC_PREFLAGS + " " +
+                            OLSGD_BINARY + " " + args + " >" + out_.string() + " 2>" +
+                            err_.string();
+    pid_ = fork();
+    if (pid_ == 0) {
+      setsid();
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  ~Job() {
+    if (pid_ > 0) {
+      kill_all();
+      wait_exit(10);
+    }
+  }
+  // Sends `signal` to mpiexec (Open MPI forwards SIGUSR1 to the ranks).
+  void signal_launcher(int signal) const {
+    system(("pkill -" + std::to_string(signal) + " -s " + std::to_string(pid_) + " -x " +
+            fs::path(launcher()).filename().string())
+               .c_str());
+  }
+  // kill -9 of every process of the job at once, as a node failure would.
+  void kill_all() const { system(("pkill -9 -s " + std::to_string(pid_)).c_str()); }
+  // The job's exit code, or -1 if it did not end within `seconds` (then it is killed).
+  int wait_exit(double seconds) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    int status = 0;
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > end) {
+        kill_all();
+        waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  std::string out() const { return slurp(out_); }
+  std::string err() const { return slurp(err_); }
+
+ private:
+  static std::string launcher() {
+    const std::string m = OLSGD_MPIEXEC;
+    return m.substr(0, m.find(' '));
+  }
+  fs::path out_, err_;
+  pid_t pid_ = -1;
+};
+
+class Faults : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/olsgd-faults-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs a job to its end (at most `seconds`).
+  int run(const std::string& args, std::string* out = nullptr, std::string* err = nullptr,
+          double seconds = 120) {
+    Job job(args, dir_);
+    const int code = job.wait_exit(seconds);
+    if (out) *out = job.out();
+    if (err) *err = job.err();
+    return code;
+  }
+
+  fs::path dir_;
+};
+
+const std::string kLeastSquares = std::string(OLSGD_INPUTS) +
+                                  "/least_squares.yaml --set data.samples=8192 "
+                                  "--set run.log_every=50 --set run.progress=false";
+
+TEST_F(Faults, a_stop_signal_checkpoints_and_the_resumed_run_ends_where_an_uninterrupted_one_does) {
+  const std::string a = (dir_ / "a").string();
+  std::string stopped_out;
+  {
+    Job job(kLeastSquares + " --set run.steps=100000000 --set run.output_dir=" + a, dir_);
+    // Wait until it trains (a few metrics rows), then signal as Slurm's --signal=B:USR1 would.
+    for (int i = 0; i < 3000 && lines(slurp(fs::path(a) / "metrics.csv")).size() < 4; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    job.signal_launcher(SIGUSR1);
+    ASSERT_EQ(job.wait_exit(60), 0) << job.err();
+    stopped_out = job.out();
+  }
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(stopped_out, m,
+                                std::regex(R"(stopped by SIGUSR1 after step (\d+) of 100000000)")))
+      << stopped_out;
+  const long long step = std::stoll(m[1]);
+  EXPECT_TRUE(fs::exists(fs::path(a) / "checkpoints" / ("ckpt-" + std::to_string(step) + ".h5")));
+  EXPECT_NE(stopped_out.find("resume on 2 ranks with: olsgd "), std::string::npos) << stopped_out;
+
+  // Resume to step + 100, and run the same 100 + step steps without a break.
+  const std::string more = " --set run.steps=" + std::to_string(step + 100);
+  std::string out, err;
+  ASSERT_EQ(
+      run(kLeastSquares + more + " --set run.output_dir=" + a + " --restart latest", &out, &err), 0)
+      << err;
+  EXPECT_NE(out.find("resumed from " + a + "/checkpoints/ckpt-" + std::to_string(step) +
+                     ".h5 at step " + std::to_string(step)),
+            std::string::npos)
+      << out;
+  const std::string b = (dir_ / "b").string();
+  ASSERT_EQ(run(kLeastSquares + more + " --set run.output_dir=" + b), 0);
+  const std::string resumed = slurp(fs::path(a) / "metrics.csv");
+  const std::string straight = slurp(fs::path(b) / "metrics.csv");
+  ASSERT_GE(lines(straight).size(), 3u);
+  EXPECT_EQ(without_clock_columns(resumed), without_clock_columns(straight));
+}
+
+TEST_F(Faults, kill_9_at_random_moments_never_leaves_the_latest_checkpoint_unreadable) {
+  // A checkpoint every step of a small problem: most of the time is spent writing them.
+  const std::string args = kLeastSquares +
+                           " --set data.features=256 --set data.samples=2048"
+                           " --set run.steps=100000000 --set checkpoint.every=1"
+                           " --set checkpoint.restart=latest --set run.output_dir=" +
+                           (dir_ / "k").string();
+  const fs::path ckpts = dir_ / "k" / "checkpoints";
+  long long previous = -1;
+  int torn = 0;  // kills that caught a write in progress
+  unsigned seed = 12345;
+  for (int i = 0; i < 12; ++i) {
+    seed = seed * 1103515245u + 12345u;
+    const int ms = 600 + static_cast<int>((seed >> 8) % 900);
+    {
+      Job job(args, dir_);
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      job.kill_all();
+      job.wait_exit(30);
+      // Every start resumed from the latest checkpoint the previous kill left: had it been
+      // unreadable, the job would have stopped with an error instead of training.
+      EXPECT_EQ(job.err().find("olsgd: error"), std::string::npos) << job.err();
+    }
+    long long latest = -1;
+    for (const auto& e : fs::directory_iterator(ckpts)) {
+      const std::string name = e.path().filename().string();
+      std::smatch m;
+      if (std::regex_match(name, m, std::regex(R"(ckpt-(\d+)\.h5)")))
+        latest = std::max(latest, std::stoll(m[1]));
+      else if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp")
+        ++torn;
+    }
+    EXPECT_GE(latest, previous) << "kill " << i;
+    previous = latest;
+  }
+  std::printf("12 kills, %d inside a checkpoint write; latest checkpoint at step %lld\n", torn,
+              previous);
+  EXPECT_GT(previous, 0);
+  EXPECT_GT(torn, 0) << "no kill landed inside a checkpoint write";
+  // And the last one left behind restarts cleanly.
+  std::string out, err;
+  ASSERT_EQ(run(args + " --set run.steps=" + std::to_string(previous + 5), &out, &err), 0) << err;
+  EXPECT_NE(out.find("resumed from"), std::string::npos) << out;
+}
+
+TEST_F(Faults, a_bad_checkpoint_is_one_line_and_exit_2_on_every_rank) {
+  std::string out, err;
+  EXPECT_EQ(run(kLeastSquares + " --restart " + (dir_ / "none.h5").string(), &out, &err), 2);
+  const auto l = lines(err);
+  ASSERT_EQ(l.size(), 1u) << err;
+  EXPECT_EQ(l[0], "olsgd: error: " + (dir_ / "none.h5").string() + ": checkpoint not found");
+}
+
+}  // namespace
