@@ -78,6 +78,10 @@ class Job {
             fs::path(launcher()).filename().string())
                .c_str());
   }
+  // SIGSTOP to one rank (the newest olsgd process of the job).
+  void stop_one_rank() const {
+    system(("pkill -STOP -n -s " + std::to_string(pid_) + " -x olsgd").c_str());
+  }
   // kill -9 of every process of the job at once, as a node failure would.
   void kill_all() const { system(("pkill -9 -s " + std::to_string(pid_)).c_str()); }
   // The job's exit code, or -1 if it did not end within `seconds` (then it is killed).
@@ -93,6 +97,7 @@ class Job {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    kill_all();  // ranks the launcher left behind (a stopped one survives MPI_Abort)
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
@@ -215,6 +220,38 @@ TEST_F(Faults, kill_9_at_random_moments_never_leaves_the_latest_checkpoint_unrea
   std::string out, err;
   ASSERT_EQ(run(args + " --set run.steps=" + std::to_string(previous + 5), &out, &err), 0) << err;
   EXPECT_NE(out.find("resumed from"), std::string::npos) << out;
+}
+
+TEST_F(Faults, a_rank_that_hangs_ends_the_job_after_the_collective_timeout_naming_it) {
+  // Rank 1 computes 10^5 times slower: alive, but never reaches the first average in time.
+  std::string out, err;
+  const auto start = std::chrono::steady_clock::now();
+  const int code = run(kLeastSquares +
+                           " --set comm.timeout_s=1 --set straggler.rank=1"
+                           " --set straggler.factor=100000 --set run.output_dir=" +
+                           (dir_ / "h").string(),
+                       &out, &err, 60);
+  EXPECT_NE(code, 0);
+  EXPECT_NE(err.find("olsgd: error: a collective at step 7 waited"), std::string::npos) << err;
+  EXPECT_NE(err.find("for rank 1 (still at step 0, not in the collective); aborting the job"),
+            std::string::npos)
+      << err;
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 30);
+}
+
+TEST_F(Faults, a_stopped_rank_is_named_as_silent) {
+  Job job(kLeastSquares +
+              " --set comm.timeout_s=1 --set run.steps=100000000 --set run.output_dir=" +
+              (dir_ / "s").string(),
+          dir_);
+  const fs::path metrics = dir_ / "s" / "metrics.csv";
+  for (int i = 0; i < 3000 && lines(slurp(metrics)).size() < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a few heartbeats in
+  job.stop_one_rank();  // SIGSTOP: no heartbeat, no progress, like a wedged node
+  EXPECT_NE(job.wait_exit(60), 0);
+  EXPECT_NE(job.err().find("(silent for "), std::string::npos) << job.err();
+  EXPECT_NE(job.err().find("stopped or dead); aborting the job"), std::string::npos) << job.err();
 }
 
 TEST_F(Faults, a_bad_checkpoint_is_one_line_and_exit_2_on_every_rank) {

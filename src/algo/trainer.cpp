@@ -1,5 +1,6 @@
 #include <olsgd/algo/factory.hpp>
 #include <olsgd/algo/trainer.hpp>
+#include <olsgd/comm/watchdog.hpp>
 #include <olsgd/core/error.hpp>
 #include <olsgd/core/signals.hpp>
 #include <olsgd/data/loader.hpp>
@@ -11,6 +12,7 @@
 #include <olsgd/model/factory.hpp>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 
 namespace olsgd {
@@ -116,12 +118,24 @@ Index restore(const Config& cfg, Algorithm<Scalar>& algorithm, Model<Scalar>& mo
   return info.step;
 }
 
+// The collective timeout's watchdog, when comm.timeout_s asks for one.
+std::unique_ptr<comm::Watchdog> start_watchdog(const Config& cfg, comm::Communicator& comm) {
+  if (!(cfg.comm.timeout_s > 0)) return nullptr;
+  try {
+    return std::make_unique<comm::Watchdog>(comm.raw(), cfg.comm.timeout_s);
+  } catch (const std::runtime_error& e) {
+    throw InputError("comm.timeout_s", e.what());
+  }
+}
+
 template <class Scalar>
 RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers& obs) {
   const auto setup_start = Clock::now();
   const ExecSpace exec;
   const int rank = comm.rank(), m = comm.size();
   RunOutcome out;
+  comm::Activity::set_step(0);
+  const auto watchdog = start_watchdog(cfg, comm);
 
   // Bad files may trouble some ranks only: every rank learns of it before going on.
   LoadedData<Scalar> loaded;
@@ -191,6 +205,7 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   const Index steps = cfg.run.steps;
   out.steps_done = steps;
   for (Index k = first; k < steps; ++k) {
+    comm::Activity::set_step(k);
     const bool eval = evaluate && (k + 1 == steps ||
                                    (cfg.run.eval_every > 0 && (k + 1) % cfg.run.eval_every == 0));
     const bool log = (k + 1) % cfg.run.log_every == 0 || k + 1 == steps || eval;

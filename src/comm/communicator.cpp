@@ -1,4 +1,5 @@
 #include <olsgd/comm/communicator.hpp>
+#include <olsgd/comm/watchdog.hpp>
 #include <olsgd/core/error.hpp>
 
 #include <algorithm>
@@ -82,6 +83,7 @@ void* Communicator::staging(std::size_t bytes) {
 
 template <class Scalar>
 void Communicator::allreduce_sum(const ExecSpace& exec, const Vector<Scalar>& v, Traffic traffic) {
+  Activity::Collective mark;
   const auto start = Request::Clock::now();
   const std::size_t n = v.extent(0);
   if (n > static_cast<std::size_t>(INT_MAX))
@@ -148,6 +150,7 @@ template Request Communicator::iallreduce_sum<double>(const ExecSpace&, const Ve
 
 void Communicator::allgather(const ExecSpace& exec, const WordVector& send,
                              const WordVector& recv) {
+  Activity::Collective mark;
   const std::size_t n = send.extent(0);
   if (n > static_cast<std::size_t>(INT_MAX) || recv.extent(0) != n * size_)
     throw std::runtime_error("allgather: receive buffer is not size() * send, or too large");
@@ -174,6 +177,7 @@ void Communicator::allgather(const ExecSpace& exec, const WordVector& send,
 }
 
 bool Communicator::same_on_all_ranks(std::uint64_t value) const {
+  Activity::Collective mark;
   // max(v) and max(~v) = ~min(v) in one call: all equal iff max == min.
   std::uint64_t v[2] = {value, ~value};
   check(MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_UINT64_T, MPI_MAX, comm_), "MPI_Allreduce");
@@ -181,22 +185,26 @@ bool Communicator::same_on_all_ranks(std::uint64_t value) const {
 }
 
 void Communicator::sum_uncounted(std::vector<double>& values) const {
+  Activity::Collective mark;
   check(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE,
                       MPI_SUM, comm_),
         "MPI_Allreduce");
 }
 
 double Communicator::sum_uncounted(double value) const {
+  Activity::Collective mark;
   check(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_SUM, comm_), "MPI_Allreduce");
   return value;
 }
 
 double Communicator::max_uncounted(double value) const {
+  Activity::Collective mark;
   check(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_MAX, comm_), "MPI_Allreduce");
   return value;
 }
 
 void Communicator::agree_or_throw(const std::string& local_error) const {
+  Activity::Collective mark;
   int first = local_error.empty() ? size_ : rank_;
   check(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");
   if (first == size_) return;

@@ -1,4 +1,5 @@
 #include <olsgd/comm/request.hpp>
+#include <olsgd/comm/watchdog.hpp>
 
 #include <thread>
 
@@ -48,6 +49,7 @@ bool Request::test() {
 
 double Request::wait() {
   if (!active()) return 0.0;
+  Activity::Collective mark;
   const auto start = Clock::now();
   State& s = *state_;
   if (s.helped) {
