@@ -191,28 +191,39 @@ TEST_F(BadCheckpoint, a_missing_file) {
 TEST_F(BadCheckpoint, a_truncated_file) {
   const auto path = damaged("truncated.h5",
                             [](const std::string& p) { fs::resize_file(p, fs::file_size(p) / 2); });
-  expect_refused(path, "truncated or corrupted");
+  expect_refused(path, "truncated.h5: truncated checkpoint: ");
 }
 
 TEST_F(BadCheckpoint, a_file_that_is_not_hdf5) {
   const auto path = damaged("text.h5", [](const std::string& p) { std::ofstream(p) << "hello"; });
-  expect_refused(path, "not a complete HDF5 checkpoint");
+  expect_refused(path, "text.h5: not an olsgd checkpoint (no seal");
 }
 
-TEST_F(BadCheckpoint, flipped_bits_in_the_data_fail_the_checksum) {
-  const auto path = damaged("flipped.h5", [](const std::string& p) {
-    const hid_t f = H5Fopen(p.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    const hid_t d = H5Dopen2(f, "/state/params", H5P_DEFAULT);
-    const haddr_t offset = H5Dget_offset(d);  // contiguous data: a byte of x_0 of rank 0
-    H5Dclose(d);
-    H5Fclose(f);
-    std::fstream io(p, std::ios::in | std::ios::out | std::ios::binary);
-    io.seekg(static_cast<std::streamoff>(offset) + 3);
-    char c = 0;
-    io.read(&c, 1);
-    c ^= 0x10;
-    io.seekp(static_cast<std::streamoff>(offset) + 3);
-    io.write(&c, 1);
+// Flips one bit of rank 0's x_0 in the file.
+void flip_a_bit_of_the_params(const std::string& p) {
+  const hid_t f = H5Fopen(p.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  const hid_t d = H5Dopen2(f, "/state/params", H5P_DEFAULT);
+  const haddr_t offset = H5Dget_offset(d);  // contiguous layout: the data start here
+  H5Dclose(d);
+  H5Fclose(f);
+  std::fstream io(p, std::ios::in | std::ios::out | std::ios::binary);
+  io.seekg(static_cast<std::streamoff>(offset) + 3);
+  char c = 0;
+  io.read(&c, 1);
+  c ^= 0x10;
+  io.seekp(static_cast<std::streamoff>(offset) + 3);
+  io.write(&c, 1);
+}
+
+TEST_F(BadCheckpoint, a_flipped_bit_breaks_the_seal) {
+  const auto path = damaged("flipped.h5", flip_a_bit_of_the_params);
+  expect_refused(path, "flipped.h5: corrupted checkpoint: the file checksum does not match");
+}
+
+TEST_F(BadCheckpoint, a_flipped_bit_under_a_new_seal_fails_the_data_checksum) {
+  const auto path = damaged("resealed.h5", [](const std::string& p) {
+    flip_a_bit_of_the_params(p);
+    io::seal_checkpoint(p);
   });
   // Rank 0's row is the damaged one; every rank reports rank 0's finding.
   expect_refused(path, "corrupted checkpoint: the checksum of rank 0's data does not match");
@@ -226,6 +237,7 @@ TEST_F(BadCheckpoint, a_newer_format_version) {
     H5Awrite(a, H5T_NATIVE_INT, &v);
     H5Aclose(a);
     H5Fclose(f);
+    io::seal_checkpoint(p);  // as a newer olsgd would have sealed it
   });
   expect_refused(path, "checkpoint format 2 is newer than this olsgd reads (1)");
 }

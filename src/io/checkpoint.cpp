@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <regex>
 #include <stdexcept>
@@ -139,6 +140,59 @@ void fsync_path(const std::string& path, bool directory) {
   if (rc != 0) throw std::runtime_error("fsync of " + path + " failed");
 }
 
+// The file's first kUserBlock bytes are an HDF5 user block (HDF5 and h5dump skip it) that
+// holds a seal over everything after it: magic, length, FNV-1a. A reader checks the seal before
+// libhdf5 parses a byte, so a truncated or damaged file is refused with a clear message and a
+// malformed one never reaches the HDF5 parser.
+constexpr std::size_t kUserBlock = 512;
+constexpr char kSealMagic[8] = {'O', 'L', 'S', 'G', 'D', 'C', 'K', 'P'};
+struct Seal {
+  char magic[8];
+  std::uint64_t length;  // bytes after the user block
+  std::uint64_t hash;
+};
+
+std::uint64_t hash_after_user_block(std::FILE* f, std::uint64_t& length) {
+  std::fseek(f, static_cast<long>(kUserBlock), SEEK_SET);
+  std::uint64_t h = kFnvBasis;
+  length = 0;
+  std::vector<unsigned char> buf(1 << 16);
+  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), f)) > 0; length += n)
+    h = fnv1a(h, buf.data(), n);
+  return h;
+}
+
+void write_seal(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "r+b");
+  if (!f) throw std::runtime_error("cannot reopen " + path + " to seal it");
+  Seal seal{};
+  std::memcpy(seal.magic, kSealMagic, sizeof seal.magic);
+  seal.hash = hash_after_user_block(f, seal.length);
+  std::fseek(f, 0, SEEK_SET);
+  const bool ok = std::fwrite(&seal, sizeof seal, 1, f) == 1;
+  if (std::fclose(f) != 0 || !ok) throw std::runtime_error("cannot seal " + path);
+}
+
+// "" if the seal holds, else what is wrong.
+std::string check_seal(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return "cannot open the checkpoint";
+  Seal seal{};
+  const bool read = std::fread(&seal, sizeof seal, 1, f) == 1;
+  if (!read || std::memcmp(seal.magic, kSealMagic, sizeof seal.magic) != 0) {
+    std::fclose(f);
+    return "not an olsgd checkpoint (no seal; truncated, corrupted or another file)";
+  }
+  std::uint64_t length = 0;
+  const std::uint64_t hash = hash_after_user_block(f, length);
+  std::fclose(f);
+  if (length != seal.length)
+    return "truncated checkpoint: " + std::to_string(length + kUserBlock) + " of " +
+           std::to_string(seal.length + kUserBlock) + " bytes";
+  if (hash != seal.hash) return "corrupted checkpoint: the file checksum does not match";
+  return "";
+}
+
 const std::regex& checkpoint_name() {
   static const std::regex re(R"(ckpt-(\d+)\.h5)");
   return re;
@@ -256,7 +310,9 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
   try {
     Handle fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
     check(H5Pset_fapl_mpio(fapl.get(), comm.raw(), MPI_INFO_NULL), "H5Pset_fapl_mpio");
-    Handle file(H5Fcreate(tmp_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+    Handle fcpl(check_id(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate"), H5Pclose);
+    check(H5Pset_userblock(fcpl.get(), kUserBlock), "H5Pset_userblock");
+    Handle file(H5Fcreate(tmp_path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose);
     if (!file.ok()) throw std::runtime_error("cannot create " + tmp_path);
     Handle dxpl(check_id(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate"), H5Pclose);
     check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
@@ -300,6 +356,7 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
   // Durable, then visible under its final name, then old ones go.
   if (rank == 0) {
     try {
+      write_seal(tmp_path);
       fsync_path(tmp_path, false);
       fs::rename(tmp_path, final_path);
       fsync_path(dir, true);
@@ -322,6 +379,14 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
   CheckpointInfo info;
   std::string error;
   const int rank = comm.rank();
+  // Rank 0 checks the seal for everyone before any rank lets HDF5 parse the file.
+  if (rank == 0) {
+    if (!fs::exists(path))
+      error = path + ": checkpoint not found";
+    else if (const std::string broken = check_seal(path); !broken.empty())
+      error = path + ": " + broken;
+  }
+  comm.agree_or_throw(error);
   try {
     if (!fs::exists(path)) throw InputError(path, "checkpoint not found");
     if (H5Fis_hdf5(path.c_str()) <= 0)
@@ -395,6 +460,10 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
   }
   comm.agree_or_throw(error);
   return info;
+}
+
+void seal_checkpoint(const std::string& path) {
+  write_seal(path);
 }
 
 std::string latest_checkpoint(const std::string& dir) {

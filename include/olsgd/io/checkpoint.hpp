@@ -12,6 +12,9 @@
 //   /host/<name>      [ranks] float64: host-side counters and choices (bytes sent so far,
 //                     the quadratic model's draws, DQ-SGD's next levels, syncs so far)
 //   /checksum         [ranks] uint64: FNV-1a over rank r's rows, its host values and the deck
+// The first 512 bytes are an HDF5 user block (skipped by HDF5 tools) holding a seal over the
+// rest of the file: magic, length, FNV-1a. Rank 0 checks it before HDF5 parses anything, so a
+// truncated or damaged file gets a clear message and never reaches the HDF5 parser.
 //
 // Writing: the ranks write their rows with MPI-IO into <dir>/ckpt-<step>.h5.tmp, close it;
 // rank 0 fsyncs the file, renames it to ckpt-<step>.h5, fsyncs the folder, and only then
@@ -57,6 +60,10 @@ template <class Scalar>
 CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& expect,
                                const FlatState<Scalar>& state, HostState& host,
                                const comm::Communicator& comm);
+
+// Rewrites the seal of a checkpoint file (for tools and tests that edit one on purpose;
+// olsgd seals every file it writes).
+void seal_checkpoint(const std::string& path);
 
 // The newest complete checkpoint in `dir` (highest step), or "" when there is none.
 std::string latest_checkpoint(const std::string& dir);
