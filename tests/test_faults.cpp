@@ -84,14 +84,19 @@ class Job {
   }
   // kill -9 of every process of the job at once, as a node failure would.
   void kill_all() const { system(("pkill -9 -s " + std::to_string(pid_)).c_str()); }
+  // Whether the job's launcher is still running (reaps it, keeping its status, once it ends).
+  bool alive() {
+    if (pid_ <= 0 || ended_) return false;
+    ended_ = waitpid(pid_, &status_, WNOHANG) == pid_;
+    return !ended_;
+  }
   // The job's exit code, or -1 if it did not end within `seconds` (then it is killed).
   int wait_exit(double seconds) {
     const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
+    while (alive()) {
       if (std::chrono::steady_clock::now() > end) {
         kill_all();
-        waitpid(pid_, &status, 0);
+        waitpid(pid_, &status_, 0);
         pid_ = -1;
         return -1;
       }
@@ -99,7 +104,7 @@ class Job {
     }
     kill_all();  // ranks the launcher left behind (a stopped one survives MPI_Abort)
     pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
   }
   std::string out() const { return slurp(out_); }
   std::string err() const { return slurp(err_); }
@@ -111,6 +116,8 @@ class Job {
   }
   fs::path out_, err_;
   pid_t pid_ = -1;
+  bool ended_ = false;
+  int status_ = 0;
 };
 
 class Faults : public ::testing::Test {
@@ -185,14 +192,34 @@ TEST_F(Faults, kill_9_at_random_moments_never_leaves_the_latest_checkpoint_unrea
                            " --set checkpoint.restart=latest --set run.output_dir=" +
                            (dir_ / "k").string();
   const fs::path ckpts = dir_ / "k" / "checkpoints";
-  long long previous = -1;
   int torn = 0;  // kills that caught a write in progress
+  // The newest complete checkpoint's step (-1: none yet); counts stale .tmp files in `torn`.
+  auto latest_step = [&](bool count_torn) {
+    long long latest = -1;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(ckpts, ec)) {
+      const std::string name = e.path().filename().string();
+      std::smatch m;
+      if (std::regex_match(name, m, std::regex(R"(ckpt-(\d+)\.h5)")))
+        latest = std::max(latest, std::stoll(m[1]));
+      else if (count_torn && name.size() > 4 && name.substr(name.size() - 4) == ".tmp")
+        ++torn;
+    }
+    return latest;
+  };
+  long long previous = -1;
   unsigned seed = 12345;
   for (int i = 0; i < 12; ++i) {
     seed = seed * 1103515245u + 12345u;
-    const int ms = 600 + static_cast<int>((seed >> 8) % 900);
+    const int ms = static_cast<int>((seed >> 8) % 500);
     {
       Job job(args, dir_);
+      // Kill only once this start has written a checkpoint of its own, so every kill lands
+      // while checkpoints are being written, however slow start-up is (sanitizers, load).
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+      while (job.alive() && latest_step(false) <= previous &&
+             std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
       job.kill_all();
       job.wait_exit(30);
@@ -200,16 +227,8 @@ TEST_F(Faults, kill_9_at_random_moments_never_leaves_the_latest_checkpoint_unrea
       // unreadable, the job would have stopped with an error instead of training.
       EXPECT_EQ(job.err().find("olsgd: error"), std::string::npos) << job.err();
     }
-    long long latest = -1;
-    for (const auto& e : fs::directory_iterator(ckpts)) {
-      const std::string name = e.path().filename().string();
-      std::smatch m;
-      if (std::regex_match(name, m, std::regex(R"(ckpt-(\d+)\.h5)")))
-        latest = std::max(latest, std::stoll(m[1]));
-      else if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp")
-        ++torn;
-    }
-    EXPECT_GE(latest, previous) << "kill " << i;
+    const long long latest = latest_step(true);
+    EXPECT_GT(latest, previous) << "kill " << i << ": no new checkpoint since the last kill";
     previous = latest;
   }
   std::printf("12 kills, %d inside a checkpoint write; latest checkpoint at step %lld\n", torn,
