@@ -221,6 +221,9 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
 
 int main(int argc, char** argv) {
   olsgd::comm::Environment env(argc, argv);
+  // At once, not when training starts: a batch system may send its stop signal while the
+  // deck and data are still loading, and the default action would kill the rank.
+  olsgd::install_stop_signals();
   try {
     return run(argc, argv, env);
   } catch (const olsgd::InputError& e) {

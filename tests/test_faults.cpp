@@ -78,6 +78,23 @@ class Job {
             fs::path(launcher()).filename().string())
                .c_str());
   }
+  // How many of the job's olsgd processes have a handler for `signal` installed (from
+  // /proc/<pid>/status SigCgt).
+  int ranks_catching(int signal) const {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      const std::string pid = e.path().filename().string();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      if (getsid(std::stoi(pid)) != pid_) continue;
+      const std::string status = slurp(e.path() / "status");
+      std::smatch m;
+      if (status.rfind("Name:\tolsgd\n", 0) != 0 ||
+          !std::regex_search(status, m, std::regex(R"(SigCgt:\s*([0-9a-f]+))")))
+        continue;
+      if ((std::stoull(m[1], nullptr, 16) >> (signal - 1)) & 1) ++n;
+    }
+    return n;
+  }
   // SIGSTOP to one rank (the newest olsgd process of the job).
   void stop_one_rank() const {
     system(("pkill -STOP -n -s " + std::to_string(pid_) + " -x olsgd").c_str());
@@ -182,6 +199,26 @@ TEST_F(Faults, a_stop_signal_checkpoints_and_the_resumed_run_ends_where_an_unint
   const std::string straight = slurp(fs::path(b) / "metrics.csv");
   ASSERT_GE(lines(straight).size(), 3u);
   EXPECT_EQ(without_clock_columns(resumed), without_clock_columns(straight));
+}
+
+TEST_F(Faults, a_stop_signal_during_setup_stops_the_run_cleanly_at_its_first_check) {
+  // A setup of seconds (data and the exact optimum of d = 2048); the signal arrives once both
+  // ranks can catch it but before they have loaded the data (no metrics.csv yet).
+  const std::string a = (dir_ / "a").string();
+  Job job(kLeastSquares +
+              " --set data.features=2048 --set data.samples=32768 --set run.steps=100000000"
+              " --set run.output_dir=" + a,
+          dir_);
+  for (int i = 0; i < 3000 && job.ranks_catching(SIGUSR1) < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(job.ranks_catching(SIGUSR1), 2);
+  ASSERT_FALSE(fs::exists(fs::path(a) / "metrics.csv")) << "setup ended before the signal";
+  job.signal_launcher(SIGUSR1);
+  ASSERT_EQ(job.wait_exit(120), 0) << job.err();
+  EXPECT_NE(job.out().find("stopped by SIGUSR1 after step "), std::string::npos) << job.out();
+  const std::string summary = slurp(fs::path(a) / "summary.json");
+  EXPECT_NE(summary.find(R"("stopped_by": "SIGUSR1")"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(R"("completed": false)"), std::string::npos) << summary;
 }
 
 TEST_F(Faults, kill_9_at_random_moments_never_leaves_the_latest_checkpoint_unreadable) {

@@ -1,4 +1,5 @@
 #include <olsgd/core/error.hpp>
+#include <olsgd/core/signals.hpp>
 #include <olsgd/io/build_info.hpp>
 #include <olsgd/io/json.hpp>
 #include <olsgd/io/run_summary.hpp>
@@ -7,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -100,7 +102,21 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
         .value("zeta_star", out.zeta_star)
         .end_object();
 
-    const double steps = static_cast<double>(config.run.steps);
+    // A run may resume from a checkpoint or stop early: rates count the steps this run did,
+    // the traffic (restored from the checkpoint) every step so far.
+    j.begin_object("progress")
+        .value("first_step", std::int64_t{out.first_step})
+        .value("steps_done", std::int64_t{out.steps_done})
+        .value("steps_requested", std::int64_t{config.run.steps})
+        .value("completed", out.steps_done == config.run.steps)
+        .value("stopped_by", out.stop_signal ? signal_name(out.stop_signal) : "")
+        .value("restarted_from", out.restarted_from)
+        .value("last_checkpoint", out.last_checkpoint)
+        .value("checkpoint_s", out.checkpoint_s)
+        .end_object();
+
+    const double steps = static_cast<double>(std::max<Index>(out.steps_done - out.first_step, 1));
+    const double steps_total = static_cast<double>(std::max<Index>(out.steps_done, 1));
     j.begin_object("timings")
         .value("setup_s", out.setup_s)
         .value("train_s", out.train_s)
@@ -118,7 +134,7 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
         .value("collectives", std::int64_t{out.traffic.calls})
         .value("payload_bytes", out.traffic.payload_bytes)
         .value("wire_bytes", out.traffic.wire_bytes)
-        .value("payload_bytes_per_step", out.traffic.payload_bytes / steps)
+        .value("payload_bytes_per_step", out.traffic.payload_bytes / steps_total)
         .value("injected_delay_s", out.traffic.delay_s)
         .end_object();
 
