@@ -207,7 +207,8 @@ TEST_F(Faults, a_stop_signal_during_setup_stops_the_run_cleanly_at_its_first_che
   const std::string a = (dir_ / "a").string();
   Job job(kLeastSquares +
               " --set data.features=2048 --set data.samples=32768 --set run.steps=100000000"
-              " --set run.output_dir=" + a,
+              " --set run.output_dir=" +
+              a,
           dir_);
   for (int i = 0; i < 3000 && job.ranks_catching(SIGUSR1) < 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
