@@ -92,6 +92,9 @@ TEST_F(CheckpointTest, restart_continues_the_exact_trajectory_of_every_algorithm
       {"algorithm.name=local_sgd", "optimizer.momentum=0.9", "optimizer.nesterov=true"},
       {"algorithm.name=overlap_local_sgd", "optimizer.momentum=0.5"},
       {"algorithm.name=overlap_local_sgd_momentum", "algorithm.anchor_momentum=0.5"},
+      // Messages in flight at a checkpoint reach the anchor early, with the same bits.
+      {"algorithm.name=overlap_local_sgd", "algorithm.anchor_compression=quantize",
+       "quantize.bits=3", "optimizer.momentum=0.5"},
       {"algorithm.name=slowmo", "optimizer.momentum=0.9"},
       {"algorithm.name=slowmo", "algorithm.slowmo_base=overlap_local_sgd",
        "algorithm.slowmo_period=9"},

@@ -3,6 +3,7 @@
 #include <olsgd/algo/local_sgd.hpp>
 #include <olsgd/algo/minibatch_sgd.hpp>
 #include <olsgd/algo/overlap_local_sgd.hpp>
+#include <olsgd/algo/overlap_quantized_anchor.hpp>
 #include <olsgd/algo/quantized_sgd.hpp>
 #include <olsgd/algo/sketched_sgd.hpp>
 #include <olsgd/algo/slowmo.hpp>
@@ -21,6 +22,8 @@ std::unique_ptr<Algorithm<Scalar>> make_algorithm(const TrainingContext<Scalar>&
   if (name == "slowmo" && ctx.config.algorithm.slowmo_base == "overlap_local_sgd")
     return std::make_unique<SlowMo<OverlapLocalSgd<Scalar>>>(ctx);
   if (name == "slowmo") return std::make_unique<SlowMo<LocalSgd<Scalar>>>(ctx);
+  if (name == "overlap_local_sgd" && ctx.config.algorithm.anchor_compression == "quantize")
+    return std::make_unique<OverlapQuantizedAnchor<Scalar>>(ctx);
   if (name == "overlap_local_sgd") return std::make_unique<OverlapLocalSgd<Scalar>>(ctx);
   if (name == "overlap_local_sgd_momentum")
     return std::make_unique<OverlapLocalSgdMomentum<Scalar>>(ctx);

@@ -176,6 +176,36 @@ void Communicator::allgather(const ExecSpace& exec, const WordVector& send,
                                 detail::seconds(count_allgather(n * sizeof(std::uint32_t))));
 }
 
+Request Communicator::iallgather(const ExecSpace& exec, const WordVector& send,
+                                 const WordVector& recv) {
+  const std::size_t n = send.extent(0);
+  if (n > static_cast<std::size_t>(INT_MAX) || recv.extent(0) != n * size_)
+    throw std::runtime_error("iallgather: receive buffer is not size() * send, or too large");
+  const auto start = Request::Clock::now();
+  auto state = std::make_shared<Request::State>();
+  exec.fence();  // the kernels that wrote `send` must be done before MPI reads it
+  std::uint32_t* send_ptr = send.data();
+  std::uint32_t* recv_ptr = recv.data();
+  if constexpr (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
+    using HostWords = Kokkos::View<std::uint32_t*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
+    async_staging_.resize((size_ + 1) * n * sizeof(std::uint32_t));
+    send_ptr = reinterpret_cast<std::uint32_t*>(async_staging_.data());
+    recv_ptr = send_ptr + n;
+    Kokkos::deep_copy(exec, HostWords(send_ptr, n), send);
+    exec.fence();
+    state->on_complete = [exec, recv, host = HostWords(recv_ptr, n * size_)] {
+      Kokkos::deep_copy(exec, recv, host);
+      exec.fence();
+    };
+  }
+  check(MPI_Iallgather(send_ptr, static_cast<int>(n), MPI_UINT32_T, recv_ptr, static_cast<int>(n),
+                       MPI_UINT32_T, comm_, &state->request),
+        "MPI_Iallgather");
+  state->ready_at = start + detail::seconds(count_allgather(n * sizeof(std::uint32_t)));
+  if (progress_) progress_->adopt(state);
+  return Request(std::move(state));
+}
+
 bool Communicator::same_on_all_ranks(std::uint64_t value) const {
   Activity::Collective mark;
   // max(v) and max(~v) = ~min(v) in one call: all equal iff max == min.

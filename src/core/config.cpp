@@ -185,6 +185,8 @@ const std::vector<Field>& fields() {
       real(OLSGD_KEY(algorithm.alpha), 0, false, 1, false, "overlap: pull toward the anchor"),
       real(OLSGD_KEY(algorithm.anchor_momentum), 0, false, 1, true,
            "overlap momentum variant: anchor momentum beta_a"),
+      text(OLSGD_KEY(algorithm.anchor_compression), {"none", "quantize"},
+           "overlap_local_sgd: anchor average as models (none) or quantized differences"),
       real(OLSGD_KEY(algorithm.slow_lr), 0, true, INFINITY, false,
            "slowmo: slow learning rate alpha"),
       real(OLSGD_KEY(algorithm.slow_momentum), 0, false, 1, true, "slowmo: slow momentum beta"),
@@ -382,6 +384,8 @@ void validate(Config& c, const Origins& o, int ranks) {
   // Algorithms that run Overlap-Local-SGD's anchor pulls (alone, or as SlowMo's base).
   const bool overlap = a.rfind("overlap_local_sgd", 0) == 0 ||
                        (a == "slowmo" && c.algorithm.slowmo_base == "overlap_local_sgd");
+  const bool quantized_anchor =
+      a == "overlap_local_sgd" && c.algorithm.anchor_compression == "quantize";
   const bool files = labelled;
   struct Use {
     const char* key;
@@ -413,7 +417,7 @@ void validate(Config& c, const Origins& o, int ranks) {
       {"sketch.k", a == "sketched_sgd", "algorithm " + a},
       {"sketch.candidates", a == "sketched_sgd", "algorithm " + a},
       {"sketch.error_feedback", a == "sketched_sgd", "algorithm " + a},
-      {"quantize.bits", a == "qsgd", "algorithm " + a},
+      {"quantize.bits", a == "qsgd" || quantized_anchor, "algorithm " + a},
       {"quantize.min_levels", a == "dq_sgd", "algorithm " + a},
       {"quantize.max_levels", a == "dq_sgd", "algorithm " + a},
       {"quantize.target_error", a == "dq_sgd", "algorithm " + a},
@@ -423,6 +427,7 @@ void validate(Config& c, const Origins& o, int ranks) {
       {"optimizer.nesterov", a != "accelerated_minibatch_sgd", "algorithm " + a},
       {"algorithm.alpha", overlap, "algorithm " + a},
       {"algorithm.anchor_momentum", a == "overlap_local_sgd_momentum", "algorithm " + a},
+      {"algorithm.anchor_compression", a == "overlap_local_sgd", "algorithm " + a},
       {"comm.progress_every", overlap, "algorithm " + a},
       {"comm.progress_thread", overlap, "algorithm " + a},
   };

@@ -69,6 +69,9 @@ class Communicator {
   // traffic: payload = bytes of `send`, wire = (m - 1) * payload, the bytes a ring allgather
   // moves per rank). `recv` holds size() * send.extent(0) words.
   void allgather(const ExecSpace& exec, const WordVector& send, const WordVector& recv);
+  // The same started as MPI_Iallgather: `send` must stay unmodified and both allocated until
+  // the request completes (the injected network delays its completion, as for iallreduce).
+  Request iallgather(const ExecSpace& exec, const WordVector& send, const WordVector& recv);
 
   // Whether every rank passed the same value (bookkeeping: 16 bytes, not algorithm traffic).
   // For decisions taken from reduced data that must agree on all ranks (ALGORITHMS.md §0).

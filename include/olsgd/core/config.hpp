@@ -56,8 +56,11 @@ struct AlgorithmConfig {
   Index tau = 1;                 // local steps between syncs (local_sgd, overlap_local_sgd*)
   double alpha = 0.6;            // pull toward the anchor (overlap_local_sgd*)
   double anchor_momentum = 0.0;  // beta_a, the anchor's momentum (overlap_local_sgd_momentum)
-  double slow_lr = 1.0;          // slowmo: alpha, the slow (outer) learning rate
-  double slow_momentum = 0.5;    // slowmo: beta, the slow momentum
+  // overlap_local_sgd: how the anchor average travels: none (the models, MPI_Iallreduce) or
+  // quantize (QSGD-quantized differences from the anchor at quantize.bits, MPI_Iallgather)
+  std::string anchor_compression = "none";
+  double slow_lr = 1.0;                   // slowmo: alpha, the slow (outer) learning rate
+  double slow_momentum = 0.5;             // slowmo: beta, the slow momentum
   std::string slowmo_buffers = "keep";    // slowmo: local momentum after a sync: keep | reset
   std::string slowmo_base = "local_sgd";  // slowmo: local_sgd | overlap_local_sgd
   Index slowmo_period = 0;  // slowmo: steps between outer updates, a multiple of tau (0: tau)
@@ -74,7 +77,7 @@ struct SketchConfig {
 
 // QSGD (fixed levels) and DQ-SGD (levels chosen every step), ALGORITHMS.md §5.
 struct QuantizeConfig {
-  Index bits = 4;        // qsgd: s = 2^bits - 1 levels
+  Index bits = 4;        // qsgd, quantized anchor: s = 2^bits - 1 levels
   Index min_levels = 1;  // dq_sgd: s_t in [min_levels, max_levels]
   Index max_levels = 255;
   double target_error = 0.01;     // dq_sgd: eps_q, the quantization share of the error bound

@@ -167,10 +167,10 @@ KOKKOS_INLINE_FUNCTION Scalar unpack_norm(const Words& words, Index base) {
 }
 
 // out = (1/m) sum_j Q_j over the m messages laid end to end in `all` (an allgather's receive
-// buffer), ranks in order, so every rank computes the same bits.
+// buffer), ranks in order, so every rank computes the same bits. `accumulate`: out += instead.
 template <class ExecSpace, class Words, class OutView>
 void dequantize_mean(const ExecSpace& exec, const Words& all, int m, const QuantizedFormat& f,
-                     const OutView& out) {
+                     const OutView& out, bool accumulate = false) {
   using Scalar = typename OutView::non_const_value_type;
   const int bits = f.bits();
   const Index words = f.words();
@@ -183,7 +183,10 @@ void dequantize_mean(const ExecSpace& exec, const Words& all, int m, const Quant
           const Scalar n = unpack_norm<Scalar>(all, j * words);
           acc += n * static_cast<Scalar>(unpack_code(all, j * words, f, bits, l)) * inv_s;
         }
-        out(l) = acc * inv_m;
+        if (accumulate)
+          out(l) += acc * inv_m;
+        else
+          out(l) = acc * inv_m;
       });
 }
 
