@@ -64,9 +64,16 @@ void Mlp<Scalar>::forward(const ExecSpace& exec, const ConstVector<Scalar>& x,
   const Index p = widths_[0];
   const auto features = data.features;
   const auto a0 = act_[0];
+  // One team per sample, its threads over the features: no index division per element (it
+  // cost more than the copy on the host) and still every element in flight on a GPU.
+  using Team = Kokkos::TeamPolicy<ExecSpace>;
   Kokkos::parallel_for(
-      "olsgd::model::mlp::gather", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * p),
-      KOKKOS_LAMBDA(const Index i) { a0(i) = features(rows(i / p), i % p); });
+      "olsgd::model::mlp::gather", Team(exec, n, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const typename Team::member_type& t) {
+        const Index s = t.league_rank(), r = rows(s);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(t, p),
+                             [&](const Index j) { a0(s * p + j) = features(r, j); });
+      });
   const std::size_t layers = widths_.size() - 1;
   for (std::size_t l = 0; l < layers; ++l) {
     const Index in = widths_[l], out = widths_[l + 1];
@@ -79,10 +86,13 @@ void Mlp<Scalar>::forward(const ExecSpace& exec, const ConstVector<Scalar>& x,
     KokkosBlas::gemm("N", "T", Scalar(1), A, block(w, out, in), Scalar(0), Z);  // Z = A W^T
     const bool relu = l + 1 < layers;
     Kokkos::parallel_for(
-        "olsgd::model::mlp::bias_relu", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * out),
-        KOKKOS_LAMBDA(const Index i) {
-          const Scalar v = Z(i / out, i % out) + bias(i % out);
-          Z(i / out, i % out) = relu && v < 0 ? Scalar(0) : v;
+        "olsgd::model::mlp::bias_relu", Team(exec, n, Kokkos::AUTO),
+        KOKKOS_LAMBDA(const typename Team::member_type& t) {
+          const Index s = t.league_rank();
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(t, out), [&](const Index j) {
+            const Scalar v = Z(s, j) + bias(j);
+            Z(s, j) = relu && v < 0 ? Scalar(0) : v;
+          });
         });
   }
 }
@@ -110,16 +120,16 @@ double Mlp<Scalar>::gradient(const ExecSpace& exec, const ConstVector<Scalar>& x
     Scalar* w = const_cast<Scalar*>(x.data()) + first;
     exec.fence();
     KokkosBlas::gemm("T", "N", Scalar(1), D, A, Scalar(0), block(g.data() + first, out, in));
+    if (l2 != Scalar(0))  // a pass over every weight: only when there is a penalty
+      Kokkos::parallel_for(
+          "olsgd::model::mlp::l2", Kokkos::RangePolicy<ExecSpace>(exec, 0, out * in),
+          KOKKOS_LAMBDA(const Index i) { g(first + i) += l2 * x(first + i); });
     Kokkos::parallel_for(
-        "olsgd::model::mlp::bias_grad_l2", Kokkos::RangePolicy<ExecSpace>(exec, 0, out * in + out),
-        KOKKOS_LAMBDA(const Index i) {
-          if (i < out * in) {
-            g(first + i) += l2 * x(first + i);
-          } else {  // bias: column sums of D, in sample order
-            Scalar acc = 0;
-            for (Index s = 0; s < b; ++s) acc += D(s, i - out * in);
-            g(first + i) = acc;
-          }
+        "olsgd::model::mlp::bias_grad", Kokkos::RangePolicy<ExecSpace>(exec, 0, out),
+        KOKKOS_LAMBDA(const Index j) {  // column sums of D, in sample order
+          Scalar acc = 0;
+          for (Index s = 0; s < b; ++s) acc += D(s, j);
+          g(first + out * in + j) = acc;
         });
     if (l == 0) break;
     // delta_prev = (D W) * relu'(A): back through the weights and the ReLU of layer l.
@@ -128,8 +138,8 @@ double Mlp<Scalar>::gradient(const ExecSpace& exec, const ConstVector<Scalar>& x
     KokkosBlas::gemm("N", "N", Scalar(1), D, block(w, out, in), Scalar(0), P);
     Kokkos::parallel_for(
         "olsgd::model::mlp::relu_grad", Kokkos::RangePolicy<ExecSpace>(exec, 0, b * in),
-        KOKKOS_LAMBDA(const Index i) {
-          if (A(i / in, i % in) <= 0) P(i / in, i % in) = 0;
+        KOKKOS_LAMBDA(const Index i) {  // both blocks are whole contiguous rows
+          if (A.data()[i] <= 0) P.data()[i] = 0;
         });
     std::swap(delta_, delta_prev_);
   }
