@@ -204,6 +204,8 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   const auto start = Clock::now();
   const Index steps = cfg.run.steps;
   out.steps_done = steps;
+  int stop_flag = 0;         // the highest stop signal any rank had at the last check
+  comm::Request stop_check;  // that check's reduction, in flight (declared after its buffer)
   for (Index k = first; k < steps; ++k) {
     comm::Activity::set_step(k);
     const bool eval = evaluate && (k + 1 == steps ||
@@ -242,9 +244,20 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
     if (obs.on_step) obs.on_step(k + 1, steps);
     const Index done = k + 1;
     if (done == steps) break;
-    // Every rank must stop at the same step: the ranks agree on the signal collectively.
-    if (done % cfg.checkpoint.signal_every == 0)
-      out.stop_signal = static_cast<int>(comm.max_uncounted(stop_signal()));
+    // Every rank must stop at the same step: the ranks agree on the signal collectively, but
+    // without a blocking collective that would line all ranks up every signal_every steps
+    // (and make a local or overlapped method wait for a straggler there). Each check consumes
+    // the flags posted at the previous one and posts its own: a signal stops the run within
+    // two checks, at the same step on every rank.
+    if (done % cfg.checkpoint.signal_every == 0) {
+      stop_check.wait();
+      if (stop_flag != 0) {
+        out.stop_signal = stop_flag;
+      } else {
+        stop_flag = stop_signal();
+        stop_check = comm.imax_uncounted(stop_flag);
+      }
+    }
     if (out.stop_signal || (cfg.checkpoint.every > 0 && done % cfg.checkpoint.every == 0))
       checkpoint(done);
     if (out.stop_signal) {

@@ -233,6 +233,15 @@ double Communicator::max_uncounted(double value) const {
   return value;
 }
 
+Request Communicator::imax_uncounted(int& value) {
+  auto state = std::make_shared<Request::State>();
+  state->ready_at = Request::Clock::now();  // bookkeeping: no injected network
+  check(MPI_Iallreduce(MPI_IN_PLACE, &value, 1, MPI_INT, MPI_MAX, comm_, &state->request),
+        "MPI_Iallreduce");
+  if (progress_) progress_->adopt(state);
+  return Request(std::move(state));
+}
+
 void Communicator::agree_or_throw(const std::string& local_error) const {
   Activity::Collective mark;
   int first = local_error.empty() ? size_ : rank_;

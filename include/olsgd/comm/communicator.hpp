@@ -94,6 +94,10 @@ class Communicator {
   double sum_uncounted(double value) const;
 
   double max_uncounted(double value) const;
+  // Starts value = max over ranks of value in place (bookkeeping, MPI_Iallreduce): a decision
+  // all ranks reach together without stopping them all at one point. `value` must stay put
+  // until the request completes.
+  Request imax_uncounted(int& value);
 
   // Collective: if any rank passes a non-empty `local_error`, every rank throws an
   // InputError carrying the message of the lowest such rank. Keeps ranks from diverging
