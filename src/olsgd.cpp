@@ -19,12 +19,13 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <sys/resource.h>
 #include <vector>
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: olsgd DECK [--set key=value ...] [--restart CHECKPOINT] [--check]\n"
+    "usage: olsgd DECK [--set key=value ...] [--restart CHECKPOINT] [--check] [--timers]\n"
     "       olsgd --help | --version\n"
     "\n"
     "Trains the model a YAML deck describes with distributed SGD over the MPI ranks it is\n"
@@ -35,6 +36,7 @@ constexpr const char* kUsage =
     "  --restart FILE   continue from an HDF5 checkpoint (or 'latest' in checkpoint.dir);\n"
     "                   the same as --set checkpoint.restart=FILE\n"
     "  --check          validate the deck for this rank count and exit\n"
+    "  --timers         print each phase (Kokkos Tools region): calls, total, mean\n"
     "  --help           this text and every deck key with its default\n"
     "  --version        build information\n"
     "Kokkos options (--kokkos-...) are passed to Kokkos.\n"
@@ -46,7 +48,7 @@ constexpr const char* kUsage =
 struct CommandLine {
   std::string deck;
   std::vector<std::string> overrides;
-  bool check = false, help = false, version = false;
+  bool check = false, help = false, version = false, timers = false;
 };
 
 CommandLine parse_command_line(int argc, char** argv) {
@@ -58,6 +60,8 @@ CommandLine parse_command_line(int argc, char** argv) {
       cl.help = true;
     else if (a == "--version")
       cl.version = true;
+    else if (a == "--timers")
+      cl.timers = true;
     else if (a == "--check")
       cl.check = true;
     else if (a == "--set") {
@@ -117,7 +121,36 @@ Outputs open_outputs(const olsgd::Config& cfg, const olsgd::comm::Communicator& 
   return out;
 }
 
-void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out, int ranks, int threads) {
+// This process's peak resident set (Linux reports ru_maxrss in KiB).
+double peak_rss_bytes() {
+  struct rusage usage = {};
+  getrusage(RUSAGE_SELF, &usage);
+  return 1024.0 * static_cast<double>(usage.ru_maxrss);
+}
+
+// --timers: every phase (a Kokkos Tools region of the same name) with its calls, this rank's
+// total and mean, and the slowest rank's total; collective, rank 0 prints.
+void print_timers(const olsgd::RunOutcome& out, const olsgd::comm::Communicator& comm) {
+  using olsgd::Phase;
+  const bool root = comm.rank() == 0;
+  if (root)
+    std::printf("  %-26s %10s %12s %12s %14s\n", "region (rank 0)", "calls", "total s", "mean us",
+                "max rank s");
+  auto line = [&](const char* name, std::int64_t calls, double total) {
+    const double slowest = comm.max_uncounted(total);
+    if (root)
+      std::printf("  %-26s %10lld %12.4f %12.2f %14.4f\n", name, static_cast<long long>(calls),
+                  total, calls ? 1e6 * total / calls : 0.0, slowest);
+  };
+  for (Phase p : {Phase::Compute, Phase::Comm, Phase::Wait, Phase::Metrics})
+    line(olsgd::phase_region(p), out.timers.calls(p), out.timers.seconds(p));
+  line("olsgd::io::checkpoint", 0, out.checkpoint_s);
+  line("olsgd::setup", 1, out.setup_s);
+  line("olsgd::train (all)", 1, out.train_s);
+}
+
+void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out, int ranks, int threads,
+                   double facts_peak_mib) {
   const auto& r = out.last;
   std::printf(
       "olsgd: %s on %s (%s), %lld parameters, %lld samples per rank, %d ranks x %d threads, %s\n",
@@ -145,6 +178,8 @@ void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out, int r
       "injected delay %.3f s\n",
       static_cast<long long>(sy.count), sy.t_exposed, sy.t_network, 100 * sy.hidden_frac(),
       sy.t_wait, sy.delay);
+  std::printf("  peak memory %.1f MiB per rank (largest), algorithm state %.1f MiB\n",
+              facts_peak_mib, out.state_bytes / (1 << 20));
   std::printf("  wrote metrics.csv, syncs.csv and summary.json in %s\n",
               cfg.run.output_dir.c_str());
 }
@@ -189,6 +224,7 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
   facts.threads_per_rank = olsgd::ExecSpace().concurrency();
   facts.mpi_thread_level = env.thread_level();
   facts.train_s_max = comm.max_uncounted(out.train_s);
+  facts.peak_rss_bytes = comm.max_uncounted(peak_rss_bytes());
   facts.overrides = cl.overrides;
   std::string error;
   if (root) {
@@ -197,7 +233,8 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
       if (!out.restarted_from.empty())
         std::printf("olsgd: resumed from %s at step %lld\n", out.restarted_from.c_str(),
                     static_cast<long long>(out.first_step));
-      print_summary(cfg, out, facts.ranks, facts.threads_per_rank);
+      print_summary(cfg, out, facts.ranks, facts.threads_per_rank,
+                    facts.peak_rss_bytes / (1 << 20));
       if (out.stop_signal) {
         std::string again = cl.deck;
         for (const auto& o : cl.overrides)
@@ -214,6 +251,7 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
     }
   }
   comm.agree_or_throw(error);
+  if (cl.timers) print_timers(out, comm);
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
@@ -216,6 +217,27 @@ TEST_F(Cli, least_squares_on_two_ranks_writes_outputs_and_repeats_bitwise) {
   ASSERT_GE(rows.size(), 3u);
   EXPECT_EQ(rows[0].rfind("step,epoch,wall_s,lr,loss,", 0), 0u) << rows[0];
   EXPECT_EQ(without_clock_columns(csv[0]), without_clock_columns(csv[1]));
+}
+
+TEST_F(Cli, timers_print_every_phase_and_the_summary_records_peak_memory) {
+  const fs::path out = dir_ / "timers";
+  const Result r = run(std::string(OLSGD_INPUTS) +
+                           "/least_squares.yaml --set run.steps=64 --set data.samples=4096 "
+                           "--set algorithm.tau=8 --timers --set run.output_dir=" +
+                           out.string(),
+                       2);
+  ASSERT_EQ(r.code, 0) << r.err;
+  // 64 steps, tau 8: compute = 64 gradients + 64 local steps + 8 scalings by 1/m after the
+  // 8 blocking averages (the collectives).
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(olsgd::algo::compute +136 )"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(olsgd::comm::collective +8 )"))) << r.out;
+  for (const char* region : {"olsgd::comm::wait", "olsgd::io::metrics", "olsgd::setup"})
+    EXPECT_NE(r.out.find(region), std::string::npos) << region << "\n" << r.out;
+  const std::string json = slurp(out / "summary.json");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(json, m, std::regex(R"("peak_rss_bytes_max_over_ranks": (\d+))")))
+      << json;
+  EXPECT_GT(std::stod(m[1]), 1e6);  // a real resident set, not a placeholder
 }
 
 }  // namespace

@@ -154,7 +154,12 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
                    : "MPI_Test every " + std::to_string(config.comm.progress_every) + " steps")
         .end_object();
 
-    j.begin_object("memory").value("state_bytes", out.state_bytes).end_object();
+    // What the algorithm needs in theory (its flat state) beside what a rank really held at
+    // its peak (the state, the data shard, model scratch, MPI and Kokkos).
+    j.begin_object("memory")
+        .value("state_bytes", out.state_bytes)
+        .value("peak_rss_bytes_max_over_ranks", facts.peak_rss_bytes)
+        .end_object();
 
     j.begin_object("final");
     write_row(j, out.last);

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 
 namespace olsgd {
 
@@ -18,8 +19,15 @@ class Timers {
   using Clock = std::chrono::steady_clock;
 
   double seconds(Phase p) const { return total_[static_cast<int>(p)]; }
-  void add(Phase p, double s) { total_[static_cast<int>(p)] += s; }
-  void reset() { total_.fill(0.0); }
+  std::int64_t calls(Phase p) const { return calls_[static_cast<int>(p)]; }
+  void add(Phase p, double s) {
+    total_[static_cast<int>(p)] += s;
+    ++calls_[static_cast<int>(p)];
+  }
+  void reset() {
+    total_.fill(0.0);
+    calls_.fill(0);
+  }
 
   // Times a scope and marks it as a Kokkos Tools region.
   class Scope {
@@ -42,6 +50,7 @@ class Timers {
 
  private:
   std::array<double, static_cast<int>(Phase::Count)> total_{};
+  std::array<std::int64_t, static_cast<int>(Phase::Count)> calls_{};
 };
 
 inline const char* phase_region(Phase p) {

@@ -14,7 +14,8 @@ struct RunFacts {
   int ranks = 1;
   int threads_per_rank = 1;
   int mpi_thread_level = 0;
-  double train_s_max = 0;  // slowest rank
+  double train_s_max = 0;     // slowest rank
+  double peak_rss_bytes = 0;  // the largest resident set of any rank (getrusage)
   std::vector<std::string> overrides;
 };
 
