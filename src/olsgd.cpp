@@ -9,6 +9,7 @@
 #include <olsgd/core/error.hpp>
 #include <olsgd/core/signals.hpp>
 #include <olsgd/io/build_info.hpp>
+#include <olsgd/io/checkpoint.hpp>
 #include <olsgd/io/metrics_csv.hpp>
 #include <olsgd/io/progress.hpp>
 #include <olsgd/io/run_summary.hpp>
@@ -199,6 +200,7 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
   const olsgd::Config cfg = olsgd::load_config(cl.deck, cl.overrides, env.size());
   if (root)
     for (const auto& w : cfg.warnings) std::fprintf(stderr, "olsgd: warning: %s\n", w.c_str());
+  olsgd::io::refuse_checkpoints_if_unavailable(cfg);
   if (cl.check) {
     if (root) std::printf("%s: OK for %d ranks\n", cl.deck.c_str(), env.size());
     return 0;
@@ -235,7 +237,12 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
                     static_cast<long long>(out.first_step));
       print_summary(cfg, out, facts.ranks, facts.threads_per_rank,
                     facts.peak_rss_bytes / (1 << 20));
-      if (out.stop_signal) {
+      if (out.stop_signal && out.last_checkpoint.empty()) {
+        std::printf("olsgd: stopped by %s after step %lld of %lld; no checkpoint (%s)\n",
+                    olsgd::signal_name(out.stop_signal), static_cast<long long>(out.steps_done),
+                    static_cast<long long>(cfg.run.steps),
+                    olsgd::io::checkpoints_available() ? "none written" : "built without HDF5");
+      } else if (out.stop_signal) {
         std::string again = cl.deck;
         for (const auto& o : cl.overrides)
           if (o.rfind("checkpoint.restart=", 0) != 0) again += " --set " + o;

@@ -135,6 +135,7 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   const int rank = comm.rank(), m = comm.size();
   RunOutcome out;
   comm::Activity::set_step(0);
+  io::refuse_checkpoints_if_unavailable(cfg);
   const auto watchdog = start_watchdog(cfg, comm);
 
   // Bad files may trouble some ranks only: every rank learns of it before going on.
@@ -258,7 +259,8 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
         stop_check = comm.imax_uncounted(stop_flag);
       }
     }
-    if (out.stop_signal || (cfg.checkpoint.every > 0 && done % cfg.checkpoint.every == 0))
+    if (io::checkpoints_available() &&
+        (out.stop_signal || (cfg.checkpoint.every > 0 && done % cfg.checkpoint.every == 0)))
       checkpoint(done);
     if (out.stop_signal) {
       out.steps_done = done;

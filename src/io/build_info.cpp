@@ -3,7 +3,9 @@
 
 #include <KokkosKernels_config.h>
 
+#ifdef OLSGD_HAVE_HDF5
 #include <hdf5.h>
+#endif
 #include <mpi.h>
 
 #include <sstream>
@@ -55,7 +57,11 @@ BuildInfo build_info() {
   b.mpi_library = std::string(mpi, len);
   // First line only: Open MPI appends repository and release-date lines.
   b.mpi_library = b.mpi_library.substr(0, b.mpi_library.find_first_of("\n,"));
+#ifdef OLSGD_HAVE_HDF5
   b.hdf5_version = H5_VERS_INFO;
+#else
+  b.hdf5_version = "no HDF5 (OLSGD_ENABLE_HDF5=OFF: no checkpoints)";
+#endif
   return b;
 }
 

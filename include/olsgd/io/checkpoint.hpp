@@ -23,6 +23,7 @@
 // Reading: each rank opens the file on its own (no collective that a bad file could hang),
 // checks it, reads its row; every rank refuses together with the first rank's message.
 #include <olsgd/comm/communicator.hpp>
+#include <olsgd/core/config.hpp>
 #include <olsgd/core/flat_state.hpp>
 #include <olsgd/core/types.hpp>
 
@@ -64,6 +65,13 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
 // Rewrites the seal of a checkpoint file (for tools and tests that edit one on purpose;
 // olsgd seals every file it writes).
 void seal_checkpoint(const std::string& path);
+
+// Whether this build writes and reads checkpoints (OLSGD_ENABLE_HDF5; without it the
+// functions above throw an InputError saying so).
+bool checkpoints_available();
+// In a build without them, the deck error for checkpoint.every > 0 or a checkpoint.restart
+// naming a file (a stop signal still ends such a run cleanly; `restart: latest` starts fresh).
+void refuse_checkpoints_if_unavailable(const Config& config);
 
 // The newest complete checkpoint in `dir` (highest step), or "" when there is none.
 std::string latest_checkpoint(const std::string& dir);
