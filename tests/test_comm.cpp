@@ -13,14 +13,20 @@ namespace {
 
 using olsgd::comm::Communicator;
 
+// v(i) = base + step * i. Kernels stay out of TEST bodies: nvcc rejects a KOKKOS_LAMBDA in a
+// private member function (GoogleTest's TestBody).
+void fill_affine(const olsgd::Vector<double>& v, double base, double step) {
+  Kokkos::parallel_for(
+      "fill", Kokkos::RangePolicy<olsgd::ExecSpace>(0, v.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i) { v(i) = base + step * i; });
+}
+
 TEST(comm, allreduce_sums_a_flat_view_in_place_and_counts_bytes) {
   Communicator comm(MPI_COMM_WORLD);
   const int m = comm.size(), r = comm.rank();
   const std::size_t n = 1000;
   olsgd::Vector<double> v("v", n);
-  Kokkos::parallel_for(
-      "fill", Kokkos::RangePolicy<olsgd::ExecSpace>(0, n),
-      KOKKOS_LAMBDA(const std::size_t i) { v(i) = r + 0.5 * i; });
+  fill_affine(v, r, 0.5);
   comm.allreduce_sum(olsgd::ExecSpace(), v);
   auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
   for (std::size_t i = 0; i < n; ++i) ASSERT_DOUBLE_EQ(h(i), m * (m - 1) / 2.0 + m * 0.5 * i);
@@ -137,6 +143,23 @@ TEST(request, the_destructor_and_move_assignment_complete_in_flight_requests) {
   expect_ramp_sum(b, m);
   req.wait();
   expect_ramp_sum(a, m);
+}
+
+TEST(request, two_requests_in_flight_keep_their_own_buffers) {
+  // Where device memory is staged through host buffers (CUDA), each request needs its own;
+  // the second here is larger, so a shared buffer would also be reallocated under the first.
+  Communicator comm(MPI_COMM_WORLD);
+  const int m = comm.size();
+  auto send = ramp(64, comm.rank() + 1000), big = ramp(5000, comm.rank());
+  olsgd::Vector<double> a("a", 64), b("b", 5000);
+  olsgd::comm::Request first = comm.iallreduce_sum(olsgd::ExecSpace(), send, a);
+  olsgd::comm::Request second = comm.iallreduce_sum(olsgd::ExecSpace(), big, b);
+  first.wait();
+  second.wait();
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
+  for (std::size_t i = 0; i < h.extent(0); ++i)
+    ASSERT_DOUBLE_EQ(h(i), 1000.0 * m + m * (m - 1) / 2.0 + m * 1.0 * i);
+  expect_ramp_sum(b, m);
 }
 
 TEST(request, injected_delay_behaves_like_a_slow_network) {

@@ -81,6 +81,13 @@ void* Communicator::staging(std::size_t bytes) {
   return staging_.data();
 }
 
+std::shared_ptr<std::vector<unsigned char>> Communicator::async_staging(std::size_t bytes) {
+  if (!async_staging_ || async_staging_.use_count() > 1)
+    async_staging_ = std::make_shared<std::vector<unsigned char>>();
+  if (async_staging_->size() < bytes) async_staging_->resize(bytes);
+  return async_staging_;
+}
+
 template <class Scalar>
 void Communicator::allreduce_sum(const ExecSpace& exec, const Vector<Scalar>& v, Traffic traffic) {
   Activity::Collective mark;
@@ -122,13 +129,13 @@ Request Communicator::iallreduce_sum(const ExecSpace& exec, const Vector<Scalar>
   Scalar* recv_ptr = recv.data();
   if constexpr (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
     // Stage through host buffers that stay put until the request completes.
-    async_staging_.resize(2 * n * sizeof(Scalar));
-    send_ptr = reinterpret_cast<Scalar*>(async_staging_.data());
+    auto buffer = async_staging(2 * n * sizeof(Scalar));
+    send_ptr = reinterpret_cast<Scalar*>(buffer->data());
     recv_ptr = send_ptr + n;
     using HostView = Kokkos::View<Scalar*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
     Kokkos::deep_copy(exec, HostView(send_ptr, n), send);
     exec.fence();
-    state->on_complete = [exec, recv, host = HostView(recv_ptr, n)] {
+    state->on_complete = [exec, recv, host = HostView(recv_ptr, n), buffer] {
       Kokkos::deep_copy(exec, recv, host);
       exec.fence();
     };
@@ -188,12 +195,12 @@ Request Communicator::iallgather(const ExecSpace& exec, const WordVector& send,
   std::uint32_t* recv_ptr = recv.data();
   if constexpr (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
     using HostWords = Kokkos::View<std::uint32_t*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
-    async_staging_.resize((size_ + 1) * n * sizeof(std::uint32_t));
-    send_ptr = reinterpret_cast<std::uint32_t*>(async_staging_.data());
+    auto buffer = async_staging((size_ + 1) * n * sizeof(std::uint32_t));
+    send_ptr = reinterpret_cast<std::uint32_t*>(buffer->data());
     recv_ptr = send_ptr + n;
     Kokkos::deep_copy(exec, HostWords(send_ptr, n), send);
     exec.fence();
-    state->on_complete = [exec, recv, host = HostWords(recv_ptr, n * size_)] {
+    state->on_complete = [exec, recv, host = HostWords(recv_ptr, n * size_), buffer] {
       Kokkos::deep_copy(exec, recv, host);
       exec.fence();
     };

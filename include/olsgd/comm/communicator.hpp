@@ -115,10 +115,14 @@ class Communicator {
   double count(std::size_t bytes, double wire_bytes);
   // Host buffer for staging, grown on demand.
   void* staging(std::size_t bytes);
+  // Host buffer of `bytes` for one staged non-blocking collective; the request keeps it alive
+  // until MPI is done with it. The persistent one unless a request in flight still holds it,
+  // then a fresh one: two requests in flight never share staging memory.
+  std::shared_ptr<std::vector<unsigned char>> async_staging(std::size_t bytes);
 
   NetworkModel network_;
   std::unique_ptr<ProgressThread> progress_;
-  std::vector<unsigned char> async_staging_;
+  std::shared_ptr<std::vector<unsigned char>> async_staging_;
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0;
   int size_ = 1;
