@@ -165,6 +165,7 @@ class CountSketch {
  private:
   using CodeView = Kokkos::View<std::int32_t*, MemorySpace>;
 
+ public:  // only because nvcc rejects a KOKKOS_LAMBDA in a private or protected member function
   // The query with the row count R a compile-time constant (dispatched from rows_): the
   // median's loops unroll and its values stay in registers.
   template <int R, class ExecSpace, class TView, class EView>
@@ -200,6 +201,7 @@ class CountSketch {
         });
   }
 
+ private:
   template <class ExecSpace, class View>
   static constexpr bool reachable =
       Kokkos::SpaceAccessibility<ExecSpace, typename View::memory_space>::accessible;

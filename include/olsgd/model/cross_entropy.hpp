@@ -65,6 +65,25 @@ LossSum cross_entropy(const ExecSpace& exec, const ZView& z, const DZView& dz, I
   return total;
 }
 
+namespace detail {
+// The kernels of evaluate_in_chunks live outside it: nvcc rejects a KOKKOS_LAMBDA in a function
+// template instantiated with a type local to a function (the caller's host `logits` lambda).
+inline void fill_chunk_rows(const ExecSpace& exec, const IndexVector& chunk, Index start, Index n) {
+  Kokkos::parallel_for(
+      "olsgd::model::eval_rows", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
+      KOKKOS_LAMBDA(const Index s) { chunk(s) = start + s; });
+}
+
+template <class ZView>
+LossSum chunk_cross_entropy(const ExecSpace& exec, const ZView& z, const Labels& labels,
+                            const IndexVector& chunk, Index n, int C) {
+  auto label = KOKKOS_LAMBDA(const Index s) {
+    return labels(chunk(s));
+  };
+  return cross_entropy(exec, z, ZView(), n, C, label, 1.0);
+}
+}  // namespace detail
+
 // Held-out evaluation in chunks of chunk.extent(0) rows: `logits(rows, n)` computes and
 // returns the n x C logits of the rows listed in `rows`; their cross-entropy and correct
 // predictions are summed over all of `data`.
@@ -72,18 +91,12 @@ template <class Scalar, class Logits>
 Evaluation evaluate_in_chunks(const ExecSpace& exec, const Dataset<Scalar>& data,
                               const IndexVector& chunk, int C, const Logits& logits) {
   Evaluation e;
-  const auto labels = data.labels;
   const Index size = static_cast<Index>(chunk.extent(0));
   for (Index start = 0; start < data.rows(); start += size) {
     const Index n = std::min(size, data.rows() - start);
-    Kokkos::parallel_for(
-        "olsgd::model::eval_rows", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
-        KOKKOS_LAMBDA(const Index s) { chunk(s) = start + s; });
+    detail::fill_chunk_rows(exec, chunk, start, n);
     const auto z = logits(chunk, n);
-    auto label = KOKKOS_LAMBDA(const Index s) {
-      return labels(chunk(s));
-    };
-    const LossSum ce = cross_entropy(exec, z, decltype(z)(), n, C, label, 1.0);
+    const LossSum ce = detail::chunk_cross_entropy(exec, z, data.labels, chunk, n, C);
     e.loss_sum += ce.loss;
     e.correct += ce.correct;
     e.rows += n;

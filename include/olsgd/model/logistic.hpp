@@ -23,11 +23,12 @@ class LogisticRegression final : public Model<Scalar> {
   Evaluation evaluate(const ExecSpace& exec, const ConstVector<Scalar>& x,
                       const Dataset<Scalar>& data) override;
 
- private:
-  // logits(s, c) = b_c + x_{rows(s)} . W_c over `n` rows of `data`.
+  // logits(s, c) = b_c + x_{rows(s)} . W_c over `n` rows of `data`. Public only because nvcc
+  // rejects a KOKKOS_LAMBDA in a private or protected member function.
   void logits(const ExecSpace& exec, const ConstVector<Scalar>& x, const Dataset<Scalar>& data,
               const IndexVector& rows, Index n);
 
+ private:
   Dataset<Scalar> data_;
   Index d_;
   int classes_;  // C

@@ -28,12 +28,13 @@ class Mlp final : public Model<Scalar> {
   // Widths from input to output, e.g. {784, 128, 10}.
   const std::vector<Index>& widths() const { return widths_; }
 
- private:
   // Gathers rows(0..n) of data into the input activations and runs the layers; leaves the
-  // logits in the last activation buffer.
+  // logits in the last activation buffer. Public only because nvcc rejects a KOKKOS_LAMBDA
+  // in a private or protected member function.
   void forward(const ExecSpace& exec, const ConstVector<Scalar>& x, const Dataset<Scalar>& data,
                const IndexVector& rows, Index n);
 
+ private:
   Dataset<Scalar> data_;
   std::vector<Index> widths_;
   std::vector<Index> offsets_;  // of W_l in the flat vector; b_l follows W_l
