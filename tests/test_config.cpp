@@ -140,6 +140,11 @@ TEST(config, keys_the_algorithm_does_not_read_are_ignored_with_a_warning) {
           "deck.yaml:3: data.samples: not used with data.kind fashion_mnist (ignored)",
           "deck.yaml:4: data.dirichlet_beta: not used with data.partition iid (ignored)",
           "--set model.hidden=64: model.hidden: not used with model.kind logistic (ignored)"}));
+  EXPECT_EQ(parse_config("algorithm:\n  name: overlap_local_sgd\n  alpha: 1\n", "deck.yaml", {}, 1)
+                .warnings,
+            (std::vector<std::string>{
+                "deck.yaml:3: algorithm.alpha: 1 replaces the model by the one-round-stale anchor "
+                "at every sync, so training never leaves x0 (use alpha in (0, 1))"}));
   EXPECT_EQ(data_keys.run.precision, olsgd::Precision::Float32);  // learning models' default
   EXPECT_EQ(data_keys.data.path, olsgd::kFashionMnistPath);
 }

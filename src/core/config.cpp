@@ -436,6 +436,13 @@ void validate(Config& c, const Origins& o, int ranks) {
     if (!u.used && it != o.end())
       c.warnings.push_back(it->second + ": " + u.key + ": not used with " + u.by + " (ignored)");
   }
+  // alpha = 1 is accepted (a test uses it: every rank then holds the anchor after a sync) but
+  // is degenerate: the model is replaced by the one-round-stale anchor, which is what every rank
+  // sent, so nothing ever leaves x0. ALGORITHMS.md §2 asks for alpha in (0, 1).
+  if (overlap && c.algorithm.alpha == 1 && o.count("algorithm.alpha"))
+    c.warnings.push_back(o.at("algorithm.alpha") +
+                         ": algorithm.alpha: 1 replaces the model by the one-round-stale anchor "
+                         "at every sync, so training never leaves x0 (use alpha in (0, 1))");
   check(a != "overlap_local_sgd_momentum" || c.algorithm.anchor_momentum > 0, o, c,
         "algorithm.anchor_momentum",
         "the momentum variant needs algorithm.anchor_momentum in (0, 1) (use overlap_local_sgd "
