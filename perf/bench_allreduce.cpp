@@ -1,9 +1,11 @@
 // Model averaging of the flat parameter View (what local SGD does at a sync:
-// Communicator::allreduce_sum in place, then the 1/m scale kernel) against a bare
-// MPI_Allreduce of the same bytes from a std::vector, 1 KiB ... 64 MiB, measured in one run
-// with the two alternating. Reported: median seconds of each (the slowest rank's), and
-// bare / olsgd (goal >= 0.95: no extra copies or passes beyond the 1/m scale).
-//   mpirun -np 2 build/perf/bench_allreduce [--json FILE] [--max-mib 64]
+// Communicator::allreduce_sum in place, the 1/m having been folded into the step kernel
+// before it, see LocalSgd::local_update) against a bare MPI_Allreduce of the same bytes from
+// a std::vector, 1 KiB ... 64 MiB, measured in one run with the two alternating. Reported:
+// median seconds of each (the slowest rank's), and bare / olsgd (goal >= 0.95: no extra
+// copies or passes). `--with-scale` adds the separate 1/m pass olsgd used to make, to show
+// what folding it saved.
+//   mpirun -np 2 build/perf/bench_allreduce [--json FILE] [--max-mib 64] [--with-scale]
 #include <olsgd/comm/communicator.hpp>
 #include <olsgd/comm/environment.hpp>
 #include <olsgd/io/build_info.hpp>
@@ -39,8 +41,11 @@ int main(int argc, char** argv) {
   olsgd::comm::Environment env(argc, argv);
   std::string json_path;
   std::size_t max_mib = 64;
-  for (int i = 1; i + 1 < argc; ++i) {
+  bool with_scale = false;
+  for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--with-scale") with_scale = true;
+    if (i + 1 == argc) break;
     if (a == "--json") json_path = argv[++i];
     if (a == "--max-mib") max_mib = std::stoul(argv[++i]);
   }
@@ -65,7 +70,7 @@ int main(int argc, char** argv) {
       MPI_Barrier(MPI_COMM_WORLD);
       t0 = MPI_Wtime();
       comm.allreduce_sum(exec, v);
-      olsgd::kernels::scale(exec, v, inv_m);
+      if (with_scale) olsgd::kernels::scale(exec, v, inv_m);
       exec.fence();
       if (r > 0) t_olsgd.push_back(MPI_Wtime() - t0);
     }
@@ -73,8 +78,8 @@ int main(int argc, char** argv) {
         {bytes, reps, comm.max_uncounted(median(t_bare)), comm.max_uncounted(median(t_olsgd))});
   }
   if (comm.rank() == 0) {
-    std::printf("olsgd bench_allreduce: %d ranks, float32, median of each size, slowest rank\n",
-                comm.size());
+    std::printf("olsgd bench_allreduce: %d ranks, float32, median of each size, slowest rank%s\n",
+                comm.size(), with_scale ? ", olsgd with a separate 1/m pass" : "");
     std::printf("%10s %6s %12s %12s %12s %10s\n", "bytes", "reps", "bare us", "olsgd us",
                 "bare GB/s", "bare/olsgd");
     for (const Row& r : rows)
@@ -84,7 +89,10 @@ int main(int argc, char** argv) {
       std::ofstream os(json_path);
       olsgd::io::JsonWriter j(os);
       const auto b = olsgd::io::build_info();
-      j.begin_object().value("olsgd_git", b.git).value("ranks", comm.size());
+      j.begin_object()
+          .value("olsgd_git", b.git)
+          .value("ranks", comm.size())
+          .value("separate_scale_pass", with_scale);
       j.begin_array("sizes");
       for (const Row& r : rows)
         j.begin_object()

@@ -27,17 +27,17 @@ std::vector<double> ramp(std::size_t n, double a, double b) {
 }
 
 // ALGORITHMS.md §0: gi = g + wd*x; plain x -= lr*gi; heavy ball v = mu v + gi, x -= lr v;
-// Nesterov (PyTorch) v = mu v + gi, x -= lr (gi + mu v).
+// Nesterov (PyTorch) v = mu v + gi, x -= lr (gi + mu v); then x *= out_scale (v unscaled).
 void reference_step(std::vector<double>& x, std::vector<double>* v, const std::vector<double>& g,
                     const olsgd::kernels::SgdParams& p) {
   for (std::size_t i = 0; i < x.size(); ++i) {
     const double gi = p.grad_scale * g[i] + p.weight_decay * x[i];
     if (!v) {
-      x[i] -= p.lr * gi;
+      x[i] = p.out_scale * (x[i] - p.lr * gi);
       continue;
     }
     (*v)[i] = p.momentum * (*v)[i] + gi;
-    x[i] -= p.lr * (p.nesterov ? gi + p.momentum * (*v)[i] : (*v)[i]);
+    x[i] = p.out_scale * (x[i] - p.lr * (p.nesterov ? gi + p.momentum * (*v)[i] : (*v)[i]));
   }
 }
 
@@ -57,8 +57,10 @@ TEST(kernels, sgd_steps_match_host_reference) {
   const Case cases[] = {
       {"plain", {0.1, 0, false, 0, 1}, false},
       {"plain+wd+scale", {0.05, 0, false, 1e-2, 0.25}, false},
+      {"plain+out_scale", {0.05, 0, false, 1e-2, 1, 1.0 / 3}, false},
       {"heavy_ball", {0.1, 0.9, false, 1e-4, 1}, true},
       {"nesterov", {0.1, 0.9, true, 1e-4, 0.5}, true},
+      {"nesterov+out_scale", {0.1, 0.9, true, 1e-4, 0.5, 0.25}, true},
   };
   const std::size_t n = 1037;  // not a multiple of any vector width
   for (const auto& c : cases) {

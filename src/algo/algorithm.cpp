@@ -54,9 +54,9 @@ double Algorithm<Scalar>::compute_gradient(const IndexVector& batch, bool want_l
 }
 
 template <class Scalar>
-void Algorithm<Scalar>::local_step(Index k, double grad_scale) {
+void Algorithm<Scalar>::local_step(Index k, double grad_scale, double out_scale) {
   const auto& o = ctx_.config.optimizer;
-  kernels::SgdParams p{lr(k), o.momentum, o.nesterov, o.weight_decay, grad_scale};
+  kernels::SgdParams p{lr(k), o.momentum, o.nesterov, o.weight_decay, grad_scale, out_scale};
   compute_timed([&] {
     if (momentum_)
       kernels::sgd_momentum_step(ctx_.exec, params(), state_.segment(momentum_segment_), grad_, p);

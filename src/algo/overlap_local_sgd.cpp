@@ -31,13 +31,15 @@ OverlapLocalSgd<Scalar>::OverlapLocalSgd(TrainingContext<Scalar> ctx, bool momen
 
 template <class Scalar>
 double OverlapLocalSgd<Scalar>::step(Index k, const IndexVector& batch, bool want_loss) {
-  const double loss = local_update(k, batch, want_loss);
-  if ((k + 1) % tau_ == 0) sync(k);
+  const bool sync_now = (k + 1) % tau_ == 0;
+  const double loss = local_update(k, batch, want_loss, sync_now);
+  if (sync_now) sync(k);
   return loss;
 }
 
 template <class Scalar>
-double OverlapLocalSgd<Scalar>::local_update(Index k, const IndexVector& batch, bool want_loss) {
+double OverlapLocalSgd<Scalar>::local_update(Index k, const IndexVector& batch, bool want_loss,
+                                             bool /*sync_follows*/) {
   const double loss = this->compute_gradient(batch, want_loss);
   this->local_step(k, 1.0);
   // Open MPI advances a non-blocking collective only inside MPI calls: poke it.

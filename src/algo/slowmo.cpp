@@ -19,10 +19,12 @@ SlowMo<Base>::SlowMo(TrainingContext<Scalar> ctx)
 
 template <class Base>
 double SlowMo<Base>::step(Index k, const IndexVector& batch, bool want_loss) {
-  const double loss = this->local_update(k, batch, want_loss);
-  if ((k + 1) % period_ == 0)
+  const bool outer_now = (k + 1) % period_ == 0;
+  const bool base_sync = !outer_now && (k + 1) % tau_ == 0;
+  const double loss = this->local_update(k, batch, want_loss, base_sync);
+  if (outer_now)
     outer(k);
-  else if ((k + 1) % tau_ == 0)
+  else if (base_sync)
     this->sync(k);
   return loss;
 }

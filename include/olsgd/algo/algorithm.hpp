@@ -85,9 +85,10 @@ class Algorithm {
   // The local momentum segment; only when enabled.
   Vector<Scalar> momentum() const { return state_.segment(momentum_segment_); }
   bool has_momentum() const { return momentum_; }
-  // x_i (and the local momentum, when enabled) updated with gradient grad_scale * grad_;
-  // then the straggler model stretches this step's compute time on slowed ranks.
-  void local_step(Index k, double grad_scale);
+  // x_i (and the local momentum, when enabled) updated with gradient grad_scale * grad_,
+  // x_i then multiplied by out_scale; then the straggler model stretches this step's compute
+  // time on slowed ranks.
+  void local_step(Index k, double grad_scale, double out_scale = 1.0);
   // The straggler model: stretches step k's compute time so far on a slowed rank.
   void straggle(Index k);
   // Runs a blocking allreduce of `v` as this step's sync and reports it.

@@ -16,9 +16,10 @@ class LocalSgd : public Algorithm<Scalar> {
   double step(Index k, const IndexVector& batch, bool want_loss) override;
 
  protected:
-  // The step without its sync: gradient and local optimizer step.
-  double local_update(Index k, const IndexVector& batch, bool want_loss);
-  // x_i = average of the x_j (blocking).
+  // The step without its sync: gradient and local optimizer step. When `sync_follows`, the
+  // step writes x_i / m (its fused kernel's out_scale) so that sync() is the allreduce alone.
+  double local_update(Index k, const IndexVector& batch, bool want_loss, bool sync_follows);
+  // x_i = sum of the x_j / m (blocking); the last local_update must have had sync_follows.
   void sync(Index k);
 
  private:

@@ -25,7 +25,9 @@ class OverlapLocalSgd : public Algorithm<Scalar> {
   OverlapLocalSgd(TrainingContext<Scalar> ctx, bool momentum_variant,
                   const typename Algorithm<Scalar>::MoreSegments& more = {});
   // The step without its sync: gradient, local optimizer step, progress of the request.
-  double local_update(Index k, const IndexVector& batch, bool want_loss);
+  // `sync_follows` is taken for the same interface as LocalSgd and not needed: the pull
+  // folds the 1/m of the average in.
+  double local_update(Index k, const IndexVector& batch, bool want_loss, bool sync_follows);
   // Lines 5-8 of the rule: wait for the anchor, pull, post the next average.
   void sync(Index k);
   // Lines 6-7 of the rule: pull x toward the anchor and fill the send buffer.

@@ -1,9 +1,11 @@
 #pragma once
 // The local optimizer step, fused into one pass over (x, g[, v]):
 //   gi = grad_scale * g + weight_decay * x
-//   plain:     x -= lr * gi
-//   momentum:  v = mu * v + gi;  x -= lr * (nesterov ? gi + mu * v : v)   (PyTorch form)
-// grad_scale folds the 1/m of a gradient average into the step (no extra pass).
+//   plain:     x = out_scale * (x - lr * gi)
+//   momentum:  v = mu * v + gi;  x = out_scale * (x - lr * (nesterov ? gi + mu * v : v))
+//              (PyTorch form; v is never scaled)
+// grad_scale folds the 1/m of a gradient average into the step, out_scale the 1/m of a model
+// average about to be summed in place (local SGD's last step before a sync): no extra pass.
 #include <Kokkos_Core.hpp>
 
 namespace olsgd::kernels {
@@ -14,18 +16,19 @@ struct SgdParams {
   bool nesterov = false;
   double weight_decay = 0;
   double grad_scale = 1;
+  double out_scale = 1;
 };
 
 template <class ExecSpace, class XView, class GView>
 void sgd_step(const ExecSpace& exec, const XView& x, const GView& g, const SgdParams& p) {
   static_assert(XView::rank == 1 && GView::rank == 1, "sgd_step works on flat vectors");
   using Scalar = typename XView::non_const_value_type;
-  const Scalar lr = p.lr, wd = p.weight_decay, gs = p.grad_scale;
+  const Scalar lr = p.lr, wd = p.weight_decay, gs = p.grad_scale, os = p.out_scale;
   Kokkos::parallel_for(
       "olsgd::kernels::sgd_step", Kokkos::RangePolicy<ExecSpace>(exec, 0, x.extent(0)),
       KOKKOS_LAMBDA(const std::size_t i) {
         const Scalar xi = x(i);
-        x(i) = xi - lr * (gs * g(i) + wd * xi);
+        x(i) = os * (xi - lr * (gs * g(i) + wd * xi));
       });
 }
 
@@ -35,7 +38,7 @@ void sgd_momentum_step(const ExecSpace& exec, const XView& x, const VView& v, co
   static_assert(XView::rank == 1 && VView::rank == 1 && GView::rank == 1,
                 "sgd_momentum_step works on flat vectors");
   using Scalar = typename XView::non_const_value_type;
-  const Scalar lr = p.lr, wd = p.weight_decay, gs = p.grad_scale, mu = p.momentum;
+  const Scalar lr = p.lr, wd = p.weight_decay, gs = p.grad_scale, mu = p.momentum, os = p.out_scale;
   const bool nesterov = p.nesterov;
   Kokkos::parallel_for(
       "olsgd::kernels::sgd_momentum_step", Kokkos::RangePolicy<ExecSpace>(exec, 0, x.extent(0)),
@@ -44,7 +47,7 @@ void sgd_momentum_step(const ExecSpace& exec, const XView& x, const VView& v, co
         const Scalar gi = gs * g(i) + wd * xi;
         const Scalar vi = mu * v(i) + gi;
         v(i) = vi;
-        x(i) = xi - lr * (nesterov ? gi + mu * vi : vi);
+        x(i) = os * (xi - lr * (nesterov ? gi + mu * vi : vi));
       });
 }
 
