@@ -28,8 +28,10 @@ constexpr std::int64_t kGoodbye = -1;
 
 std::atomic<std::int64_t> Activity::step_{0};
 std::atomic<std::int64_t> Activity::since_{0};
+std::atomic<int> Activity::watched_{0};
 
-Activity::Collective::Collective() : outer_(since_.load() == 0) {
+Activity::Collective::Collective()
+    : outer_(watched_.load(std::memory_order_relaxed) > 0 && since_.load() == 0) {
   if (outer_) since_.store(now_ns());
 }
 Activity::Collective::~Collective() {
@@ -45,12 +47,14 @@ Watchdog::Watchdog(MPI_Comm comm, double timeout_s)
   detail::check(MPI_Comm_dup(comm, &comm_), "MPI_Comm_dup");
   MPI_Comm_rank(comm_, &rank_);
   MPI_Comm_size(comm_, &size_);
+  ++Activity::watched_;
   thread_ = std::thread([this] { run(); });
 }
 
 Watchdog::~Watchdog() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  --Activity::watched_;
   MPI_Comm_free(&comm_);
 }
 

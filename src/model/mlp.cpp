@@ -1,6 +1,7 @@
 #include <olsgd/data/rng.hpp>
 #include <olsgd/model/cross_entropy.hpp>
 #include <olsgd/model/mlp.hpp>
+#include <olsgd/model/mlp_kernels.hpp>
 
 #include <KokkosBlas3_gemm.hpp>
 
@@ -12,9 +13,7 @@ namespace {
 
 constexpr Index kEvalChunk = 1024;
 
-template <class Scalar>
-using Block =
-    Kokkos::View<Scalar**, Kokkos::LayoutRight, MemSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+using mlp_kernels::Block;
 
 // A rows x cols row-major block over raw memory (parameters or a scratch buffer).
 template <class Scalar>
@@ -61,19 +60,7 @@ void Mlp<Scalar>::initialize(const ExecSpace& exec, const Vector<Scalar>& x) con
 template <class Scalar>
 void Mlp<Scalar>::forward(const ExecSpace& exec, const ConstVector<Scalar>& x,
                           const Dataset<Scalar>& data, const IndexVector& rows, Index n) {
-  const Index p = widths_[0];
-  const auto features = data.features;
-  const auto a0 = act_[0];
-  // One team per sample, its threads over the features: no index division per element (it
-  // cost more than the copy on the host) and still every element in flight on a GPU.
-  using Team = Kokkos::TeamPolicy<ExecSpace>;
-  Kokkos::parallel_for(
-      "olsgd::model::mlp::gather", Team(exec, n, Kokkos::AUTO),
-      KOKKOS_LAMBDA(const typename Team::member_type& t) {
-        const Index s = t.league_rank(), r = rows(s);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(t, p),
-                             [&](const Index j) { a0(s * p + j) = features(r, j); });
-      });
+  mlp_kernels::gather_rows(exec, data.features, rows, block(act_[0].data(), n, widths_[0]));
   const std::size_t layers = widths_.size() - 1;
   for (std::size_t l = 0; l < layers; ++l) {
     const Index in = widths_[l], out = widths_[l + 1];
@@ -84,16 +71,7 @@ void Mlp<Scalar>::forward(const ExecSpace& exec, const ConstVector<Scalar>& x,
     auto Z = block(act_[l + 1].data(), n, out);
     exec.fence();
     KokkosBlas::gemm("N", "T", Scalar(1), A, block(w, out, in), Scalar(0), Z);  // Z = A W^T
-    const bool relu = l + 1 < layers;
-    Kokkos::parallel_for(
-        "olsgd::model::mlp::bias_relu", Team(exec, n, Kokkos::AUTO),
-        KOKKOS_LAMBDA(const typename Team::member_type& t) {
-          const Index s = t.league_rank();
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(t, out), [&](const Index j) {
-            const Scalar v = Z(s, j) + bias(j);
-            Z(s, j) = relu && v < 0 ? Scalar(0) : v;
-          });
-        });
+    mlp_kernels::bias_relu(exec, Z, bias, l + 1 < layers);
   }
 }
 
@@ -124,23 +102,14 @@ double Mlp<Scalar>::gradient(const ExecSpace& exec, const ConstVector<Scalar>& x
       Kokkos::parallel_for(
           "olsgd::model::mlp::l2", Kokkos::RangePolicy<ExecSpace>(exec, 0, out * in),
           KOKKOS_LAMBDA(const Index i) { g(first + i) += l2 * x(first + i); });
-    Kokkos::parallel_for(
-        "olsgd::model::mlp::bias_grad", Kokkos::RangePolicy<ExecSpace>(exec, 0, out),
-        KOKKOS_LAMBDA(const Index j) {  // column sums of D, in sample order
-          Scalar acc = 0;
-          for (Index s = 0; s < b; ++s) acc += D(s, j);
-          g(first + out * in + j) = acc;
-        });
+    mlp_kernels::bias_grad(
+        exec, D, Kokkos::subview(g, std::make_pair(first + out * in, first + out * in + out)));
     if (l == 0) break;
     // delta_prev = (D W) * relu'(A): back through the weights and the ReLU of layer l.
     auto P = block(delta_prev_.data(), b, in);
     exec.fence();
     KokkosBlas::gemm("N", "N", Scalar(1), D, block(w, out, in), Scalar(0), P);
-    Kokkos::parallel_for(
-        "olsgd::model::mlp::relu_grad", Kokkos::RangePolicy<ExecSpace>(exec, 0, b * in),
-        KOKKOS_LAMBDA(const Index i) {  // both blocks are whole contiguous rows
-          if (A.data()[i] <= 0) P.data()[i] = 0;
-        });
+    mlp_kernels::relu_grad(exec, A, P);
     std::swap(delta_, delta_prev_);
   }
   if (!want_loss) return kUnknown;
