@@ -22,21 +22,20 @@ Environment::Environment(int argc, char** argv) {
   }
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  // Kokkos 3.x also answers the bare --help with its own text; the driver owns --help, so
-  // Kokkos sees every argument but that one (its --kokkos-help still works).
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
+  for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a != "--help" && a != "-h") args.push_back(argv[i]);
+    if (a == "--help" || a == "-h" || a == "--version") return;  // see the header
   }
-  int n = static_cast<int>(args.size());
+  std::vector<char*> args(argv, argv + argc);
+  int n = argc;
   args.push_back(nullptr);
   char** kokkos_argv = args.data();
   Kokkos::initialize(n, kokkos_argv);
+  owns_kokkos_ = true;
 }
 
 Environment::~Environment() {
-  Kokkos::finalize();
+  if (owns_kokkos_) Kokkos::finalize();
   if (owns_mpi_) MPI_Finalize();
 }
 

@@ -5,7 +5,9 @@ namespace olsgd::comm {
 
 class Environment {
  public:
-  // Kokkos reads its --kokkos-* arguments from argv; argv itself is left as it was.
+  // Kokkos reads its --kokkos-* arguments from argv; argv itself is left as it was. With
+  // --help, -h or --version Kokkos is not started: the answer needs none of it, and Kokkos
+  // 3.x would print its OMP_PROC_BIND advice on stdout ahead of it.
   Environment(int argc, char** argv);
   ~Environment();
   Environment(const Environment&) = delete;
@@ -21,6 +23,7 @@ class Environment {
   int size_ = 1;
   int thread_level_ = 0;
   bool owns_mpi_ = false;
+  bool owns_kokkos_ = false;
 };
 
 }  // namespace olsgd::comm

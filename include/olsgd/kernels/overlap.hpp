@@ -32,13 +32,14 @@ void pull_to_anchor_momentum(const ExecSpace& exec, const XView& x, const ZView&
   static_assert(XView::rank == 1 && ZView::rank == 1 && BView::rank == 1 && SView::rank == 1,
                 "pull_to_anchor_momentum works on flat vectors");
   using Scalar = typename XView::non_const_value_type;
-  const Scalar a = alpha, keep = 1 - alpha, be = beta, eta = lr, scale = inv_m;
+  // 1/lr once here: a division per element made this the one pull below copy speed (issue 8).
+  const Scalar a = alpha, keep = 1 - alpha, be = beta, eta = lr, inv_eta = 1 / lr, scale = inv_m;
   Kokkos::parallel_for(
       "olsgd::kernels::pull_to_anchor_momentum",
       Kokkos::RangePolicy<ExecSpace>(exec, 0, x.extent(0)), KOKKOS_LAMBDA(const std::size_t i) {
         const Scalar z = anchor(i);
         const Scalar xi = keep * x(i) + a * z;
-        const Scalar bi = be * b(i) + (z - xi) / eta;
+        const Scalar bi = be * b(i) + (z - xi) * inv_eta;
         x(i) = xi;
         b(i) = bi;
         send(i) = (z - eta * bi) * scale;
