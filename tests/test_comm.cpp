@@ -162,6 +162,44 @@ TEST(request, two_requests_in_flight_keep_their_own_buffers) {
   expect_ramp_sum(b, m);
 }
 
+TEST(request, staged_collectives_give_what_direct_ones_give) {
+  // The host staging path (always taken for device memory) forced on host memory.
+  constexpr bool host_memory =
+      Kokkos::SpaceAccessibility<Kokkos::HostSpace, olsgd::MemSpace>::accessible;
+  Communicator comm(MPI_COMM_WORLD);
+  EXPECT_EQ(comm.stages(), !host_memory);  // direct wherever MPI can read the View
+  comm.force_host_staging(true);
+  ASSERT_TRUE(comm.stages());
+  const int m = comm.size();
+  auto v = ramp(700, comm.rank());
+  comm.allreduce_sum(olsgd::ExecSpace(), v);
+  expect_ramp_sum(v, m);
+  // Two in flight at once, each with its own staging buffer, completed out of order.
+  auto send = ramp(64, comm.rank()), big = ramp(5000, comm.rank());
+  olsgd::Vector<double> a("a", 64), b("b", 5000);
+  olsgd::comm::Request first = comm.iallreduce_sum(olsgd::ExecSpace(), send, a);
+  olsgd::comm::Request second = comm.iallreduce_sum(olsgd::ExecSpace(), big, b);
+  second.wait();
+  first.wait();
+  expect_ramp_sum(a, m);
+  expect_ramp_sum(b, m);
+  // Allgather, blocking and not: every rank's words in rank order.
+  olsgd::WordVector words("words", 3), all("all", 3 * m), all2("all2", 3 * m);
+  auto hw = Kokkos::create_mirror_view(words);
+  for (int i = 0; i < 3; ++i) hw(i) = 100u * comm.rank() + i;
+  Kokkos::deep_copy(words, hw);
+  comm.allgather(olsgd::ExecSpace(), words, all);
+  olsgd::comm::Request gather = comm.iallgather(olsgd::ExecSpace(), words, all2);
+  gather.wait();
+  for (const auto& out : {all, all2}) {
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out);
+    for (int r = 0; r < m; ++r)
+      for (int i = 0; i < 3; ++i) ASSERT_EQ(h(3 * r + i), 100u * r + i);
+  }
+  comm.force_host_staging(false);
+  EXPECT_EQ(comm.stages(), !host_memory);  // device memory cannot go unstaged
+}
+
 TEST(request, injected_delay_behaves_like_a_slow_network) {
   Communicator comm(MPI_COMM_WORLD);
   const double delay = 0.05;

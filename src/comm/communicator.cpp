@@ -99,7 +99,7 @@ void Communicator::allreduce_sum(const ExecSpace& exec, const Vector<Scalar>& v,
   const bool delayed = traffic == Traffic::Algorithm && network_.seconds(n * sizeof(Scalar)) > 0;
   const auto start = delayed ? Request::Clock::now() : Request::Clock::time_point();
   exec.fence();  // the kernels that wrote v must be done before MPI reads it
-  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
+  if (!stage_) {
     check(MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(n), mpi_datatype<Scalar>(),
                         MPI_SUM, comm_),
           "MPI_Allreduce");
@@ -131,7 +131,7 @@ Request Communicator::iallreduce_sum(const ExecSpace& exec, const Vector<Scalar>
   exec.fence();  // the kernels that wrote `send` must be done before MPI reads it
   Scalar* send_ptr = send.data();
   Scalar* recv_ptr = recv.data();
-  if constexpr (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
+  if (stage_) {
     // Stage through host buffers that stay put until the request completes.
     auto buffer = async_staging(2 * n * sizeof(Scalar));
     send_ptr = reinterpret_cast<Scalar*>(buffer->data());
@@ -167,7 +167,7 @@ void Communicator::allgather(const ExecSpace& exec, const WordVector& send,
     throw std::runtime_error("allgather: receive buffer is not size() * send, or too large");
   const auto start = Request::Clock::now();
   exec.fence();  // the kernels that wrote `send` must be done before MPI reads it
-  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
+  if (!stage_) {
     check(MPI_Allgather(send.data(), static_cast<int>(n), MPI_UINT32_T, recv.data(),
                         static_cast<int>(n), MPI_UINT32_T, comm_),
           "MPI_Allgather");
@@ -197,7 +197,7 @@ Request Communicator::iallgather(const ExecSpace& exec, const WordVector& send,
   exec.fence();  // the kernels that wrote `send` must be done before MPI reads it
   std::uint32_t* send_ptr = send.data();
   std::uint32_t* recv_ptr = recv.data();
-  if constexpr (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
+  if (stage_) {
     using HostWords = Kokkos::View<std::uint32_t*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
     auto buffer = async_staging((size_ + 1) * n * sizeof(std::uint32_t));
     send_ptr = reinterpret_cast<std::uint32_t*>(buffer->data());

@@ -1,7 +1,8 @@
 #pragma once
 // The MPI communicator the algorithms talk through: collectives on flat device Views (one
 // buffer, one call) with byte accounting. Device memory that the host cannot address is
-// staged through a persistent host buffer; host-accessible memory goes to MPI directly.
+// staged through a persistent host buffer; host-accessible memory goes to MPI directly (or
+// is staged too when a test asks, so the device path runs and is checked on the host).
 #include <olsgd/comm/progress_thread.hpp>
 #include <olsgd/comm/request.hpp>
 #include <olsgd/core/types.hpp>
@@ -104,11 +105,19 @@ class Communicator {
   // (some training, some exiting) when only some of them hit bad input.
   void agree_or_throw(const std::string& local_error) const;
 
+  // Stage host-accessible Views through the host buffers as well, the path device memory
+  // always takes (for tests: it then runs on a host-only build). Off: direct where possible.
+  void force_host_staging(bool on) { stage_ = on || !kHostAccessible; }
+  bool stages() const { return stage_; }
+
   const TrafficCounter& traffic() const { return traffic_; }
   // Continues the counts of a run restarted from a checkpoint.
   void restore_traffic(const TrafficCounter& t) { traffic_ = t; }
 
  private:
+  static constexpr bool kHostAccessible =
+      Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible;
+
   // Count an algorithm collective of `bytes` payload; return the injected delay it must take.
   double count_allreduce(std::size_t bytes);
   double count_allgather(std::size_t bytes);
@@ -128,6 +137,7 @@ class Communicator {
   int size_ = 1;
   TrafficCounter traffic_;
   std::vector<unsigned char> staging_;
+  bool stage_ = !kHostAccessible;
 };
 
 }  // namespace olsgd::comm
