@@ -7,6 +7,7 @@
 #include <olsgd/comm/environment.hpp>
 #include <olsgd/core/config.hpp>
 #include <olsgd/core/error.hpp>
+#include <olsgd/core/memory_usage.hpp>
 #include <olsgd/core/signals.hpp>
 #include <olsgd/io/build_info.hpp>
 #include <olsgd/io/checkpoint.hpp>
@@ -20,7 +21,6 @@
 #include <iostream>
 #include <memory>
 #include <string>
-#include <sys/resource.h>
 #include <vector>
 
 namespace {
@@ -122,13 +122,6 @@ Outputs open_outputs(const olsgd::Config& cfg, const olsgd::comm::Communicator& 
   return out;
 }
 
-// This process's peak resident set (Linux reports ru_maxrss in KiB).
-double peak_rss_bytes() {
-  struct rusage usage = {};
-  getrusage(RUSAGE_SELF, &usage);
-  return 1024.0 * static_cast<double>(usage.ru_maxrss);
-}
-
 // --timers: every phase (a Kokkos Tools region of the same name) with its calls, this rank's
 // total and mean, and the slowest rank's total; collective, rank 0 prints.
 void print_timers(const olsgd::RunOutcome& out, const olsgd::comm::Communicator& comm) {
@@ -150,8 +143,9 @@ void print_timers(const olsgd::RunOutcome& out, const olsgd::comm::Communicator&
   line("olsgd::train (all)", 1, out.train_s);
 }
 
-void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out, int ranks, int threads,
-                   double facts_peak_mib) {
+void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out,
+                   const olsgd::io::RunFacts& facts) {
+  const int ranks = facts.ranks, threads = facts.threads_per_rank;
   const auto& r = out.last;
   std::printf(
       "olsgd: %s on %s (%s), %lld parameters, %lld samples per rank, %d ranks x %d threads, %s\n",
@@ -179,8 +173,11 @@ void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out, int r
       "injected delay %.3f s\n",
       static_cast<long long>(sy.count), sy.t_exposed, sy.t_network, 100 * sy.hidden_frac(),
       sy.t_wait, sy.delay);
-  std::printf("  peak memory %.1f MiB per rank (largest), algorithm state %.1f MiB\n",
-              facts_peak_mib, out.state_bytes / (1 << 20));
+  constexpr double kMiB = 1 << 20;
+  std::printf(
+      "  peak memory %.1f MiB per rank (largest; %.1f MiB while training), algorithm state "
+      "%.1f MiB\n",
+      facts.peak_rss_bytes / kMiB, facts.training_peak_rss_bytes / kMiB, out.state_bytes / kMiB);
   std::printf("  wrote metrics.csv, syncs.csv and summary.json in %s\n",
               cfg.run.output_dir.c_str());
 }
@@ -218,7 +215,10 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
     if (files.syncs) files.syncs->write(sync);
   };
   obs.on_step = [&](olsgd::Index done, olsgd::Index total) { progress.step(done, total); };
-  obs.on_ready = [&](olsgd::Index first) { files = open_outputs(cfg, comm, first); };
+  obs.on_ready = [&](olsgd::Index first) {
+    files = open_outputs(cfg, comm, first);
+    olsgd::reset_peak_rss();  // from here on: training's own peak, apart from loading's
+  };
   const olsgd::RunOutcome out = olsgd::run_training(cfg, comm, obs);
 
   olsgd::io::RunFacts facts;
@@ -226,7 +226,11 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
   facts.threads_per_rank = olsgd::ExecSpace().concurrency();
   facts.mpi_thread_level = env.thread_level();
   facts.train_s_max = comm.max_uncounted(out.train_s);
-  facts.peak_rss_bytes = comm.max_uncounted(peak_rss_bytes());
+  facts.peak_rss_bytes = comm.max_uncounted(olsgd::peak_rss_bytes());
+  const double training_peak = olsgd::peak_rss_since_reset_bytes();  // NaN: unknown
+  facts.training_peak_rss_bytes =
+      comm.max_uncounted(std::isnan(training_peak) ? -1.0 : training_peak);
+  if (facts.training_peak_rss_bytes < 0) facts.training_peak_rss_bytes = std::nan("");
   facts.overrides = cl.overrides;
   std::string error;
   if (root) {
@@ -235,8 +239,7 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
       if (!out.restarted_from.empty())
         std::printf("olsgd: resumed from %s at step %lld\n", out.restarted_from.c_str(),
                     static_cast<long long>(out.first_step));
-      print_summary(cfg, out, facts.ranks, facts.threads_per_rank,
-                    facts.peak_rss_bytes / (1 << 20));
+      print_summary(cfg, out, facts);
       if (out.stop_signal && out.last_checkpoint.empty()) {
         std::printf("olsgd: stopped by %s after step %lld of %lld; no checkpoint (%s)\n",
                     olsgd::signal_name(out.stop_signal), static_cast<long long>(out.steps_done),

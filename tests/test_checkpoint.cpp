@@ -55,7 +55,7 @@ class CheckpointTest : public ::testing::Test {
 
   static RunOutcome run(const Config& c) {
     comm::Communicator comm(MPI_COMM_WORLD);
-    return run_training(c, comm, {});
+    return run_training(c, comm, test::keeping_final_state());
   }
 
   // The message every rank gets when the run is refused ("" if it was not).
@@ -265,7 +265,7 @@ TEST_F(BadCheckpoint, another_rank_count) {
     comm::Communicator comm(self);
     Config c = parse_config(kDeck, "checkpoint-test",
                             {"run.output_dir=" + alone, "checkpoint.every=20"}, 1);
-    run_training(c, comm, {});
+    run_training(c, comm, test::keeping_final_state());
     MPI_Comm_free(&self);
   } else {
     MPI_Comm none;

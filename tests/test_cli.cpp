@@ -242,6 +242,12 @@ TEST_F(Cli, timers_print_every_phase_and_the_summary_records_peak_memory) {
   ASSERT_TRUE(std::regex_search(json, m, std::regex(R"("peak_rss_bytes_max_over_ranks": (\d+))")))
       << json;
   EXPECT_GT(std::stod(m[1]), 1e6);  // a real resident set, not a placeholder
+  const double lifetime = std::stod(m[1]);
+  ASSERT_TRUE(
+      std::regex_search(json, m, std::regex(R"("training_peak_rss_bytes_max_over_ranks": (\d+))")))
+      << json;
+  EXPECT_GT(std::stod(m[1]), 1e6);       // the peak since the first step: what training holds,
+  EXPECT_LE(std::stod(m[1]), lifetime);  // never above the whole run's
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ Config deck(const std::vector<std::string>& sets) {
 
 RunOutcome run(const Config& c) {
   comm::Communicator comm(MPI_COMM_WORLD);
-  return run_training(c, comm, {});
+  return run_training(c, comm, test::keeping_final_state());
 }
 
 State state_of(const RunOutcome& out) {

@@ -1,6 +1,8 @@
 #pragma once
 // Helpers shared by the test suites: moving data between std::vector and rank-1 Views,
-// and the world communicator's size and rank.
+// the world communicator's size and rank, and run options for whole-run tests.
+#include <olsgd/algo/trainer.hpp>
+
 #include <Kokkos_Core.hpp>
 
 #include <mpi.h>
@@ -34,6 +36,12 @@ inline int world_rank() {
   int r = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &r);
   return r;
+}
+
+// Observers that keep the end state (RunOutcome::final_state, final_params) for comparison.
+inline RunObservers keeping_final_state(RunObservers obs = {}) {
+  obs.keep_final_state = true;
+  return obs;
 }
 
 }  // namespace olsgd::test

@@ -85,7 +85,7 @@ State reference(const Config& c, int m, int rank) {
 
 State run(const Config& c) {
   comm::Communicator comm(MPI_COMM_WORLD);
-  const RunOutcome out = run_training(c, comm, {});
+  const RunOutcome out = run_training(c, comm, test::keeping_final_state());
   return State(out.final_state.begin(), out.final_state.end());
 }
 
@@ -162,11 +162,13 @@ TEST(overlap, the_anchor_of_sync_j_is_exactly_the_average_posted_at_sync_j_minus
   TrainingContext<double> ctx{ExecSpace(), model, comm, timers, c};
   auto algo = make_algorithm(ctx);
   std::vector<std::vector<double>> used, posted;
-  algo->set_sync_observer([&](const SyncRecord& r, const SyncBuffers<double>& b) {
-    EXPECT_EQ(r.sync, static_cast<std::int64_t>(used.size()) + 1);
-    used.push_back(test::to_host(b.anchor_used));
-    posted.push_back(test::to_host(b.posted));
-  });
+  algo->set_sync_observer(
+      [&](const SyncRecord& r, const SyncBuffers<double>& b) {
+        EXPECT_EQ(r.sync, static_cast<std::int64_t>(used.size()) + 1);
+        used.push_back(test::to_host(b.anchor_used));
+        posted.push_back(test::to_host(b.posted));
+      },
+      /*with_buffers=*/true);
   const MinibatchSampler sampler(c.run.seed, comm.rank(), data.rows(), c.optimizer.batch);
   for (Index k = 0; k < c.run.steps; ++k) algo->step(k, sampler.sample(ExecSpace(), k), false);
   algo->finish();

@@ -39,7 +39,7 @@ TrainedRun train(std::vector<std::string> sets, bool host_staging = false) {
   TrainedRun run;
   RunObservers obs;
   obs.on_row = [&](const MetricsRow& r) { run.rows.push_back(r); };
-  run.out = run_training(cfg, comm, obs);
+  run.out = run_training(cfg, comm, test::keeping_final_state(obs));
   return run;
 }
 
@@ -142,7 +142,7 @@ algorithm: {name: overlap_local_sgd, tau: 4}
           world_size());
       EXPECT_EQ(c.run.precision, Precision::Float32);  // the learning models' default
       comm::Communicator comm(MPI_COMM_WORLD);
-      const RunOutcome out = run_training(c, comm, {});
+      const RunOutcome out = run_training(c, comm, test::keeping_final_state());
       // 150 steps of 32 images per rank: far above chance (10%) on the 10000 test images.
       EXPECT_GT(out.last.test_acc, 0.6);
       EXPECT_LT(out.last.test_loss, 1.2);
@@ -164,7 +164,7 @@ optimizer: {lr: 0.5}
   comm::Communicator comm(MPI_COMM_WORLD);
   const Config local =
       parse_config(deck, "qhet", {"algorithm.name=local_sgd", "algorithm.tau=8"}, m);
-  const RunOutcome lo = run_training(local, comm, {});
+  const RunOutcome lo = run_training(local, comm, test::keeping_final_state());
   const QuadraticProblem q = make_quadratic_problem(local.data, local.run.seed, m);
   if (m > 1) {
     EXPECT_NEAR(lo.zeta_star, 2.0, 1e-12);
@@ -182,7 +182,7 @@ optimizer: {lr: 0.5}
     EXPECT_GT(lo.last.suboptimality, 1e-3);
   }
   const Config mb = parse_config(deck, "qhet", {"algorithm.name=minibatch_sgd"}, m);
-  const RunOutcome mo = run_training(mb, comm, {});
+  const RunOutcome mo = run_training(mb, comm, test::keeping_final_state());
   EXPECT_LT(mo.last.suboptimality, 1e-20);
   EXPECT_LT(mo.last.dist_opt, 1e-18);
 }

@@ -270,12 +270,14 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   algorithm->finish();
   out.train_s = since(start);
   out.traffic = comm.traffic();
-  for (const auto& seg : algorithm->state().segments()) {
-    auto v = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(),
-                                                 algorithm->state().segment(seg.name));
-    out.final_state.emplace_back(seg.name, std::vector<double>(v.data(), v.data() + v.extent(0)));
+  if (obs.keep_final_state) {
+    for (const auto& seg : algorithm->state().segments()) {
+      auto v = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(),
+                                                   algorithm->state().segment(seg.name));
+      out.final_state.emplace_back(seg.name, std::vector<double>(v.data(), v.data() + v.extent(0)));
+    }
+    out.final_params = out.final_state.front().second;
   }
-  out.final_params = out.final_state.front().second;
   return out;
 }
 

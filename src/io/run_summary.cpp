@@ -155,10 +155,12 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
         .end_object();
 
     // What the algorithm needs in theory (its flat state) beside what a rank really held at
-    // its peak (the state, the data shard, model scratch, MPI and Kokkos).
+    // its peak (the state, the data shard, model scratch, MPI and Kokkos), over the whole run
+    // and from the first step on (loading's transient excluded).
     j.begin_object("memory")
         .value("state_bytes", out.state_bytes)
         .value("peak_rss_bytes_max_over_ranks", facts.peak_rss_bytes)
+        .value("training_peak_rss_bytes_max_over_ranks", facts.training_peak_rss_bytes)
         .end_object();
 
     j.begin_object("final");

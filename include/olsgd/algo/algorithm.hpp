@@ -25,7 +25,8 @@ struct TrainingContext {
 };
 
 // The buffers of a sync, for observers that check the update rule (tests): the anchor the
-// rank pulled toward and what it contributed to the next average. Empty when n/a.
+// rank pulled toward and what it contributed to the next average. Empty when n/a, or when
+// the observer did not ask for them (copies of d numbers at every sync).
 template <class Scalar>
 struct SyncBuffers {
   ConstVector<Scalar> anchor_used;
@@ -70,7 +71,12 @@ class Algorithm {
   // Seconds one sync's collective costs when nothing hides it (calibrated + injected).
   double network_seconds() const { return network_s_; }
 
-  void set_sync_observer(SyncObserver observer) { observer_ = std::move(observer); }
+  // `with_buffers`: snapshot the sync's buffers for the observer (tests of the update rule
+  // only: two extra copies of the model per sync).
+  void set_sync_observer(SyncObserver observer, bool with_buffers = false) {
+    observer_ = std::move(observer);
+    observe_buffers_ = with_buffers && observer_;
+  }
 
  protected:
   static constexpr std::size_t kParams = 0;
@@ -98,7 +104,7 @@ class Algorithm {
   // The same for a collective other than the d-vector allreduce (compressed messages), with
   // its own network time and injected delay.
   void report_sync(Index k, SyncRecord record, double t_network, double delay);
-  bool observing_buffers() const { return static_cast<bool>(observer_); }
+  bool observing_buffers() const { return observe_buffers_; }
 
   TrainingContext<Scalar> ctx_;
   FlatState<Scalar> state_;
@@ -114,6 +120,7 @@ class Algorithm {
   double compute_since_sync_s_ = 0;
   std::int64_t syncs_ = 0;
   SyncObserver observer_;
+  bool observe_buffers_ = false;
 };
 
 }  // namespace olsgd

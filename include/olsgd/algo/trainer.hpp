@@ -26,6 +26,9 @@ struct RunObservers {
   // before the first step, with the number of steps already done (0, or the checkpoint's
   // step): the place to create output files, so a run refused for bad input writes nothing.
   std::function<void(Index)> on_ready;
+  // Fill RunOutcome::final_state and final_params (host copies in double of the whole
+  // state: 2x its size again, so only for tests and tools that compare end states).
+  bool keep_final_state = false;
 };
 
 struct RunOutcome {

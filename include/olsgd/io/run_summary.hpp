@@ -16,6 +16,8 @@ struct RunFacts {
   int mpi_thread_level = 0;
   double train_s_max = 0;     // slowest rank
   double peak_rss_bytes = 0;  // the largest resident set of any rank (getrusage)
+  // The same from the first step on (data loading's transient excluded); NaN if unknown.
+  double training_peak_rss_bytes = 0;
   std::vector<std::string> overrides;
 };
 

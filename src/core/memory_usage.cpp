@@ -1,0 +1,37 @@
+#include <olsgd/core/memory_usage.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <string>
+#include <sys/resource.h>
+
+namespace olsgd {
+namespace {
+bool peak_was_reset = false;
+}  // namespace
+
+double peak_rss_bytes() {
+  struct rusage usage = {};
+  getrusage(RUSAGE_SELF, &usage);
+  return 1024.0 * static_cast<double>(usage.ru_maxrss);  // Linux reports KiB
+}
+
+bool reset_peak_rss() {
+  std::ofstream f("/proc/self/clear_refs");
+  peak_was_reset = f && (f << "5").flush();  // 5: reset the peak resident set (Linux >= 4.0)
+  return peak_was_reset;
+}
+
+double peak_rss_since_reset_bytes() {
+  if (!peak_was_reset) return std::nan("");
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  double kib = 0;
+  while (status >> key) {
+    if (key == "VmHWM:" && status >> kib) return 1024.0 * kib;
+    status.ignore(1 << 20, '\n');
+  }
+  return std::nan("");
+}
+
+}  // namespace olsgd
