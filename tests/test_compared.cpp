@@ -112,7 +112,10 @@ State slowmo_reference(const Config& c, int m, int rank) {
 }
 
 TEST(compared, accelerated_minibatch_sgd_matches_the_host_reference) {
-  for (auto sets : {std::vector<std::string>{}, {"optimizer.weight_decay=0.01", "run.steps=24"}}) {
+  // The element type spelled out: nvcc (EDG) cannot deduce it from a mixed braced list.
+  const std::vector<std::vector<std::string>> cases = {
+      {}, {"optimizer.weight_decay=0.01", "run.steps=24"}};
+  for (auto sets : cases) {
     sets.push_back("algorithm.name=accelerated_minibatch_sgd");
     sets.push_back("optimizer.lr=0.02");
     const Config c = deck(sets);

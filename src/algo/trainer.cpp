@@ -203,6 +203,35 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
 
   if (obs.on_ready) obs.on_ready(first);
   const auto start = Clock::now();
+  // The metrics row after step k (collective: every rank calls it at the same k). `loss` is
+  // this rank's minibatch loss of step k, or kUnknown.
+  auto measure = [&](Index k, double loss, bool eval) {
+    Timers::Scope t(out.timers, Phase::Metrics);
+    MetricsRow row;
+    row.step = k + 1;
+    row.epoch = data.rows() > 0 ? static_cast<double>((k + 1) * cfg.optimizer.batch) / data.rows()
+                                : kUnknown;
+    row.lr = algorithm->lr(k);
+    row.loss = comm.sum_uncounted(loss) / m;
+    probe.measure(exec, algorithm->params(), row);
+    if (eval) {
+      // The averaged model on the held-out shards, summed over ranks.
+      const Evaluation e = model.evaluate(exec, probe.xbar(), test);
+      std::vector<double> sums = {e.loss_sum, e.correct, e.rows};
+      comm.sum_uncounted(sums);
+      row.test_loss = sums[0] / sums[2];
+      row.test_acc = sums[1] / sums[2];
+    }
+    row.bytes_payload = comm.traffic().payload_bytes;
+    row.bytes_wire = comm.traffic().wire_bytes;
+    row.t_compute = out.timers.seconds(Phase::Compute);
+    row.t_comm = out.timers.seconds(Phase::Comm);
+    row.t_wait = out.timers.seconds(Phase::Wait);
+    row.delay_injected = comm.traffic().delay_s;
+    row.hidden_frac = out.syncs.hidden_frac();
+    row.wall_s = since(start);
+    return row;
+  };
   const Index steps = cfg.run.steps;
   out.steps_done = steps;
   int stop_flag = 0;         // the highest stop signal any rank had at the last check
@@ -215,32 +244,8 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
     const IndexVector batch = sampler.sample(exec, k);
     const double loss = algorithm->step(k, batch, log);
     if (log) {
-      Timers::Scope t(out.timers, Phase::Metrics);
-      MetricsRow row;
-      row.step = k + 1;
-      row.epoch = data.rows() > 0 ? static_cast<double>((k + 1) * cfg.optimizer.batch) / data.rows()
-                                  : kUnknown;
-      row.lr = algorithm->lr(k);
-      row.loss = comm.sum_uncounted(loss) / m;
-      probe.measure(exec, algorithm->params(), row);
-      if (eval) {
-        // The averaged model on the held-out shards, summed over ranks.
-        const Evaluation e = model.evaluate(exec, probe.xbar(), test);
-        std::vector<double> sums = {e.loss_sum, e.correct, e.rows};
-        comm.sum_uncounted(sums);
-        row.test_loss = sums[0] / sums[2];
-        row.test_acc = sums[1] / sums[2];
-      }
-      row.bytes_payload = comm.traffic().payload_bytes;
-      row.bytes_wire = comm.traffic().wire_bytes;
-      row.t_compute = out.timers.seconds(Phase::Compute);
-      row.t_comm = out.timers.seconds(Phase::Comm);
-      row.t_wait = out.timers.seconds(Phase::Wait);
-      row.delay_injected = comm.traffic().delay_s;
-      row.hidden_frac = out.syncs.hidden_frac();
-      row.wall_s = since(start);
-      out.last = row;
-      if (obs.on_row) obs.on_row(row);
+      out.last = measure(k, loss, eval);
+      if (obs.on_row) obs.on_row(out.last);
     }
     if (obs.on_step) obs.on_step(k + 1, steps);
     const Index done = k + 1;
@@ -264,6 +269,9 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
       checkpoint(done);
     if (out.stop_signal) {
       out.steps_done = done;
+      // The summary's final row describes the model where the run stopped; metrics.csv
+      // keeps its log_every grid, so a resumed run's file equals an uninterrupted one's.
+      if (out.last.step != done) out.last = measure(k, kUnknown, evaluate);
       break;
     }
   }

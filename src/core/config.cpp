@@ -525,7 +525,7 @@ std::vector<std::pair<std::string, std::string>> config_values(const Config& con
 }
 
 std::string config_help() {
-  const Config defaults;
+  const Config defaults{};  // {}: nvcc (EDG) warns #811-D on a const default-initialised aggregate
   std::ostringstream os;
   for (const auto& f : fields()) {
     std::string key = f.key;
