@@ -226,8 +226,9 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
   facts.threads_per_rank = olsgd::ExecSpace().concurrency();
   facts.mpi_thread_level = env.thread_level();
   facts.train_s_max = comm.max_uncounted(out.train_s);
-  facts.peak_rss_bytes = comm.max_uncounted(olsgd::peak_rss_bytes());
+  // The training peak first: the whole run's, read after it, is then never below it.
   const double training_peak = olsgd::peak_rss_since_reset_bytes();  // NaN: unknown
+  facts.peak_rss_bytes = comm.max_uncounted(olsgd::peak_rss_bytes());
   facts.training_peak_rss_bytes =
       comm.max_uncounted(std::isnan(training_peak) ? -1.0 : training_peak);
   if (facts.training_peak_rss_bytes < 0) facts.training_peak_rss_bytes = std::nan("");

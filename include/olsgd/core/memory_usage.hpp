@@ -5,7 +5,7 @@
 
 namespace olsgd {
 
-// The largest resident set so far (getrusage), bytes.
+// The largest resident set so far (getrusage, and the peak before any reset), bytes.
 double peak_rss_bytes();
 // Starts a new peak from the current resident set (Linux: /proc/self/clear_refs). False
 // where the system cannot; peak_rss_since_reset_bytes() is then unknown.
