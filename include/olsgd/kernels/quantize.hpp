@@ -126,9 +126,10 @@ void quantize_pack(const ExecSpace& exec, const VView& v, typename VView::non_co
         auto negative = [&](Index l) { return v(l) < 0; };
         auto level = [&](Index l) {
           const double r = scale * math::fabs(static_cast<double>(v(l)));
-          // r >= 0 (and <= s + rounding): the cast is floor(r), with no libm call where the
-          // build has no SSE4.1 rounding instruction.
-          std::uint32_t q = static_cast<std::uint32_t>(r);
+          // For 0 <= r < s the cast is floor(r), with no libm call where the build has no
+          // SSE4.1 rounding instruction; r >= s (the norm's rounding) and a NaN from a
+          // diverged model never reach the cast, whose result would be undefined there.
+          std::uint32_t q = r > 0 ? (r < s ? static_cast<std::uint32_t>(r) : s_max) : 0u;
           if (rng.uniform(counter_base + static_cast<std::uint64_t>(l)) < r - q) ++q;
           return q < s_max ? q : s_max;  // r <= s up to rounding of the norm
         };
