@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -182,9 +183,8 @@ void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out,
               cfg.run.output_dir.c_str());
 }
 
-int run(int argc, char** argv, const olsgd::comm::Environment& env) {
+int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
   const bool root = env.rank() == 0;
-  const CommandLine cl = parse_command_line(argc, argv);
   if (cl.help) {
     if (root) std::cout << kUsage << olsgd::config_help();
     return 0;
@@ -269,12 +269,23 @@ int run(int argc, char** argv, const olsgd::comm::Environment& env) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  olsgd::comm::Environment env(argc, argv);
+  // Parsed before MPI and Kokkos start, so that --help and --version start no Kokkos (Kokkos
+  // 3.x would print its OMP_PROC_BIND advice on stdout ahead of the answer); a bad command
+  // line is reported below, once the ranks are known.
+  CommandLine cl;
+  std::optional<olsgd::InputError> bad_command_line;
+  try {
+    cl = parse_command_line(argc, argv);
+  } catch (const olsgd::InputError& e) {
+    bad_command_line = e;
+  }
+  olsgd::comm::Environment env(argc, argv, !cl.help && !cl.version);
   // At once, not when training starts: a batch system may send its stop signal while the
   // deck and data are still loading, and the default action would kill the rank.
   olsgd::install_stop_signals();
   try {
-    return run(argc, argv, env);
+    if (bad_command_line) throw *bad_command_line;
+    return run(cl, env);
   } catch (const olsgd::InputError& e) {
     // Input errors are seen by every rank alike; rank 0 speaks for all.
     if (env.rank() == 0) std::fprintf(stderr, "olsgd: error: %s\n", e.what());

@@ -9,7 +9,7 @@
 
 namespace olsgd::comm {
 
-Environment::Environment(int argc, char** argv) {
+Environment::Environment(int argc, char** argv, bool start_kokkos) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
@@ -22,12 +22,15 @@ Environment::Environment(int argc, char** argv) {
   }
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  for (int i = 1; i < argc; ++i) {
+  if (!start_kokkos) return;
+  // Kokkos 3.x also answers the bare --help with its own text; the programs own --help, so
+  // Kokkos sees every argument but that one (its --kokkos-help still works).
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--help" || a == "-h" || a == "--version") return;  // see the header
+    if (a != "--help" && a != "-h") args.push_back(argv[i]);
   }
-  std::vector<char*> args(argv, argv + argc);
-  int n = argc;
+  int n = static_cast<int>(args.size());
   args.push_back(nullptr);
   char** kokkos_argv = args.data();
   Kokkos::initialize(n, kokkos_argv);

@@ -5,10 +5,9 @@ namespace olsgd::comm {
 
 class Environment {
  public:
-  // Kokkos reads its --kokkos-* arguments from argv; argv itself is left as it was. With
-  // --help, -h or --version Kokkos is not started: the answer needs none of it, and Kokkos
-  // 3.x would print its OMP_PROC_BIND advice on stdout ahead of it.
-  Environment(int argc, char** argv);
+  // Kokkos reads its --kokkos-* arguments from argv; argv itself is left as it was.
+  // start_kokkos = false: MPI only (a driver answering --help or --version needs no Kokkos).
+  Environment(int argc, char** argv, bool start_kokkos = true);
   ~Environment();
   Environment(const Environment&) = delete;
   Environment& operator=(const Environment&) = delete;
