@@ -54,6 +54,17 @@ double Communicator::count_allgather(std::size_t bytes) {
   return count(bytes, static_cast<double>(size_ - 1) * static_cast<double>(bytes));
 }
 
+// The clock only when there is an injected delay to honour: a small average on a real
+// network is itself a microsecond (issue 8, bench_allreduce), a clock read tens of ns.
+Request::Clock::time_point Communicator::start_of_delay(double delay) {
+  return delay > 0 ? Request::Clock::now() : Request::Clock::time_point();
+}
+
+// A blocking collective on the injected network returns no earlier than start + delay.
+void Communicator::finish_delay(Request::Clock::time_point start, double delay) {
+  if (delay > 0) std::this_thread::sleep_until(start + detail::seconds(delay));
+}
+
 bool Communicator::start_progress_thread() {
   int level = MPI_THREAD_SINGLE;
   MPI_Query_thread(&level);
@@ -94,10 +105,8 @@ void Communicator::allreduce_sum(const ExecSpace& exec, const Vector<Scalar>& v,
   const std::size_t n = v.extent(0);
   if (n > static_cast<std::size_t>(INT_MAX))
     throw std::runtime_error("allreduce of more than INT_MAX elements is not supported");
-  // The clock only when there is an injected delay to honour: a small average on a real
-  // network is itself a microsecond (issue 8, bench_allreduce).
-  const bool delayed = traffic == Traffic::Algorithm && network_.seconds(n * sizeof(Scalar)) > 0;
-  const auto start = delayed ? Request::Clock::now() : Request::Clock::time_point();
+  const double delay = traffic == Traffic::Algorithm ? count_allreduce(n * sizeof(Scalar)) : 0;
+  const auto start = start_of_delay(delay);
   exec.fence();  // the kernels that wrote v must be done before MPI reads it
   if (!stage_) {
     check(MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(n), mpi_datatype<Scalar>(),
@@ -114,10 +123,7 @@ void Communicator::allreduce_sum(const ExecSpace& exec, const Vector<Scalar>& v,
     Kokkos::deep_copy(exec, v, host);
     exec.fence();
   }
-  if (traffic != Traffic::Algorithm) return;
-  const double delay = count_allreduce(n * sizeof(Scalar));
-  // A blocking collective on the injected network returns no earlier than start + delay.
-  if (delayed) std::this_thread::sleep_until(start + detail::seconds(delay));
+  finish_delay(start, delay);
 }
 
 template <class Scalar>
@@ -165,7 +171,8 @@ void Communicator::allgather(const ExecSpace& exec, const WordVector& send,
   const std::size_t n = send.extent(0);
   if (n > static_cast<std::size_t>(INT_MAX) || recv.extent(0) != n * size_)
     throw std::runtime_error("allgather: receive buffer is not size() * send, or too large");
-  const auto start = Request::Clock::now();
+  const double delay = count_allgather(n * sizeof(std::uint32_t));
+  const auto start = start_of_delay(delay);
   exec.fence();  // the kernels that wrote `send` must be done before MPI reads it
   if (!stage_) {
     check(MPI_Allgather(send.data(), static_cast<int>(n), MPI_UINT32_T, recv.data(),
@@ -183,8 +190,7 @@ void Communicator::allgather(const ExecSpace& exec, const WordVector& send,
     Kokkos::deep_copy(exec, recv, host_recv);
     exec.fence();
   }
-  std::this_thread::sleep_until(start +
-                                detail::seconds(count_allgather(n * sizeof(std::uint32_t))));
+  finish_delay(start, delay);
 }
 
 Request Communicator::iallgather(const ExecSpace& exec, const WordVector& send,

@@ -122,6 +122,10 @@ class Communicator {
   double count_allreduce(std::size_t bytes);
   double count_allgather(std::size_t bytes);
   double count(std::size_t bytes, double wire_bytes);
+  // A blocking collective's injected delay: its start (read only if delay > 0), and the
+  // sleep until start + delay.
+  static Request::Clock::time_point start_of_delay(double delay);
+  static void finish_delay(Request::Clock::time_point start, double delay);
   // Host buffer for staging, grown on demand.
   void* staging(std::size_t bytes);
   // Host buffer of `bytes` for one staged non-blocking collective; the request keeps it alive
