@@ -12,11 +12,15 @@
 #include <olsgd/io/build_info.hpp>
 #include <olsgd/io/checkpoint.hpp>
 #include <olsgd/io/metrics_csv.hpp>
+#include <olsgd/io/output_lock.hpp>
 #include <olsgd/io/progress.hpp>
 #include <olsgd/io/run_summary.hpp>
 
+#include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -43,7 +47,9 @@ constexpr const char* kUsage =
     "  --version        build information\n"
     "Kokkos options (--kokkos-...) are passed to Kokkos.\n"
     "SIGTERM or SIGUSR1 checkpoint the run at the next safe step and end it with exit 0.\n"
-    "Exit codes: 0 success, 2 bad input (deck, command line, files), 1 other failures.\n"
+    "Exit codes: 0 success, 2 bad input (deck, command line, files), 3 training diverged\n"
+    "(summary.json written, no checkpoint of the diverged state), 1 other failures (a\n"
+    "failed write: full disk, file size limit).\n"
     "\n"
     "Deck keys (section.key, default, meaning):\n";
 
@@ -88,39 +94,67 @@ CommandLine parse_command_line(int argc, char** argv) {
   return cl;
 }
 
-// The files rank 0 writes while training.
+// Runs `f` on rank 0 (output files are rank 0's) and rethrows its InputError or RunError on
+// every rank, so all ranks end together with rank 0's message.
+template <class F>
+void on_rank0_together(const olsgd::comm::Communicator& comm, F f) {
+  std::string input, failed;
+  if (comm.rank() == 0) {
+    try {
+      f();
+    } catch (const olsgd::InputError& e) {
+      input = e.what();
+    } catch (const olsgd::RunError& e) {
+      failed = e.what();
+    }
+  }
+  comm.agree_or_throw(input);
+  if (const std::string m = comm.agree(failed); !m.empty()) throw olsgd::RunError(m);
+}
+
+// The files rank 0 writes while training. A failed write is kept (not thrown from inside an
+// observer, where the other ranks could not follow) until the trainer asks at the next
+// metrics row, and the run ends there on every rank.
 struct Outputs {
+  olsgd::io::OutputLock lock;  // taken before any file in the folder is touched
   std::unique_ptr<olsgd::io::MetricsCsv> metrics;
   std::unique_ptr<olsgd::io::SyncsCsv> syncs;
+  std::string failure;
+
+  template <class F>
+  void guard(F f) {
+    if (!failure.empty()) return;
+    try {
+      f();
+    } catch (const olsgd::RunError& e) {
+      failure = e.what();
+    }
+  }
+  void close() {
+    if (metrics) metrics->close();
+    if (syncs) syncs->close();
+  }
 };
 
 // Rank 0 prepares the output folder and files; every rank learns whether it worked. A run
 // restarted at step `first` continues the files of the run it resumes.
-Outputs open_outputs(const olsgd::Config& cfg, const olsgd::comm::Communicator& comm,
-                     olsgd::Index first) {
-  Outputs out;
-  std::string error;
-  if (comm.rank() == 0) {
-    try {
-      std::error_code ec;
-      std::filesystem::create_directories(cfg.run.output_dir, ec);
-      if (ec)
-        throw olsgd::InputError(cfg.run.output_dir,
-                                "run.output_dir: cannot create: " + ec.message());
-      const std::string dir = cfg.run.output_dir;
-      if (first > 0) {
-        out.metrics = std::make_unique<olsgd::io::MetricsCsv>(dir + "/metrics.csv", first);
-        out.syncs = std::make_unique<olsgd::io::SyncsCsv>(dir + "/syncs.csv", first);
-      } else {
-        out.metrics = std::make_unique<olsgd::io::MetricsCsv>(dir + "/metrics.csv");
-        out.syncs = std::make_unique<olsgd::io::SyncsCsv>(dir + "/syncs.csv");
-      }
-    } catch (const olsgd::InputError& e) {
-      error = e.what();
+void open_outputs(Outputs& out, const olsgd::Config& cfg, const olsgd::comm::Communicator& comm,
+                  olsgd::Index first) {
+  on_rank0_together(comm, [&] {
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.run.output_dir, ec);
+    if (ec)
+      throw olsgd::InputError(cfg.run.output_dir, "run.output_dir: cannot create: " + ec.message());
+    const std::string dir = cfg.run.output_dir;
+    out.lock = olsgd::io::OutputLock(dir);
+    if (first > 0) {
+      out.metrics = std::make_unique<olsgd::io::MetricsCsv>(dir + "/metrics.csv", first);
+      out.syncs = std::make_unique<olsgd::io::SyncsCsv>(dir + "/syncs.csv", first);
+    } else {
+      out.metrics = std::make_unique<olsgd::io::MetricsCsv>(dir + "/metrics.csv");
+      out.syncs = std::make_unique<olsgd::io::SyncsCsv>(dir + "/syncs.csv");
     }
-  }
-  comm.agree_or_throw(error);
-  return out;
+  });
 }
 
 // --timers: every phase (a Kokkos Tools region of the same name) with its calls, this rank's
@@ -208,18 +242,23 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
   olsgd::io::Progress progress(root && cfg.run.progress);
   olsgd::RunObservers obs;
   obs.on_row = [&](const olsgd::MetricsRow& row) {
-    if (files.metrics) files.metrics->write(row);
+    if (files.metrics) files.guard([&] { files.metrics->write(row); });
     progress.row(row);
   };
   obs.on_sync = [&](const olsgd::SyncRecord& sync) {
-    if (files.syncs) files.syncs->write(sync);
+    if (files.syncs) files.guard([&] { files.syncs->write(sync); });
   };
+  obs.output_failure = [&] { return files.failure; };
   obs.on_step = [&](olsgd::Index done, olsgd::Index total) { progress.step(done, total); };
   obs.on_ready = [&](olsgd::Index first) {
-    files = open_outputs(cfg, comm, first);
+    open_outputs(files, cfg, comm, first);
     olsgd::reset_peak_rss();  // from here on: training's own peak, apart from loading's
   };
   const olsgd::RunOutcome out = olsgd::run_training(cfg, comm, obs);
+  on_rank0_together(comm, [&] {
+    if (!files.failure.empty()) throw olsgd::RunError(files.failure);
+    files.close();
+  });
 
   olsgd::io::RunFacts facts;
   facts.ranks = comm.size();
@@ -233,35 +272,34 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
       comm.max_uncounted(std::isnan(training_peak) ? -1.0 : training_peak);
   if (facts.training_peak_rss_bytes < 0) facts.training_peak_rss_bytes = std::nan("");
   facts.overrides = cl.overrides;
-  std::string error;
-  if (root) {
-    try {
-      olsgd::io::write_run_summary(cfg.run.output_dir + "/summary.json", cfg, out, facts);
-      if (!out.restarted_from.empty())
-        std::printf("olsgd: resumed from %s at step %lld\n", out.restarted_from.c_str(),
-                    static_cast<long long>(out.first_step));
-      print_summary(cfg, out, facts);
-      if (out.stop_signal && out.last_checkpoint.empty()) {
-        std::printf("olsgd: stopped by %s after step %lld of %lld; no checkpoint (%s)\n",
-                    olsgd::signal_name(out.stop_signal), static_cast<long long>(out.steps_done),
-                    static_cast<long long>(cfg.run.steps),
-                    olsgd::io::checkpoints_available() ? "none written" : "built without HDF5");
-      } else if (out.stop_signal) {
-        std::string again = cl.deck;
-        for (const auto& o : cl.overrides)
-          if (o.rfind("checkpoint.restart=", 0) != 0) again += " --set " + o;
-        std::printf(
-            "olsgd: stopped by %s after step %lld of %lld; checkpoint %s\n"
-            "  resume on %d ranks with: olsgd %s --restart %s\n",
-            olsgd::signal_name(out.stop_signal), static_cast<long long>(out.steps_done),
-            static_cast<long long>(cfg.run.steps), out.last_checkpoint.c_str(), comm.size(),
-            again.c_str(), out.last_checkpoint.c_str());
-      }
-    } catch (const olsgd::InputError& e) {
-      error = e.what();
+  on_rank0_together(comm, [&] {
+    olsgd::io::write_run_summary(cfg.run.output_dir + "/summary.json", cfg, out, facts);
+    if (!out.restarted_from.empty())
+      std::printf("olsgd: resumed from %s at step %lld\n", out.restarted_from.c_str(),
+                  static_cast<long long>(out.first_step));
+    print_summary(cfg, out, facts);
+    if (out.stop_signal && out.last_checkpoint.empty()) {
+      std::printf("olsgd: stopped by %s after step %lld of %lld; no checkpoint (%s)\n",
+                  olsgd::signal_name(out.stop_signal), static_cast<long long>(out.steps_done),
+                  static_cast<long long>(cfg.run.steps),
+                  olsgd::io::checkpoints_available() ? "none written" : "built without HDF5");
+    } else if (out.stop_signal) {
+      std::string again = cl.deck;
+      for (const auto& o : cl.overrides)
+        if (o.rfind("checkpoint.restart=", 0) != 0) again += " --set " + o;
+      std::printf(
+          "olsgd: stopped by %s after step %lld of %lld; checkpoint %s\n"
+          "  resume on %d ranks with: olsgd %s --restart %s\n",
+          olsgd::signal_name(out.stop_signal), static_cast<long long>(out.steps_done),
+          static_cast<long long>(cfg.run.steps), out.last_checkpoint.c_str(), comm.size(),
+          again.c_str(), out.last_checkpoint.c_str());
     }
-  }
-  comm.agree_or_throw(error);
+    // A full or closed stdout loses the summary the user reads: a failure like any other write.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout))
+      throw olsgd::RunError(std::string("standard output: write failed: ") + std::strerror(errno));
+  });
+  // Every rank has the same rows, so every rank stops alike; the summary above records it.
+  if (!out.diverged.empty()) throw olsgd::DivergedError(out.diverged);
   if (cl.timers) print_timers(out, comm);
   return 0;
 }
@@ -283,13 +321,24 @@ int main(int argc, char** argv) {
   // At once, not when training starts: a batch system may send its stop signal while the
   // deck and data are still loading, and the default action would kill the rank.
   olsgd::install_stop_signals();
+  // A file size limit (ulimit -f) then fails a write with EFBIG, reported like a full disk,
+  // instead of killing the rank mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
+  // Errors every rank sees alike (bad input, an agreed failure): rank 0 speaks for all.
+  auto report = [&](const char* message, int code) {
+    if (env.rank() == 0) std::fprintf(stderr, "olsgd: error: %s\n", message);
+    return code;
+  };
   try {
     if (bad_command_line) throw *bad_command_line;
+    if (!env.kokkos_error().empty()) throw olsgd::InputError("command line", env.kokkos_error());
     return run(cl, env);
   } catch (const olsgd::InputError& e) {
-    // Input errors are seen by every rank alike; rank 0 speaks for all.
-    if (env.rank() == 0) std::fprintf(stderr, "olsgd: error: %s\n", e.what());
-    return olsgd::kExitInput;
+    return report(e.what(), olsgd::kExitInput);
+  } catch (const olsgd::RunError& e) {
+    return report(e.what(), olsgd::kExitFailure);
+  } catch (const olsgd::DivergedError& e) {
+    return report(e.what(), olsgd::kExitDiverged);
   } catch (const std::exception& e) {
     // Anything else may strike one rank alone while the others wait in a collective.
     std::fprintf(stderr, "olsgd: fatal (rank %d): %s\n", env.rank(), e.what());

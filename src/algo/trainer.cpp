@@ -12,13 +12,18 @@
 #include <olsgd/model/factory.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <optional>
+#include <string>
 
 namespace olsgd {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The longest one injected collective may take (delay + latency + bytes / bandwidth).
+constexpr double kMaxCollectiveSeconds = 2 * 3600;
 double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
@@ -52,6 +57,24 @@ class MetricsProbe {
   Vector<Scalar> xbar_;
   std::optional<QuadraticOptimum> optimum_;
 };
+
+// Why a metrics row shows a diverged run (a non-finite loss, consensus or distance), or "".
+std::string diverged(const MetricsRow& row) {
+  auto bad = [](double v) { return std::isinf(v) || std::isnan(v); };
+  const char* what = nullptr;
+  double value = 0;
+  // The loss is unknown (NaN on purpose) in a row measured for a stop signal.
+  if (!std::isnan(row.loss) && bad(row.loss))
+    what = "minibatch loss", value = row.loss;
+  else if (bad(row.consensus))
+    what = "consensus distance", value = row.consensus;
+  else if (bad(row.dist_opt) && !std::isnan(row.dist_opt))
+    what = "distance to the optimum", value = row.dist_opt;
+  if (!what) return {};
+  const bool is_nan = std::isnan(value);
+  return "training diverged at step " + std::to_string(row.step) + ": " + what + " is " +
+         (is_nan ? "nan" : "inf") + " (lower optimizer.lr, or check the data for extreme values)";
+}
 
 // A progress thread calls MPI beside the training thread: only with MPI_THREAD_MULTIPLE.
 void start_progress_thread(comm::Communicator& comm) {
@@ -170,7 +193,18 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   const std::unique_ptr<Model<Scalar>> model_ptr =
       make_model(cfg, data, loaded.quadratic ? &*loaded.quadratic : nullptr, rank);
   Model<Scalar>& model = *model_ptr;
-  comm.set_network_model({cfg.comm.delay_s, cfg.comm.latency_s, cfg.comm.bandwidth_Bps});
+  const comm::NetworkModel network{cfg.comm.delay_s, cfg.comm.latency_s, cfg.comm.bandwidth_Bps};
+  // Injected time is slept for real, so it must stay a time a job can wait (and a sleep the
+  // clock can represent): the largest message is the whole model.
+  const std::size_t model_bytes = static_cast<std::size_t>(model.num_params()) * sizeof(Scalar);
+  if (network.seconds(model_bytes) > kMaxCollectiveSeconds)
+    throw InputError("comm.bandwidth_Bps",
+                     "the injected network makes one collective of the model's " +
+                         std::to_string(model_bytes) + " bytes take " +
+                         std::to_string(network.seconds(model_bytes)) + " s (at most " +
+                         std::to_string(static_cast<int>(kMaxCollectiveSeconds)) +
+                         " s is modelled); raise comm.bandwidth_Bps");
+  comm.set_network_model(network);
   if (cfg.comm.progress_thread) start_progress_thread(comm);
   TrainingContext<Scalar> ctx{exec, model, comm, out.timers, cfg};
   auto algorithm = make_algorithm(ctx);
@@ -194,11 +228,21 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   auto checkpoint = [&](Index done) {
     const auto t0 = Clock::now();
     algorithm->finish();  // the in-flight average lands in the state first
+    // A diverged state never replaces a good checkpoint.
+    const double bad = comm.sum_uncounted(
+        static_cast<double>(kernels::count_nonfinite(exec, algorithm->state().all())));
+    if (bad > 0) {
+      out.diverged = "training diverged before step " + std::to_string(done) + ": " +
+                     std::to_string(static_cast<long long>(bad)) +
+                     " non-finite numbers in the state; no checkpoint written";
+      return false;
+    }
     out.last_checkpoint =
         io::write_checkpoint(cfg.checkpoint.dir, static_cast<int>(cfg.checkpoint.keep_last),
                              checkpoint_info(cfg, *algorithm, comm, done), algorithm->state(),
                              host_state(*algorithm, model, comm), comm);
     out.checkpoint_s += since(t0);
+    return true;
   };
 
   if (obs.on_ready) obs.on_ready(first);
@@ -246,6 +290,16 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
     if (log) {
       out.last = measure(k, loss, eval);
       if (obs.on_row) obs.on_row(out.last);
+      if (obs.output_failure) {
+        const std::string failed = comm.agree(obs.output_failure());
+        if (!failed.empty()) throw RunError(failed);
+      }
+      // Every rank holds the same row, so every rank stops here alike.
+      out.diverged = diverged(out.last);
+      if (!out.diverged.empty()) {
+        out.steps_done = k + 1;
+        break;
+      }
     }
     if (obs.on_step) obs.on_step(k + 1, steps);
     const Index done = k + 1;
@@ -265,8 +319,11 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
       }
     }
     if (io::checkpoints_available() &&
-        (out.stop_signal || (cfg.checkpoint.every > 0 && done % cfg.checkpoint.every == 0)))
-      checkpoint(done);
+        (out.stop_signal || (cfg.checkpoint.every > 0 && done % cfg.checkpoint.every == 0)) &&
+        !checkpoint(done)) {
+      out.steps_done = done;
+      break;
+    }
     if (out.stop_signal) {
       out.steps_done = done;
       // The summary's final row describes the model where the run stopped; metrics.csv

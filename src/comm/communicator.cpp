@@ -259,16 +259,21 @@ Request Communicator::imax_uncounted(int& value) {
   return Request(std::move(state));
 }
 
-void Communicator::agree_or_throw(const std::string& local_error) const {
+std::string Communicator::agree(const std::string& local_error) const {
   Activity::Collective mark;
   int first = local_error.empty() ? size_ : rank_;
   check(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");
-  if (first == size_) return;
+  if (first == size_) return {};
   int len = static_cast<int>(local_error.size());
   check(MPI_Bcast(&len, 1, MPI_INT, first, comm_), "MPI_Bcast");
   std::string message = rank_ == first ? local_error : std::string(len, ' ');
   check(MPI_Bcast(message.data(), len, MPI_CHAR, first, comm_), "MPI_Bcast");
-  throw InputError("", message);
+  return message;
+}
+
+void Communicator::agree_or_throw(const std::string& local_error) const {
+  const std::string message = agree(local_error);
+  if (!message.empty()) throw InputError("", message);
 }
 
 }  // namespace olsgd::comm

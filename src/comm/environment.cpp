@@ -4,6 +4,8 @@
 
 #include <mpi.h>
 
+#include <cstdlib>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -33,8 +35,21 @@ Environment::Environment(int argc, char** argv, bool start_kokkos) {
   int n = static_cast<int>(args.size());
   args.push_back(nullptr);
   char** kokkos_argv = args.data();
-  Kokkos::initialize(n, kokkos_argv);
-  owns_kokkos_ = true;
+  // The OpenMP runtime binds no threads when OMP_PROC_BIND and OMP_PLACES are unset; saying so
+  // explicitly keeps Kokkos from printing four lines of advice ahead of every message (a one-line
+  // error would not be one line). A user's or launcher's own setting is left alone.
+  if (!std::getenv("OMP_PROC_BIND") && !std::getenv("OMP_PLACES"))
+    setenv("OMP_PROC_BIND", "false", /*overwrite=*/0);
+  try {
+    Kokkos::initialize(n, kokkos_argv);
+    owns_kokkos_ = true;
+  } catch (const std::exception& e) {
+    std::string given;
+    for (int i = 1; i < n; ++i)
+      if (std::string(args[i]).rfind("--kokkos-", 0) == 0) given += std::string(" ") + args[i];
+    kokkos_error_ =
+        "Kokkos refused its options (" + given.substr(given.empty() ? 0 : 1) + "): " + e.what();
+  }
 }
 
 Environment::~Environment() {

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -18,6 +19,12 @@
 
 namespace olsgd {
 namespace {
+
+// Longest injected delay or latency per collective, seconds.
+constexpr double kMaxInjectedSeconds = 3600;
+// Largest deck read: far above any real deck, and a bound on what a wrong path (a log file,
+// a device) can make every rank read.
+constexpr std::size_t kMaxDeckBytes = 1 << 20;
 
 struct Field {
   const char* key;
@@ -82,9 +89,12 @@ Field real(const char* key, Access access, double lo, bool lo_open, double hi, b
             bool ok =
                 parse_double(t, v) && (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
             if (!ok) {
-              std::string range = std::string(lo_open ? "(" : "[") + format_double(lo) + ", " +
-                                  (std::isinf(hi) ? "inf" : format_double(hi)) +
-                                  (hi_open ? ")" : "]");
+              // Infinity is never accepted, so an unbounded range reads "> 0", not "(0, inf]".
+              if (std::isinf(hi))
+                return "must be a finite number " + std::string(lo_open ? "> " : ">= ") +
+                       format_double(lo) + ", got " + quoted(t);
+              const std::string range = std::string(lo_open ? "(" : "[") + format_double(lo) +
+                                        ", " + format_double(hi) + (hi_open ? ")" : "]");
               return "must be a number in " + range + ", got " + quoted(t);
             }
             access(c) = v;
@@ -219,11 +229,15 @@ const std::vector<Field>& fields() {
       integer(OLSGD_KEY(comm.progress_every), 0, INT64_MAX,
               "MPI_Test an in-flight request every N local steps (0: never)"),
       boolean(OLSGD_KEY(comm.progress_thread), "a helper thread progresses in-flight requests"),
-      real(OLSGD_KEY(comm.delay_s), 0, false, INFINITY, false, "injected delay per collective"),
-      real(OLSGD_KEY(comm.latency_s), 0, false, INFINITY, false, "injected latency per collective"),
+      // The injected network is slept for real: an hour per collective is already beyond
+      // any network worth modelling, and larger values would only stall the job.
+      real(OLSGD_KEY(comm.delay_s), 0, false, kMaxInjectedSeconds, false,
+           "injected delay per collective"),
+      real(OLSGD_KEY(comm.latency_s), 0, false, kMaxInjectedSeconds, false,
+           "injected latency per collective"),
       real(OLSGD_KEY(comm.bandwidth_Bps), 0, false, INFINITY, false,
-           "injected bandwidth, bytes/s (0: infinite)"),
-      real(OLSGD_KEY(comm.timeout_s), 0, false, INFINITY, false,
+           "injected bandwidth, bytes/s (0: infinite; else at least 1)"),
+      real(OLSGD_KEY(comm.timeout_s), 0, false, 1e6, false,
            "end the job when a collective waits longer (0: never)"),
       integer(OLSGD_KEY(checkpoint.every), 0, INT64_MAX,
               "HDF5 checkpoint every N steps (0: only on SIGTERM/SIGUSR1)"),
@@ -235,10 +249,10 @@ const std::vector<Field>& fields() {
       integer(OLSGD_KEY(checkpoint.signal_every), 1, INT64_MAX,
               "steps between the collective checks for SIGTERM/SIGUSR1"),
       integer(OLSGD_KEY(straggler.rank), -1, INT64_MAX, "rank whose compute is slowed (-1: none)"),
-      real(OLSGD_KEY(straggler.factor), 1, false, INFINITY, false, "that rank's slowdown factor"),
+      real(OLSGD_KEY(straggler.factor), 1, false, 1000, false, "that rank's slowdown factor"),
       real(OLSGD_KEY(straggler.random_prob), 0, false, 1, false,
            "chance that a rank's step is slowed"),
-      real(OLSGD_KEY(straggler.random_factor), 1, false, INFINITY, false,
+      real(OLSGD_KEY(straggler.random_factor), 1, false, 1000, false,
            "slowdown factor of such a step"),
   };
   return kFields;
@@ -295,7 +309,14 @@ void walk_yaml(Config& c, const YAML::Node& root, const std::string& source, Ori
 
 void apply_yaml(Config& c, const std::string& text, const std::string& source, Origins& origins) {
   try {
-    walk_yaml(c, YAML::Load(text), source, origins);
+    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    // A second document would be ignored by a plain Load: refuse it rather than drop keys.
+    for (std::size_t i = 1; i < docs.size(); ++i)
+      if (!docs[i].IsNull())
+        throw InputError(source + ":" + std::to_string(docs[i].Mark().line + 1),
+                         "a second YAML document (after '---'): a deck is one document; "
+                         "merge its sections into the first");
+    if (!docs.empty()) walk_yaml(c, docs[0], source, origins);
   } catch (const YAML::Exception& e) {
     // Syntax errors, and keys that are not plain scalars (e.g. `? [a, b]: 1`).
     throw InputError(source + ":" + std::to_string(e.mark.line + 1), "YAML syntax error: " + e.msg);
@@ -363,6 +384,17 @@ void validate(Config& c, const Origins& o, int ranks) {
         "data.kind " + d.kind + " needs data.path (" +
             (d.kind == "libsvm" ? "a LIBSVM text file" : "the folder of the binary batches") + ")");
   if (c.checkpoint.dir.empty()) c.checkpoint.dir = c.run.output_dir + "/checkpoints";
+  // (The default, 10, may exceed a short run's steps: that run ends as soon as a check would.)
+  // A signal is acted on at the second check after it (the first posts the ranks' flags
+  // without blocking, the next reads them), so a run needs two checks before its last step.
+  check(!o.count("checkpoint.signal_every") || 2 * c.checkpoint.signal_every < c.run.steps, o, c,
+        "checkpoint.signal_every",
+        std::to_string(c.checkpoint.signal_every) + " leaves fewer than two checks in run.steps (" +
+            std::to_string(c.run.steps) +
+            "), so a stop signal would never stop the run; use at most " +
+            std::to_string(std::max<Index>(1, (c.run.steps - 1) / 2)));
+  check(c.comm.bandwidth_Bps == 0 || c.comm.bandwidth_Bps >= 1, o, c, "comm.bandwidth_Bps",
+        "must be 0 (no limit) or at least 1 byte/s, got " + format_double(c.comm.bandwidth_Bps));
   // The learning models default to float32, as the frameworks users compare with.
   if (labelled && !o.count("run.precision")) c.run.precision = Precision::Float32;
   check(d.min_eig <= d.max_eig, o, c, "data.min_eig",
@@ -511,11 +543,32 @@ Config parse_config(const std::string& text, const std::string& source,
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides, int ranks) {
-  std::ifstream in(path);
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (fs::is_directory(st)) throw InputError(path, "is a folder, not a deck (a YAML file)");
+  // A pipe is fine (olsgd <(generate-deck)); a device such as /dev/zero would never end.
+  if (fs::exists(st) && !fs::is_regular_file(st) && !fs::is_fifo(st))
+    throw InputError(path, "not a regular file (a deck is a YAML file)");
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path, "cannot open the deck (missing or unreadable)");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return parse_config(buf.str(), path, overrides, ranks);
+  std::string text(kMaxDeckBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxDeckBytes)
+    throw InputError(path, "larger than " + std::to_string(kMaxDeckBytes >> 10) +
+                               " KiB: not a deck (a deck names a few dozen keys)");
+  bool sets_something = false;
+  try {
+    for (const auto& doc : YAML::LoadAll(text)) sets_something |= !doc.IsNull();
+  } catch (const YAML::Exception&) {
+    sets_something = true;  // parse_config reports the syntax error with its line
+  }
+  if (!sets_something)
+    throw InputError(path,
+                     "the deck sets nothing (empty or only comments): name at least the keys "
+                     "you change from the defaults (olsgd --help lists them)");
+  return parse_config(text, path, overrides, ranks);
 }
 
 std::vector<std::pair<std::string, std::string>> config_values(const Config& config) {

@@ -11,13 +11,15 @@
 namespace olsgd::io {
 
 CsvWriter::CsvWriter(const std::string& path, const std::string& header)
-    : out_(path, std::ios::trunc) {
+    : path_(path), out_(path, std::ios::trunc) {
   if (!out_) throw InputError(path, std::string("cannot write: ") + std::strerror(errno));
   out_ << header << "\n";
+  check_written();
 }
 
 CsvWriter::CsvWriter(const std::string& path, const std::string& header, long long resume_step,
-                     int step_column) {
+                     int step_column)
+    : path_(path) {
   std::vector<std::string> kept;
   std::ifstream in(path);
   std::string line;
@@ -37,7 +39,7 @@ CsvWriter::CsvWriter(const std::string& path, const std::string& header, long lo
   if (!out_) throw InputError(path, std::string("cannot write: ") + std::strerror(errno));
   out_ << header << "\n";
   for (const auto& k : kept) out_ << k << "\n";
-  out_.flush();
+  check_written();
 }
 
 void CsvWriter::row(std::initializer_list<double> values) {
@@ -52,7 +54,22 @@ void CsvWriter::row(std::initializer_list<double> values) {
     first = false;
   }
   out_ << "\n";
-  out_.flush();
+  check_written();
+}
+
+void CsvWriter::check_written() {
+  errno = 0;
+  if (out_.flush()) return;
+  const int err = errno;
+  throw RunError(path_ + ": write failed" + (err ? std::string(": ") + std::strerror(err) : "") +
+                 " (disk full or a file size limit?)");
+}
+
+void CsvWriter::close() {
+  if (!out_.is_open()) return;
+  check_written();
+  out_.close();
+  if (out_.fail()) throw RunError(path_ + ": closing failed (disk full?)");
 }
 
 }  // namespace olsgd::io

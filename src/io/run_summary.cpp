@@ -110,6 +110,7 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
         .value("steps_requested", std::int64_t{config.run.steps})
         .value("completed", out.steps_done == config.run.steps)
         .value("stopped_by", out.stop_signal ? signal_name(out.stop_signal) : "")
+        .value("diverged", out.diverged)
         .value("restarted_from", out.restarted_from)
         .value("last_checkpoint", out.last_checkpoint)
         .value("checkpoint_s", out.checkpoint_s)
@@ -167,7 +168,9 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
     write_row(j, out.last);
     j.end_object();
     j.end_object();
-    if (!os.flush()) throw InputError(path, "cannot write the run summary (disk full?)");
+    if (!os.flush()) throw RunError(path + ": cannot write the run summary (disk full?)");
+    os.close();
+    if (os.fail()) throw RunError(path + ": cannot close the run summary (disk full?)");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     throw InputError(

@@ -9,6 +9,7 @@
 // table; main.cpp runs them all as one parameterised GoogleTest suite.
 #include <filesystem>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,16 +41,23 @@ struct Case {
   Prepare prepare;
   std::string message;  // an ECMAScript regex the stderr line must contain
   int exit_code = 2;
-  int ranks = 0;  // 0: the binary alone (an MPI singleton); else under mpiexec with this many
+  int ranks = 0;       // 0: the binary alone (an MPI singleton); else under mpiexec with this many
+  std::string prefix;  // shell words ahead of the command; {dir} stands for `dir`
   // Optional checks after the run (e.g. a checkpoint or output that must survive).
   After after;
 };
+
+void PrintTo(const Case& c, std::ostream* os);
 
 // Each class of input.
 std::vector<Case> deck_cases();
 std::vector<Case> data_cases();
 std::vector<Case> checkpoint_cases();
 std::vector<Case> output_cases();
+
+// `c` run behind `prefix`: shell words ahead of the command, {dir} standing for the case's
+// folder (e.g. a private mount namespace with a tiny file system, see cases_output.cpp).
+Case with_prefix(Case c, std::string prefix);
 
 // --- tools for the cases -----------------------------------------------------------------
 // Runs olsgd with `args` (after the binary), directly (ranks = 0) or under mpiexec; `prefix`

@@ -1,15 +1,69 @@
-// Bad-input cases: the deck, --set and the command line.
+// Bad-input cases: the deck file, --set values and the command line.
 #include "bad_input.hpp"
 
 namespace olsgd::bad_input {
+namespace {
+
+// A deck argument for a file holding `text`.
+Case::Prepare deck_text(std::string text) {
+  return [text](const fs::path& dir) {
+    write_file(dir / "deck.yaml", text);
+    return (dir / "deck.yaml").string();
+  };
+}
+
+// The tiny run with extra arguments.
+Case::Prepare tiny(std::string extra) {
+  return [extra](const fs::path& dir) { return tiny_run(dir) + " " + extra; };
+}
+
+}  // namespace
 
 std::vector<Case> deck_cases() {
   return {
-      {"unknown_option", [](const fs::path&) { return inputs("least_squares.yaml") + " --frob"; },
-       "unknown option '--frob'"},
-      {"set_out_of_range",
-       [](const fs::path&) { return inputs("least_squares.yaml") + " --set algorithm.tau=-3"; },
+      {"unknown_option", tiny("--frob"), "unknown option '--frob'"},
+      {"set_out_of_range", tiny("--set algorithm.tau=-3"),
        "algorithm.tau: must be an integer >= 1, got '-3'", 2, 2},
+      {"deck_missing", [](const fs::path& dir) { return (dir / "nope.yaml").string(); },
+       "nope.yaml: cannot open the deck"},
+      {"deck_is_a_folder", [](const fs::path& dir) { return dir.string(); },
+       "is a folder, not a deck", 2, 2},
+      {"deck_is_a_device", [](const fs::path&) { return std::string("/dev/zero"); },
+       "/dev/zero: not a regular file"},
+      {"deck_is_empty", deck_text(""), "deck.yaml: the deck sets nothing"},
+      {"deck_is_only_comments", deck_text("# run:\n#   steps: 3\n\n"),
+       "deck.yaml: the deck sets nothing"},
+      {"deck_has_a_second_document", deck_text("run:\n  steps: 30\n---\nalgorithm:\n  tau: 2\n"),
+       "deck.yaml:4: a second YAML document"},
+      {"deck_is_huge", deck_text(std::string(2 << 20, '#')), "larger than 1024 KiB: not a deck"},
+      {"deck_is_binary",
+       deck_text(std::string("\x7f"
+                             "ELF\x02\x01\x01\0\0\0",
+                             10)),
+       "deck.yaml(:1)?: "},
+      {"kokkos_option_not_a_number", tiny("--kokkos-threads=abc"),
+       "Kokkos refused its options \\(--kokkos-threads=abc\\)", 2, 2},
+      {"learning_rate_infinite", tiny("--set optimizer.lr=inf"),
+       "optimizer.lr: must be a finite number > 0, got 'inf'"},
+      {"yaml_infinity", tiny("--set data.noise=.inf"),
+       "data.noise: must be a finite number >= 0, got '.inf'"},
+      {"delay_absurd", tiny("--set comm.delay_s=1e10"),
+       "comm.delay_s: must be a number in \\[0, 3600\\], got '1e10'"},
+      {"latency_absurd", tiny("--set comm.latency_s=1e300"),
+       "comm.latency_s: must be a number in \\[0, 3600\\]"},
+      {"timeout_infinite", tiny("--set comm.timeout_s=.inf"),
+       "comm.timeout_s: must be a number in \\[0, 1000000\\]"},
+      {"bandwidth_below_one_byte", tiny("--set comm.bandwidth_Bps=1e-300"),
+       "comm.bandwidth_Bps: must be 0 \\(no limit\\) or at least 1 byte/s"},
+      {"bandwidth_makes_a_collective_take_hours",
+       tiny("--set data.features=4096 --set comm.bandwidth_Bps=1"),
+       "comm.bandwidth_Bps: the injected network makes one collective of the model's 32768 bytes "
+       "take 32768.0+ s",
+       2, 2},
+      {"straggler_absurd", tiny("--set straggler.rank=0 --set straggler.factor=1e9"),
+       "straggler.factor: must be a number in \\[1, 1000\\]"},
+      {"signal_every_beyond_the_run", tiny("--set checkpoint.signal_every=20"),
+       "checkpoint.signal_every: 20 leaves fewer than two checks in run.steps \\(40\\)"},
   };
 }
 

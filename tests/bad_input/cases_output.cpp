@@ -1,10 +1,106 @@
-// Bad-input cases: output.
+// Bad-input and fault cases: output paths, failed writes (a full disk is /dev/full; a file
+// size limit is ulimit -f), a folder another run holds, and training that diverges.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
 #include "bad_input.hpp"
 
 namespace olsgd::bad_input {
+namespace {
+
+// The tiny run whose output file `name` is /dev/full, with extra arguments.
+Case::Prepare full_disk_at(std::string name, std::string extra = "") {
+  return [name, extra](const fs::path& dir) {
+    fs::create_directories(dir / "out");
+    fs::create_symlink("/dev/full", dir / "out" / name);
+    return tiny_run(dir) + " " + extra;
+  };
+}
+
+void expect_no_checkpoint_past(const fs::path& folder, int step) {
+  for (const auto& e : fs::directory_iterator(folder)) {
+    const std::string f = e.path().filename().string();
+    ASSERT_EQ(f.rfind("ckpt-", 0), 0u) << f;
+    EXPECT_LE(std::atoi(f.c_str() + 5), step) << f << ": a checkpoint of a diverged state";
+  }
+}
+
+// Runs the command with a 16 KiB file system mounted over {dir}/out (root and unshare(1)).
+const char* const kSmallDisk =
+    "unshare -m sh -c 'mount -t tmpfs -o size=16k tmpfs {dir}/out && exec \"$0\" \"$@\"'";
+
+}  // namespace
 
 std::vector<Case> output_cases() {
-  return {};
+  return {
+      {"output_dir_is_a_file",
+       [](const fs::path& dir) {
+         write_file(dir / "file", "x");
+         return tiny_run(dir) + " --set run.output_dir=" + (dir / "file" / "sub").string();
+       },
+       "run.output_dir: cannot create", 2, 2},
+      {"metrics_on_a_full_disk", full_disk_at("metrics.csv"),
+       "out/metrics.csv: write failed: No space left on device", 1, 2},
+      {"syncs_on_a_full_disk", full_disk_at("syncs.csv"),
+       "out/syncs.csv: write failed: No space left on device", 1, 2},
+      {"summary_on_a_full_disk", full_disk_at("summary.json.tmp"),
+       "out/summary.json: cannot write the run summary", 1, 2,
+       [](const fs::path& dir, const Result&) {
+         EXPECT_FALSE(fs::exists(dir / "out" / "summary.json")) << "no half-written summary";
+       }},
+      // A real full disk: a 16 KiB tmpfs over the output folder, in a mount namespace of the
+      // run's own (it vanishes with the run).
+      with_prefix({"output_folder_fills_up",
+                   [](const fs::path& dir) {
+                     fs::create_directories(dir / "out");
+                     return tiny_run(dir) + " --set run.log_every=1 --set run.steps=400";
+                   },
+                   "out/(metrics|syncs).csv: write failed: No space left on device", 1},
+                  kSmallDisk),
+      {"output_dir_held_by_another_run",
+       [](const fs::path& dir) {
+         // A long run holds the folder; this one must refuse before touching its files.
+         const std::string holder = std::string(OLSGD_BINARY) + " " + tiny_run(dir) +
+                                    " --set run.steps=100000000 >/dev/null 2>&1 & echo $! > " +
+                                    (dir / "holder.pid").string();
+         EXPECT_EQ(std::system(holder.c_str()), 0);
+         const fs::path lock = dir / "out" / ".olsgd.lock";
+         for (int i = 0; i < 600 && !(fs::exists(lock) && fs::file_size(lock) > 0); ++i)
+           std::this_thread::sleep_for(std::chrono::milliseconds(100));
+         return tiny_run(dir);
+       },
+       "out: run.output_dir: in use by another olsgd run \\(pid [0-9]+ on ", 2, 2,
+       [](const fs::path& dir, const Result&) {
+         const std::string pid = read_file(dir / "holder.pid");
+         EXPECT_EQ(std::system(("kill " + pid).c_str()), 0) << "the holder ended early";
+       }},
+      {"training_diverges",
+       [](const fs::path& dir) { return tiny_run(dir) + " --set optimizer.lr=1e30"; },
+       "training diverged at step 10: .* is (inf|nan) \\(lower optimizer.lr", 3, 2,
+       [](const fs::path& dir, const Result&) {
+         EXPECT_NE(read_file(dir / "out" / "summary.json").find("\"diverged\": \"training"),
+                   std::string::npos);
+       }},
+      {"a_diverged_state_never_replaces_a_checkpoint",
+       [](const fs::path& dir) {
+         return tiny_run(dir) +
+                " --set run.steps=400 --set run.log_every=400 --set checkpoint.every=20 "
+                "--set checkpoint.keep_last=1 --set optimizer.lr=50";
+       },
+       "training diverged before step [0-9]+: [0-9]+ non-finite numbers in the state; no "
+       "checkpoint written",
+       3, 0,
+       [](const fs::path& dir, const Result& r) {
+         const fs::path ck = dir / "out" / "checkpoints";
+         ASSERT_TRUE(fs::exists(ck));
+         EXPECT_FALSE(fs::is_empty(ck)) << "the last good checkpoint is kept";
+         const auto at = r.err.find("before step ");
+         expect_no_checkpoint_past(ck, std::atoi(r.err.c_str() + at + 12) - 20);
+       }},
+  };
 }
 
 }  // namespace olsgd::bad_input

@@ -26,6 +26,10 @@ struct RunObservers {
   // before the first step, with the number of steps already done (0, or the checkpoint's
   // step): the place to create output files, so a run refused for bad input writes nothing.
   std::function<void(Index)> on_ready;
+  // The first failure of the caller's outputs on this rank ("" while none): asked at every
+  // metrics row, agreed over the ranks, and a failure ends the run with a RunError (so a
+  // full disk stops the run where it is instead of losing what follows).
+  std::function<std::string()> output_failure;
   // Fill RunOutcome::final_state and final_params (host copies in double of the whole
   // state: 2x its size again, so only for tests and tools that compare end states).
   bool keep_final_state = false;
@@ -54,6 +58,7 @@ struct RunOutcome {
   std::string restarted_from;   // the checkpoint this run continued, or ""
   std::string last_checkpoint;  // the newest checkpoint this run wrote, or ""
   int stop_signal = 0;          // the signal that stopped the run early, or 0
+  std::string diverged;         // why the run stopped as diverged (non-finite), or
   double checkpoint_s = 0;      // seconds spent writing checkpoints
 };
 

@@ -104,6 +104,9 @@ class Communicator {
   // InputError carrying the message of the lowest such rank. Keeps ranks from diverging
   // (some training, some exiting) when only some of them hit bad input.
   void agree_or_throw(const std::string& local_error) const;
+  // Collective: the message of the lowest rank whose `local_error` is non-empty, on every
+  // rank, or "" when there is none.
+  std::string agree(const std::string& local_error) const;
 
   // Stage host-accessible Views through the host buffers as well, the path device memory
   // always takes (for tests: it then runs on a host-only build). Off: direct where possible.

@@ -1,4 +1,6 @@
 #pragma once
+#include <string>
+
 // One RAII guard for the MPI and Kokkos lifetimes: MPI is initialised first and finalised
 // last, Kokkos in between, so no View outlives Kokkos and no MPI call outlives MPI.
 namespace olsgd::comm {
@@ -16,6 +18,9 @@ class Environment {
   int size() const { return size_; }
   // The MPI thread level the library provided (MPI_THREAD_*).
   int thread_level() const { return thread_level_; }
+  // Why Kokkos refused to start (e.g. --kokkos-threads=abc), or "": the constructor keeps
+  // the message instead of throwing, so the caller reports it as one line once MPI is up.
+  const std::string& kokkos_error() const { return kokkos_error_; }
 
  private:
   int rank_ = 0;
@@ -23,6 +28,7 @@ class Environment {
   int thread_level_ = 0;
   bool owns_mpi_ = false;
   bool owns_kokkos_ = false;
+  std::string kokkos_error_;
 };
 
 }  // namespace olsgd::comm

@@ -10,12 +10,30 @@ namespace olsgd {
 inline constexpr int kExitInput = 2;
 // Exit code of a run that failed for any other reason (MPI, I/O, internal).
 inline constexpr int kExitFailure = 1;
+// Exit code of a run stopped because training diverged (non-finite loss or model).
+inline constexpr int kExitDiverged = 3;
 
 class InputError : public std::runtime_error {
  public:
   // `where` names the file (and key or line) at fault; `what` says what is wrong with it.
   InputError(const std::string& where, const std::string& what)
       : std::runtime_error(where.empty() ? what : where + ": " + what) {}
+};
+
+// A failure every rank has agreed on that is not the user's input: a write that failed (full
+// disk, file size limit). The driver prints its one line (rank 0) and exits kExitFailure;
+// nothing written before it (checkpoints, earlier rows) is touched.
+class RunError : public std::runtime_error {
+ public:
+  explicit RunError(const std::string& what) : std::runtime_error(what) {}
+};
+
+// Training produced a non-finite loss or model; every rank sees the same values and throws
+// together. The driver writes the summary of the diverged run, no checkpoint, and exits
+// kExitDiverged.
+class DivergedError : public std::runtime_error {
+ public:
+  explicit DivergedError(const std::string& what) : std::runtime_error(what) {}
 };
 
 }  // namespace olsgd

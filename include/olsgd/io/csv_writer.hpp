@@ -1,7 +1,8 @@
 #pragma once
 // A CSV file of numbers: a header line, then rows written with 17 significant digits so two
 // runs can be compared bitwise; NaN is written as "nan". Each row is flushed, so a killed
-// run keeps what it logged.
+// run keeps what it logged. Every write is checked: a full disk or a file size limit throws a
+// RunError naming the file (close() checks the last flush too).
 #include <fstream>
 #include <initializer_list>
 #include <string>
@@ -18,8 +19,12 @@ class CsvWriter {
   CsvWriter(const std::string& path, const std::string& header, long long resume_step,
             int step_column);
   void row(std::initializer_list<double> values);
+  // Closes the file; throws RunError when anything written could not be stored.
+  void close();
 
  private:
+  void check_written();
+  std::string path_;
   std::ofstream out_;
 };
 

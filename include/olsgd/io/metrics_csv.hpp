@@ -12,6 +12,7 @@ class MetricsCsv {
   MetricsCsv(const std::string& path, long long resume_step)
       : csv_(path, header(), resume_step, 0) {}
   void write(const MetricsRow& row);
+  void close() { csv_.close(); }
   static const char* header();
 
  private:
@@ -23,6 +24,7 @@ class SyncsCsv {
   explicit SyncsCsv(const std::string& path) : csv_(path, header()) {}
   SyncsCsv(const std::string& path, long long resume_step) : csv_(path, header(), resume_step, 1) {}
   void write(const SyncRecord& sync);
+  void close() { csv_.close(); }
   static const char* header();
 
  private:

@@ -28,4 +28,17 @@ double squared_distance(const ExecSpace& exec, const AView& a, const BView& b) {
   return sum;
 }
 
+// How many entries of x are NaN or infinite: x - x is 0 exactly for every finite x and NaN
+// otherwise (no isfinite needed, so the same code serves every backend and Kokkos version).
+template <class ExecSpace, class XView>
+long long count_nonfinite(const ExecSpace& exec, const XView& x) {
+  static_assert(XView::rank == 1, "count_nonfinite works on flat vectors");
+  long long count = 0;
+  Kokkos::parallel_reduce(
+      "olsgd::kernels::count_nonfinite", Kokkos::RangePolicy<ExecSpace>(exec, 0, x.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i, long long& acc) { acc += (x(i) - x(i) != 0) ? 1 : 0; },
+      count);
+  return count;
+}
+
 }  // namespace olsgd::kernels

@@ -211,7 +211,9 @@ def execute(ctx, run):
         meta["others_cpu_cores"] = max(0.0, others / wall) if wall > 0 else float("nan")
     with open(os.path.join(run.dir, "run.json"), "w") as f:
         json.dump(meta, f, indent=1)
-    run.ok = rc == 0 and os.path.isfile(os.path.join(run.dir, "summary.json"))
+    # exit 3: training diverged and stopped early; its summary holds the non-finite final row,
+    # which the lr grids read as a diverged run, as before the early stop.
+    run.ok = rc in (0, 3) and os.path.isfile(os.path.join(run.dir, "summary.json"))
     if not run.ok:
         try:
             with open(os.path.join(run.dir, "olsgd.log")) as f:

@@ -1,0 +1,64 @@
+#include <olsgd/core/error.hpp>
+#include <olsgd/io/output_lock.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <sys/file.h>
+#include <utility>
+
+namespace olsgd::io {
+
+OutputLock::OutputLock(const std::string& folder) {
+  const std::string path = folder + "/.olsgd.lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw InputError(folder, std::string("run.output_dir: cannot create its lock file: ") +
+                                 std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    if (err != EWOULDBLOCK) {  // e.g. ENOLCK, ENOSYS: a file system without flock
+      ::close(fd_);
+      fd_ = -1;
+      return;
+    }
+    char holder[256] = {};
+    const ssize_t n = ::pread(fd_, holder, sizeof holder - 1, 0);
+    std::string who = n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : "";
+    while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
+    ::close(fd_);
+    fd_ = -1;
+    throw InputError(folder, "run.output_dir: in use by another olsgd run (" +
+                                 (who.empty() ? std::string("holder unknown") : who) +
+                                 "); give each run its own run.output_dir");
+  }
+  char host[128] = {};
+  ::gethostname(host, sizeof host - 1);
+  char when[32] = {};
+  const std::time_t now = std::time(nullptr);
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
+  const std::string me = "pid " + std::to_string(::getpid()) + " on " + host + " since " + when;
+  if (::ftruncate(fd_, 0) == 0 && ::pwrite(fd_, me.data(), me.size(), 0) < 0) {
+    // Who holds it is only for the message: a failed note is no reason to stop.
+  }
+}
+
+OutputLock::~OutputLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the last descriptor releases the flock
+}
+
+OutputLock::OutputLock(OutputLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+
+OutputLock& OutputLock::operator=(OutputLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+}  // namespace olsgd::io
