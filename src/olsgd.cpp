@@ -211,8 +211,9 @@ void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out,
   constexpr double kMiB = 1 << 20;
   std::printf(
       "  peak memory %.1f MiB per rank (largest; %.1f MiB while training), algorithm state "
-      "%.1f MiB\n",
-      facts.peak_rss_bytes / kMiB, facts.training_peak_rss_bytes / kMiB, out.state_bytes / kMiB);
+      "%.1f MiB; estimated before allocating: %s\n",
+      facts.peak_rss_bytes / kMiB, facts.training_peak_rss_bytes / kMiB, out.state_bytes / kMiB,
+      out.memory.describe().c_str());
   std::printf("  wrote metrics.csv, syncs.csv and summary.json in %s\n",
               cfg.run.output_dir.c_str());
 }
@@ -232,12 +233,15 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
   if (root)
     for (const auto& w : cfg.warnings) std::fprintf(stderr, "olsgd: warning: %s\n", w.c_str());
   olsgd::io::refuse_checkpoints_if_unavailable(cfg);
+  olsgd::comm::Communicator comm(MPI_COMM_WORLD);
   if (cl.check) {
-    if (root) std::printf("%s: OK for %d ranks\n", cl.deck.c_str(), env.size());
+    const olsgd::ProblemShape shape = olsgd::shape_from_deck(cfg, env.rank(), env.size());
+    std::string memory = "memory per rank known once the LIBSVM file is read";
+    if (shape.known) memory = "needs about " + olsgd::check_memory(cfg, shape, comm).describe();
+    if (root) std::printf("%s: OK for %d ranks; %s\n", cl.deck.c_str(), env.size(), memory.c_str());
     return 0;
   }
 
-  olsgd::comm::Communicator comm(MPI_COMM_WORLD);
   Outputs files;  // created once the data are known to be good
   olsgd::io::Progress progress(root && cfg.run.progress);
   olsgd::RunObservers obs;

@@ -161,6 +161,11 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   io::refuse_checkpoints_if_unavailable(cfg);
   const auto watchdog = start_watchdog(cfg, comm);
 
+  // Refused before a byte is allocated when the deck's sizes cannot fit (LIBSVM's width is
+  // known only once read: checked below, before the model is built).
+  if (const ProblemShape deck_shape = shape_from_deck(cfg, rank, m); deck_shape.known)
+    check_memory(cfg, deck_shape, comm);
+
   // Bad files may trouble some ranks only: every rank learns of it before going on.
   LoadedData<Scalar> loaded;
   std::string error;
@@ -189,6 +194,17 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   out.optimum_known = optimum.has_value();
   if (optimum) out.fstar = optimum->fstar();
   out.shard_samples = data.rows();
+
+  ProblemShape shape;
+  shape.known = true;
+  shape.features = loaded.quadratic ? cfg.data.features : data.num_features();
+  shape.classes = data.num_classes;
+  shape.train_rows = data.rows();
+  shape.test_rows = test.rows();
+  shape.sparse = data.sparse_features;
+  if (shape.sparse)
+    shape.nonzeros = static_cast<Index>(data.sparse.nnz()) + static_cast<Index>(test.sparse.nnz());
+  out.memory = check_memory(cfg, shape, comm, &out.memory_available);
 
   const std::unique_ptr<Model<Scalar>> model_ptr =
       make_model(cfg, data, loaded.quadratic ? &*loaded.quadratic : nullptr, rank);
@@ -347,6 +363,25 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
 }
 
 }  // namespace
+
+MemoryEstimate check_memory(const Config& config, const ProblemShape& shape,
+                            const comm::Communicator& comm, double* available) {
+  MPI_Comm node;
+  MPI_Comm_split_type(comm.raw(), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL, &node);
+  int on_node = 1;
+  MPI_Comm_size(node, &on_node);
+  MPI_Comm_free(&node);
+  MemoryEstimate need = estimate_memory(config, shape, comm.size());
+  // The largest rank's need (shards may differ by a row; LIBSVM shards by more).
+  need.data_bytes = comm.max_uncounted(need.data_bytes);
+  need.scratch_bytes = comm.max_uncounted(need.scratch_bytes);
+  const double free = memory_available_per_rank(on_node);
+  // The smallest node's share decides (NaN where unknown: no refusal).
+  const double least = std::isnan(free) ? free : -comm.max_uncounted(-free);
+  if (available) *available = least;
+  comm.agree_or_throw(memory_refusal(need, least, on_node));
+  return need;
+}
 
 RunOutcome run_training(const Config& config, comm::Communicator& comm,
                         const RunObservers& observers) {

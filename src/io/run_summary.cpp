@@ -104,6 +104,16 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
 
     // A run may resume from a checkpoint or stop early: rates count the steps this run did,
     // the traffic (restored from the checkpoint) every step so far.
+    // What was estimated before allocating (largest rank), beside the peaks measured above.
+    j.begin_object("memory_estimate")
+        .value("total_bytes_per_rank", out.memory.total())
+        .value("state_bytes", out.memory.state_bytes)
+        .value("gradient_and_average_bytes", out.memory.work_bytes)
+        .value("data_bytes", out.memory.data_bytes)
+        .value("scratch_bytes", out.memory.scratch_bytes)
+        .value("available_bytes_per_rank", out.memory_available)
+        .end_object();
+
     j.begin_object("progress")
         .value("first_step", std::int64_t{out.first_step})
         .value("steps_done", std::int64_t{out.steps_done})

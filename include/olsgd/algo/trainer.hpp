@@ -3,6 +3,7 @@
 // for each step samples a batch, lets the algorithm step (compute + communication), and
 // every `log_every` steps measures the averaged model (loss, distance to the optimum,
 // consensus) into a MetricsRow. Writing rows and printing progress belong to the caller.
+#include <olsgd/algo/memory_estimate.hpp>
 #include <olsgd/comm/communicator.hpp>
 #include <olsgd/core/config.hpp>
 #include <olsgd/core/metrics.hpp>
@@ -60,7 +61,14 @@ struct RunOutcome {
   int stop_signal = 0;          // the signal that stopped the run early, or 0
   std::string diverged;         // why the run stopped as diverged (non-finite), or
   double checkpoint_s = 0;      // seconds spent writing checkpoints
+  MemoryEstimate memory;        // what this rank was estimated to allocate (largest rank's)
+  double memory_available = 0;  // bytes each rank of the node could have (NaN: unknown)
 };
+
+// Collective. The memory each rank of `comm` will need for `shape` (the largest over the
+// ranks) and what each may have; throws InputError, with the figures, when it cannot fit.
+MemoryEstimate check_memory(const Config& config, const ProblemShape& shape,
+                            const comm::Communicator& comm, double* available = nullptr);
 
 // Runs the deck on the ranks of `comm`; precision chosen by config.run.precision.
 RunOutcome run_training(const Config& config, comm::Communicator& comm,
