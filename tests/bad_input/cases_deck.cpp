@@ -1,4 +1,6 @@
 // Bad-input cases: the deck file, --set values and the command line.
+#include <gtest/gtest.h>
+
 #include "bad_input.hpp"
 
 namespace olsgd::bad_input {
@@ -62,6 +64,26 @@ std::vector<Case> deck_cases() {
        2, 2},
       {"straggler_absurd", tiny("--set straggler.rank=0 --set straggler.factor=1e9"),
        "straggler.factor: must be a number in \\[1, 1000\\]"},
+      // Far beyond any node's memory (10^10 parameters; 40 TB of samples): refused before
+      // allocating, by --check as well as by the run.
+      {"model_beyond_memory_check",
+       [](const fs::path&) {
+         return inputs("quickstart.yaml") + " --set model.hidden=100000,100000 --check";
+       },
+       "each rank needs about [0-9.]+ GiB \\(10.08 G parameters: .* is available to each of the 2 "
+       "ranks on this node",
+       2, 2},
+      {"model_beyond_memory_run",
+       [](const fs::path& dir) {
+         return inputs("quickstart.yaml") +
+                " --set model.hidden=100000,100000 --set "
+                "run.output_dir=" +
+                (dir / "out").string();
+       },
+       "each rank needs about [0-9.]+ GiB", 2, 0,
+       [](const fs::path& dir, const Result&) { EXPECT_FALSE(fs::exists(dir / "out")); }},
+      {"data_beyond_memory", tiny("--set data.samples=10000000000"),
+       "each rank needs about [0-9.]+ GiB \\(16 parameters: .*data [0-9.]+ GiB"},
       {"signal_every_beyond_the_run", tiny("--set checkpoint.signal_every=20"),
        "checkpoint.signal_every: 20 leaves fewer than two checks in run.steps \\(40\\)"},
   };
