@@ -249,10 +249,10 @@ const std::vector<Field>& fields() {
       integer(OLSGD_KEY(checkpoint.signal_every), 1, INT64_MAX,
               "steps between the collective checks for SIGTERM/SIGUSR1"),
       integer(OLSGD_KEY(straggler.rank), -1, INT64_MAX, "rank whose compute is slowed (-1: none)"),
-      real(OLSGD_KEY(straggler.factor), 1, false, 1000, false, "that rank's slowdown factor"),
+      real(OLSGD_KEY(straggler.factor), 1, false, 1e6, false, "that rank's slowdown factor"),
       real(OLSGD_KEY(straggler.random_prob), 0, false, 1, false,
            "chance that a rank's step is slowed"),
-      real(OLSGD_KEY(straggler.random_factor), 1, false, 1000, false,
+      real(OLSGD_KEY(straggler.random_factor), 1, false, 1e6, false,
            "slowdown factor of such a step"),
   };
   return kFields;

@@ -63,7 +63,7 @@ std::vector<Case> deck_cases() {
        "take 32768.0+ s",
        2, 2},
       {"straggler_absurd", tiny("--set straggler.rank=0 --set straggler.factor=1e9"),
-       "straggler.factor: must be a number in \\[1, 1000\\]"},
+       "straggler.factor: must be a number in \\[1, 1000000\\]"},
       // Far beyond any node's memory (10^10 parameters; 40 TB of samples): refused before
       // allocating, by --check as well as by the run.
       {"model_beyond_memory_check",
