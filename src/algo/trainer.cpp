@@ -294,6 +294,10 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   };
   const Index steps = cfg.run.steps;
   out.steps_done = steps;
+  // A stop takes two checks; a resumed run with fewer than 2 x signal_every steps left
+  // checks more often, so a signal still stops it (every rank has the same `first`).
+  const Index check_every =
+      std::max<Index>(1, std::min<Index>(cfg.checkpoint.signal_every, (steps - first) / 2));
   int stop_flag = 0;         // the highest stop signal any rank had at the last check
   comm::Request stop_check;  // that check's reduction, in flight (declared after its buffer)
   for (Index k = first; k < steps; ++k) {
@@ -325,7 +329,7 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
     // (and make a local or overlapped method wait for a straggler there). Each check consumes
     // the flags posted at the previous one and posts its own: a signal stops the run within
     // two checks, at the same step on every rank.
-    if (done % cfg.checkpoint.signal_every == 0) {
+    if (done % check_every == 0) {
       stop_check.wait();
       if (stop_flag != 0) {
         out.stop_signal = stop_flag;
