@@ -170,6 +170,19 @@ TEST_F(Cli, an_output_folder_that_cannot_be_created_is_refused) {
   EXPECT_NE(line.find("run.output_dir: cannot create"), std::string::npos) << line;
 }
 
+TEST_F(Cli, a_full_standard_output_is_a_failed_write_not_a_silent_loss) {
+  const std::string cmd = std::string(OLSGD_BINARY) + " " + OLSGD_INPUTS +
+                          "/least_squares.yaml --set run.steps=20 --set data.samples=256 "
+                          "--set run.output_dir=" +
+                          (dir_ / "out").string() + " >/dev/full 2>" + (dir_ / "err").string();
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const auto l = lines(slurp(dir_ / "err"));
+  ASSERT_EQ(l.size(), 1u) << slurp(dir_ / "err");
+  EXPECT_EQ(l[0], "olsgd: error: standard output: write failed: No space left on device");
+}
+
 // Drops the wall-clock columns (wall_s, t_compute, t_comm, t_wait) from a metrics CSV.
 std::string without_clock_columns(const std::string& csv) {
   std::string out;
