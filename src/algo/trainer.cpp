@@ -12,6 +12,7 @@
 #include <olsgd/model/factory.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <optional>
 
@@ -110,6 +111,10 @@ Index restore(const Config& cfg, Algorithm<Scalar>& algorithm, Model<Scalar>& mo
   if (info.step > cfg.run.steps)
     throw InputError(path, "checkpoint at step " + std::to_string(info.step) +
                                " is past run.steps (" + std::to_string(cfg.run.steps) + ")");
+  // The deck keys this restart changes with care (optimizer.lr, ...): one line each, as
+  // the driver prints the deck's own warnings.
+  if (comm.rank() == 0)
+    for (const auto& w : info.warnings) std::fprintf(stderr, "olsgd: warning: %s\n", w.c_str());
   algorithm.load_host(h);
   model.load_host(h);
   comm.restore_traffic({static_cast<std::int64_t>(h.at("comm.calls")), h.at("comm.payload_bytes"),
