@@ -291,9 +291,12 @@ std::string agreed_error(const comm::Communicator& comm, const std::string& loca
   return "";
 }
 
-std::string mib(double bytes) {
+std::string size_text(double bytes) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1 << 20));
+  if (bytes < (1 << 20))
+    std::snprintf(buf, sizeof buf, "%.0f KiB", bytes / 1024);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1 << 20));
   return buf;
 }
 
@@ -320,19 +323,20 @@ void reserve(const std::string& path, double bytes) {
   const int err = errno;
   ::close(fd);
   if (rc != 0 && err != EOPNOTSUPP && err != ENOSYS)
-    throw std::runtime_error("reserving " + mib(bytes) + " for it failed: " + std::strerror(err));
+    throw std::runtime_error("reserving " + size_text(bytes) +
+                             " for it failed: " + std::strerror(err));
 }
 
 // Why a checkpoint of at least `need` bytes cannot be written into `dir`, or "".
 std::string room_for(const std::string& dir, double need) {
   const double limit = file_size_limit();
   if (limit >= 0 && limit < need)
-    return "it needs up to " + mib(need) + ", more than the file size limit (ulimit -f) of " +
-           mib(limit);
+    return "it needs up to " + size_text(need) + ", more than the file size limit (ulimit -f) of " +
+           size_text(limit);
   const double free = free_bytes(dir);
   if (free >= 0 && free < need)
-    return "it needs up to " + mib(need) + ", and the disk under " + dir + " has " + mib(free) +
-           " free (disk full)";
+    return "it needs up to " + size_text(need) + ", and the disk under " + dir + " has " +
+           size_text(free) + " free (disk full)";
   return "";
 }
 
@@ -342,7 +346,7 @@ std::string why_write_failed(const std::string& dir, double need) {
   const double limit = file_size_limit();
   // HDF5's metadata comes on top of the rows: a limit this close to the rows is the cause.
   if (limit >= 0 && limit < need + (1 << 20))
-    return " (the file size limit, ulimit -f, of " + mib(limit) + " was reached)";
+    return " (the file size limit, ulimit -f, of " + size_text(limit) + " was reached)";
   const double free = free_bytes(dir);
   if (free >= 0 && free < (1 << 20)) return " (the disk under " + dir + " is full)";
   return "";
