@@ -102,8 +102,13 @@ Index restore(const Config& cfg, Algorithm<Scalar>& algorithm, Model<Scalar>& mo
   if (restart.empty()) return 0;
   // "latest" with none yet is a fresh start: the same job script serves the first submission
   // and every requeue.
-  const std::string path =
-      restart == "latest" ? io::latest_checkpoint(cfg.checkpoint.dir) : restart;
+  std::string path = restart, error;
+  try {
+    if (restart == "latest") path = io::latest_checkpoint(cfg.checkpoint.dir);
+  } catch (const InputError& e) {
+    error = e.what();  // checkpoint.dir is a file or cannot be read: every rank says so
+  }
+  comm.agree_or_throw(error);
   if (path.empty()) return 0;
   HostState h = host_state(algorithm, model, comm);  // the keys to read
   const io::CheckpointInfo info = io::read_checkpoint(

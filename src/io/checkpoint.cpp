@@ -327,7 +327,7 @@ void reserve(const std::string& path, double bytes) {
                              " for it failed: " + std::strerror(err));
 }
 
-// Why a checkpoint of at least `need` bytes cannot be written into `dir`, or "".
+// Why a checkpoint of up to `need` bytes cannot be written into `dir`, or "".
 std::string room_for(const std::string& dir, double need) {
   const double limit = file_size_limit();
   if (limit >= 0 && limit < need)
@@ -340,11 +340,11 @@ std::string room_for(const std::string& dir, double need) {
   return "";
 }
 
-// The likely cause of a failed write of a file of at least `need` bytes (" (...)"), from the
+// The likely cause of a failed write of a file of up to `need` bytes (" (...)"), from the
 // process' file size limit and the free space left; "" when neither explains it.
 std::string why_write_failed(const std::string& dir, double need) {
   const double limit = file_size_limit();
-  // HDF5's metadata comes on top of the rows: a limit this close to the rows is the cause.
+  // (`need` is an estimate: a limit this close to it is the cause.)
   if (limit >= 0 && limit < need + (1 << 20))
     return " (the file size limit, ulimit -f, of " + size_text(limit) + " was reached)";
   const double free = free_bytes(dir);
@@ -582,7 +582,12 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
       std::error_code ec;
       fs::remove(tmp_path, ec);
     }
-    const std::string previous = latest_checkpoint(dir);
+    std::string previous;
+    try {
+      previous = latest_checkpoint(dir);
+    } catch (const InputError&) {
+      // (the folder went away under the run: the message names no earlier checkpoint)
+    }
     throw InputError(
         final_path,
         "checkpoint not written: " + why + "; the run stops here" +
