@@ -368,6 +368,42 @@ TEST_F(CheckpointTest, a_restart_may_change_what_does_not_define_the_run) {
                                   "run continues with 0.01");
 }
 
+// What the deck does not explain (a reader whose segments or host values differ from the
+// file's with the same deck) is refused before any row is read, naming the difference.
+TEST_F(CheckpointTest, another_segment_size_or_host_value_is_refused_before_reading) {
+  run(deck({"checkpoint.every=20"}));
+  const std::string ckpt = (dir_ / "run" / "checkpoints" / "ckpt-20.h5").string();
+  comm::Communicator comm(MPI_COMM_WORLD);
+  io::CheckpointInfo expect;
+  expect.algorithm = "local_sgd";
+  expect.ranks = world_size();
+  expect.num_params = 24;
+  expect.precision = "float64";
+  auto refused = [&](Index params, HostState host) {
+    FlatState<double> state("test");
+    state.add("params", static_cast<std::size_t>(params));
+    state.allocate();
+    try {
+      io::read_checkpoint(ckpt, expect, state, host, comm);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const HostState host = {{"algorithm.syncs", 0},
+                          {"comm.calls", 0},
+                          {"comm.delay_s", 0},
+                          {"comm.payload_bytes", 0},
+                          {"comm.wire_bytes", 0}};
+  EXPECT_EQ(refused(30, host),
+            ckpt + ": the checkpoint's state 'params' holds 24 values per rank, this run's 30");
+  HostState more = host;
+  more["model.draws"] = 0;
+  EXPECT_EQ(refused(24, more),
+            ckpt + ": checkpoint has no host value 'model.draws', which this run needs");
+  EXPECT_EQ(refused(24, host), "");
+}
+
 // Every deck key is in the restart table, so a new key is classified when it is added.
 TEST(RestartChange, every_deck_key_is_classified) {
   for (const auto& [key, value] : config_values(Config{}))

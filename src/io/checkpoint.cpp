@@ -791,8 +791,7 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
     // the key): the facts, with the deck keys that differ.
     auto refuse = [&](const std::string& what, const std::string& got, const std::string& want) {
       throw InputError(path, "the checkpoint holds " + what + " " + got + ", this run has " + want +
-                                 differing_keys(changes) +
-                                 " (restart with the deck that wrote it)");
+                                 differing_keys(changes) + "; restart with the deck that wrote it");
     };
     if (info.algorithm != expect.algorithm) refuse("algorithm", info.algorithm, expect.algorithm);
     if (info.num_params != expect.num_params)
