@@ -10,9 +10,11 @@
 #include <hdf5.h>
 #include <mpi.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sys/resource.h>
 #include <test_helpers.hpp>
 
 namespace fs = std::filesystem;
@@ -246,11 +248,17 @@ TEST_F(BadCheckpoint, a_newer_format_version) {
 }
 
 TEST_F(BadCheckpoint, another_algorithm_or_model_size_or_precision) {
-  expect_refused(good_, "written by a run with algorithm local_sgd; this run has minibatch_sgd",
+  expect_refused(good_,
+                 "ckpt-20.h5: algorithm.name: the checkpoint was written with local_sgd, this run "
+                 "has minibatch_sgd; restart with the same value",
                  {"algorithm.name=minibatch_sgd"});
-  expect_refused(good_, "written by a run with parameters 24; this run has 25",
+  expect_refused(good_,
+                 "data.features: the checkpoint was written with 24, this run has 25; restart "
+                 "with the same value",
                  {"data.features=25"});
-  expect_refused(good_, "written by a run with precision float64; this run has float32",
+  expect_refused(good_,
+                 "run.precision: the checkpoint was written with float64, this run has float32; "
+                 "restart with the same value",
                  {"run.precision=float32"});
   expect_refused(good_, "checkpoint at step 20 is past run.steps (10)", {"run.steps=10"});
 }
@@ -274,7 +282,203 @@ TEST_F(BadCheckpoint, another_rank_count) {
   MPI_Barrier(MPI_COMM_WORLD);
   // (Another rank count also splits the data differently: same samples in total.)
   expect_refused(alone + "/checkpoints/ckpt-20.h5",
-                 "written by a run with ranks 1; this run has " + std::to_string(world_size()));
+                 "ckpt-20.h5: ranks: the checkpoint was written on 1 rank, this run has " +
+                     std::to_string(world_size()) + "; restart on 1 rank");
+}
+
+// The keys that define the data and the random streams: a resumed run with another value
+// would silently continue another run.
+TEST_F(BadCheckpoint, a_key_that_defines_the_data_or_the_random_streams_is_refused_by_name) {
+  expect_refused(good_,
+                 "ckpt-20.h5: run.seed: the checkpoint was written with 5, this run has 7; "
+                 "restart with the same value",
+                 {"run.seed=7"});
+  expect_refused(good_, "data.samples: the checkpoint was written with 256, this run has 512",
+                 {"data.samples=512"});
+  expect_refused(good_,
+                 "data.partition: the checkpoint was written with iid, this run has "
+                 "contiguous",
+                 {"data.partition=contiguous"});
+  expect_refused(good_, "data.noise: the checkpoint was written with 0.3, this run has 0.1",
+                 {"data.noise=0.1"});
+  expect_refused(good_, "algorithm.tau: the checkpoint was written with 3, this run has 4",
+                 {"algorithm.tau=4"});
+  expect_refused(good_,
+                 "ckpt-20.h5: the checkpoint was written with run.seed 5, data.noise 0.3; this "
+                 "run has run.seed 7, data.noise 0.1; restart with the same values",
+                 {"run.seed=7", "data.noise=0.1"});
+}
+
+// A deck without the momentum the file holds (or with momentum the file lacks): the file is
+// good, and the message says what differs in the deck's words, not "corrupted".
+TEST_F(CheckpointTest, momentum_switched_off_or_on_is_refused_naming_the_key) {
+  run(deck({"checkpoint.every=20", "optimizer.momentum=0.9"}, "with"));
+  run(deck({"checkpoint.every=20"}, "without"));
+  const std::string with = (dir_ / "with" / "checkpoints" / "ckpt-20.h5").string();
+  const std::string without = (dir_ / "without" / "checkpoints" / "ckpt-20.h5").string();
+  EXPECT_EQ(refusal(deck({"checkpoint.restart=" + with}, "r1")),
+            with +
+                ": checkpoint has momentum buffers (optimizer.momentum 0.9), the deck has "
+                "optimizer.momentum=0; restart with optimizer.momentum=0.9");
+  EXPECT_EQ(refusal(deck({"checkpoint.restart=" + without, "optimizer.momentum=0.5"}, "r2")),
+            without +
+                ": checkpoint has no momentum buffers (optimizer.momentum 0), the deck has "
+                "optimizer.momentum=0.5; restart with optimizer.momentum=0");
+  // The same momentum resumes.
+  EXPECT_EQ(run(deck({"checkpoint.restart=" + with, "optimizer.momentum=0.9"}, "r3")).first_step,
+            20);
+}
+
+// What a restart may change: more steps, other outputs, another cadence, another network
+// resume silently; a step size resumes with a warning naming both values.
+TEST_F(CheckpointTest, a_restart_may_change_what_does_not_define_the_run) {
+  run(deck({"checkpoint.every=20"}));
+  const std::string ckpt = (dir_ / "run" / "checkpoints" / "ckpt-20.h5").string();
+  const auto resumed = run(deck({"checkpoint.restart=" + ckpt, "run.steps=50", "run.log_every=7",
+                                 "run.name=again", "checkpoint.every=0", "checkpoint.keep_last=5",
+                                 "comm.timeout_s=60", "comm.delay_s=0.0001", "optimizer.lr=0.01"},
+                                "elsewhere"));
+  EXPECT_EQ(resumed.first_step, 20);
+  // The warnings read_checkpoint returns (restore prints them on rank 0).
+  const Config now = deck({"optimizer.lr=0.01", "run.steps=50"});
+  auto deck_text = [](const Config& c) {
+    std::string text;
+    for (const auto& [key, value] : config_values(c)) text += key + ": " + value + "\n";
+    return text;
+  };
+  comm::Communicator comm(MPI_COMM_WORLD);
+  FlatState<double> state("test");
+  state.add("params", 24);
+  state.allocate();
+  HostState host = {{"algorithm.syncs", 0},
+                    {"comm.calls", 0},
+                    {"comm.delay_s", 0},
+                    {"comm.payload_bytes", 0},
+                    {"comm.wire_bytes", 0}};
+  io::CheckpointInfo expect;
+  expect.algorithm = "local_sgd";
+  expect.ranks = world_size();
+  expect.num_params = 24;
+  expect.precision = "float64";
+  expect.deck = deck_text(now);
+  const io::CheckpointInfo info = io::read_checkpoint(ckpt, expect, state, host, comm);
+  ASSERT_EQ(info.warnings.size(), 1u);
+  EXPECT_EQ(info.warnings[0], ckpt +
+                                  ": optimizer.lr: the checkpoint was written with 0.05, this "
+                                  "run continues with 0.01");
+}
+
+// What the deck does not explain (a reader whose segments or host values differ from the
+// file's with the same deck) is refused before any row is read, naming the difference.
+TEST_F(CheckpointTest, another_segment_size_or_host_value_is_refused_before_reading) {
+  run(deck({"checkpoint.every=20"}));
+  const std::string ckpt = (dir_ / "run" / "checkpoints" / "ckpt-20.h5").string();
+  comm::Communicator comm(MPI_COMM_WORLD);
+  io::CheckpointInfo expect;
+  expect.algorithm = "local_sgd";
+  expect.ranks = world_size();
+  expect.num_params = 24;
+  expect.precision = "float64";
+  auto refused = [&](Index params, HostState host) {
+    FlatState<double> state("test");
+    state.add("params", static_cast<std::size_t>(params));
+    state.allocate();
+    try {
+      io::read_checkpoint(ckpt, expect, state, host, comm);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const HostState host = {{"algorithm.syncs", 0},
+                          {"comm.calls", 0},
+                          {"comm.delay_s", 0},
+                          {"comm.payload_bytes", 0},
+                          {"comm.wire_bytes", 0}};
+  EXPECT_EQ(refused(30, host),
+            ckpt + ": the checkpoint's state 'params' holds 24 values per rank, this run's 30");
+  HostState more = host;
+  more["model.draws"] = 0;
+  EXPECT_EQ(refused(24, more),
+            ckpt + ": checkpoint has no host value 'model.draws', which this run needs");
+  EXPECT_EQ(refused(24, host), "");
+}
+
+// Every deck key is in the restart table, so a new key is classified when it is added.
+TEST(RestartChange, every_deck_key_is_classified) {
+  for (const auto& [key, value] : config_values(Config{}))
+    EXPECT_TRUE(io::restart_change_known(key)) << key << " has no restart rule";
+  EXPECT_EQ(io::restart_change("run.seed"), io::RestartChange::Refuse);
+  EXPECT_EQ(io::restart_change("data.partition"), io::RestartChange::Refuse);
+  EXPECT_EQ(io::restart_change("data.path"), io::RestartChange::Warn);
+  EXPECT_EQ(io::restart_change("optimizer.lr"), io::RestartChange::Warn);
+  EXPECT_EQ(io::restart_change("run.steps"), io::RestartChange::Free);
+  EXPECT_EQ(io::restart_change("checkpoint.every"), io::RestartChange::Free);
+}
+
+// A checkpoint written before the file recorded its segments' order still loads (the
+// checksum then takes this run's order, which is the writer's for the same segments).
+TEST_F(CheckpointTest, a_checkpoint_without_the_segment_order_still_loads) {
+  run(deck({"checkpoint.every=20", "optimizer.momentum=0.9"}, "old"));
+  const std::string path = (dir_ / "old" / "checkpoints" / "ckpt-20.h5").string();
+  if (world_rank() == 0) {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    const hid_t g = H5Gopen2(f, "state", H5P_DEFAULT);
+    ASSERT_GE(H5Adelete(g, "segments"), 0);
+    H5Gclose(g);
+    H5Fclose(f);
+    io::seal_checkpoint(path);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto resumed =
+      run(deck({"checkpoint.restart=" + path, "optimizer.momentum=0.9"}, "resumed"));
+  EXPECT_EQ(resumed.first_step, 20);
+  const auto straight = run(deck({"optimizer.momentum=0.9"}, "straight"));
+  expect_bitwise_equal(resumed, straight);
+}
+
+// `restart: latest` where checkpoint.dir is a file: refused, not a silent fresh start.
+TEST_F(CheckpointTest, latest_in_a_checkpoint_dir_that_is_a_file_is_refused) {
+  const fs::path file = dir_ / "not-a-folder";
+  if (world_rank() == 0) std::ofstream(file) << "x";
+  MPI_Barrier(MPI_COMM_WORLD);
+  EXPECT_EQ(
+      refusal(deck({"checkpoint.restart=latest", "checkpoint.dir=" + file.string()})),
+      "checkpoint.dir " + file.string() + ": not a folder (a file of that name is in the way)");
+}
+
+// A write that fails (here: past the file size limit of every rank) ends the run on every
+// rank with one message, leaves no .tmp, and the previous checkpoint still loads.
+TEST_F(CheckpointTest, a_failed_write_keeps_the_previous_checkpoint) {
+  run(deck({"checkpoint.every=20", "run.steps=30"}));
+  const fs::path ckpts = dir_ / "run" / "checkpoints";
+  const std::string good = (ckpts / "ckpt-20.h5").string();
+  const auto size = world_rank() == 0 ? fs::file_size(good) : 0;
+  struct rlimit old {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit low = old;
+  low.rlim_cur = 4096;  // the checkpoint needs more; the outputs of the run fit
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &low), 0);
+  const std::string got =
+      refusal(deck({"checkpoint.every=20", "checkpoint.restart=latest", "run.steps=60"}));
+  setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(got.rfind((ckpts / "ckpt-40.h5").string() + ": checkpoint not written: ", 0), 0u)
+      << got;
+  EXPECT_NE(got.find("the file size limit (ulimit -f)"), std::string::npos) << got;
+  EXPECT_NE(
+      got.find("; the run stops here, and " + good + " is still the latest complete checkpoint"),
+      std::string::npos)
+      << got;
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() == 0) {
+    EXPECT_FALSE(fs::exists(ckpts / "ckpt-40.h5.tmp"));
+    EXPECT_FALSE(fs::exists(ckpts / "ckpt-40.h5"));
+    EXPECT_EQ(fs::file_size(good), size);
+  }
+  EXPECT_EQ(run(deck({"checkpoint.restart=latest"})).first_step, 20);
 }
 
 }  // namespace

@@ -60,15 +60,19 @@ class Job {
   // `env`: assignments put before the launcher (VAR=value ...). `record_rank_exits`: every rank
   // runs under a shell that writes olsgd's exit status to rank-<rank>.exit in `dir` (nothing
   // when the rank is killed: the shell shares its process group and dies with it).
+  // `rank_prefix`: shell commands each rank runs before olsgd (e.g. "ulimit -f 64;"), in a
+  // shell of its own under mpiexec (mpiexec itself then runs without them).
   Job(const std::string& args, const fs::path& dir, const std::string& env = "",
-      bool record_rank_exits = false)
+      bool record_rank_exits = false, const std::string& rank_prefix = "")
       : out_(dir / "job.out"), err_(dir / "job.err") {
-    std::string rank = OLSGD_BINARY;
-    if (record_rank_exits)
+    std::string rank = std::string(OLSGD_BINARY) + " " + args;
+    if (!rank_prefix.empty())
+      rank = "sh -c '" + rank_prefix + " exec " + OLSGD_BINARY + " " + args + "'";
+    else if (record_rank_exits)
       rank = "sh -c 'trap : TERM INT USR1; \"$0\" \"$@\"; echo $? >" + dir.string() +
-             "/rank-$OMPI_COMM_WORLD_RANK.exit' " + OLSGD_BINARY;
+             "/rank-$OMPI_COMM_WORLD_RANK.exit' " + OLSGD_BINARY + " " + args;
     const std::string cmd = env + " " + OLSGD_MPIEXEC + " 2 " + OLSGD_MPIEXEC_PREFLAGS + " " +
-                            rank + " " + args + " >" + out_.string() + " 2>" + err_.string();
+                            rank + " >" + out_.string() + " 2>" + err_.string();
     pid_ = fork();
     if (pid_ == 0) {
       setsid();
@@ -169,8 +173,8 @@ class Faults : public ::testing::Test {
 
   // Runs a job to its end (at most `seconds`).
   int run(const std::string& args, std::string* out = nullptr, std::string* err = nullptr,
-          double seconds = 120) {
-    Job job(args, dir_);
+          double seconds = 120, const std::string& rank_prefix = "") {
+    Job job(args, dir_, "", false, rank_prefix);
     const int code = job.wait_exit(seconds);
     if (out) *out = job.out();
     if (err) *err = job.err();
@@ -434,6 +438,102 @@ TEST_F(Faults, a_bad_checkpoint_is_one_line_and_exit_2_on_every_rank) {
   const auto l = lines(err);
   ASSERT_EQ(l.size(), 1u) << err;
   EXPECT_EQ(l[0], "olsgd: error: " + (dir_ / "none.h5").string() + ": checkpoint not found");
+}
+
+// The olsgd lines of a job's stderr (MPI and Kokkos may add their own).
+std::vector<std::string> olsgd_lines(const std::string& err) {
+  std::vector<std::string> out;
+  for (const auto& l : lines(err))
+    if (l.rfind("olsgd:", 0) == 0) out.push_back(l);
+  return out;
+}
+
+// A checkpoint write that fails (here: past every rank's file size limit; SIGXFSZ ignored,
+// so the write fails with EFBIG instead of the signal killing the rank) ends the run with one
+// line and exit 2, leaves no .tmp, and the checkpoint before it is untouched and resumes.
+TEST_F(Faults, a_failed_checkpoint_write_ends_the_run_and_the_previous_checkpoint_resumes) {
+  const std::string a = (dir_ / "a").string();
+  const std::string args = kLeastSquares + " --set checkpoint.every=20 --set run.output_dir=" + a;
+  ASSERT_EQ(run(args + " --set run.steps=30"), 0);
+  const fs::path ckpts = fs::path(a) / "checkpoints";
+  const std::string good = (ckpts / "ckpt-20.h5").string(), bytes = slurp(good);
+  ASSERT_FALSE(bytes.empty());
+  std::string out, err;
+  // 64 blocks of 512 bytes: metrics.csv and syncs.csv fit, a checkpoint does not.
+  EXPECT_EQ(run(args + " --set run.steps=60 --restart latest", &out, &err, 120,
+                "trap \"\" XFSZ; ulimit -f 64;"),
+            2)
+      << err;
+  const auto l = lines(err);
+  ASSERT_EQ(l.size(), 1u) << err;
+  EXPECT_EQ(l[0].rfind("olsgd: error: " + (ckpts / "ckpt-40.h5").string() +
+                           ": checkpoint not written: it needs up to ",
+                       0),
+            0u)
+      << l[0];
+  EXPECT_NE(l[0].find("more than the file size limit (ulimit -f) of 32 KiB; the run stops here, "
+                      "and " +
+                      good + " is still the latest complete checkpoint"),
+            std::string::npos)
+      << l[0];
+  EXPECT_EQ(slurp(good), bytes);
+  EXPECT_FALSE(fs::exists(ckpts / "ckpt-40.h5.tmp"));
+  EXPECT_FALSE(fs::exists(ckpts / "ckpt-40.h5"));
+  ASSERT_EQ(run(args + " --set run.steps=60 --restart latest", &out, &err), 0) << err;
+  EXPECT_NE(out.find("resumed from " + good + " at step 20"), std::string::npos) << out;
+}
+
+// The same on a full disk (a small tmpfs; skipped where mounting one is not allowed).
+TEST_F(Faults, a_checkpoint_on_a_full_disk_ends_the_run_and_the_previous_checkpoint_resumes) {
+  const fs::path mnt = dir_ / "small";
+  fs::create_directories(mnt);
+  // 160 KiB: the first checkpoint (about 75 KiB; reserved as its rows + 1% + 64 KiB, about
+  // 130 KiB) fits, the second one's reservation beside it does not.
+  if (system(("mount -t tmpfs -o size=160k tmpfs " + mnt.string() + " 2>/dev/null").c_str()) != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here";
+  struct Unmount {
+    std::string path;
+    ~Unmount() { (void)system(("umount " + path).c_str()); }
+  } unmount{mnt.string()};
+  const std::string args = kLeastSquares +
+                           " --set data.features=4096 --set data.samples=512"
+                           " --set checkpoint.every=20 --set checkpoint.dir=" +
+                           mnt.string() + " --set run.output_dir=" + (dir_ / "a").string();
+  ASSERT_EQ(run(args + " --set run.steps=30"), 0);
+  const std::string good = (mnt / "ckpt-20.h5").string(), bytes = slurp(good);
+  ASSERT_FALSE(bytes.empty());
+  std::string out, err;
+  EXPECT_EQ(run(args + " --set run.steps=60 --restart latest", &out, &err), 2) << err;
+  const auto l = lines(err);
+  ASSERT_EQ(l.size(), 1u) << err;
+  EXPECT_NE(l[0].find("ckpt-40.h5: checkpoint not written: it needs up to "), std::string::npos)
+      << l[0];
+  EXPECT_NE(l[0].find("free (disk full); the run stops here, and " + good +
+                      " is still the latest complete checkpoint"),
+            std::string::npos)
+      << l[0];
+  EXPECT_EQ(slurp(good), bytes);
+  EXPECT_FALSE(fs::exists(mnt / "ckpt-40.h5.tmp"));
+  ASSERT_EQ(run(args + " --set run.steps=60 --restart latest --set checkpoint.every=0", &out, &err),
+            0)
+      << err;
+  EXPECT_NE(out.find("resumed from " + good + " at step 20"), std::string::npos) << out;
+}
+
+// A step size changed on restart resumes, with one warning line naming both values.
+TEST_F(Faults, a_changed_step_size_resumes_with_one_warning) {
+  const std::string a = (dir_ / "a").string();
+  const std::string args = kLeastSquares + " --set checkpoint.every=20 --set run.output_dir=" + a;
+  ASSERT_EQ(run(args + " --set run.steps=30"), 0);
+  std::string out, err;
+  ASSERT_EQ(run(args + " --set run.steps=40 --restart latest --set optimizer.lr=0.01", &out, &err),
+            0)
+      << err;
+  const auto l = olsgd_lines(err);
+  ASSERT_EQ(l.size(), 1u) << err;
+  EXPECT_EQ(l[0], "olsgd: warning: " + a +
+                      "/checkpoints/ckpt-20.h5: optimizer.lr: the checkpoint was written with "
+                      "0.03, this run continues with 0.01");
 }
 
 }  // namespace

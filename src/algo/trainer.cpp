@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -124,8 +125,13 @@ Index restore(const Config& cfg, Algorithm<Scalar>& algorithm, Model<Scalar>& mo
   if (restart.empty()) return 0;
   // "latest" with none yet is a fresh start: the same job script serves the first submission
   // and every requeue.
-  const std::string path =
-      restart == "latest" ? io::latest_checkpoint(cfg.checkpoint.dir) : restart;
+  std::string path = restart, error;
+  try {
+    if (restart == "latest") path = io::latest_checkpoint(cfg.checkpoint.dir);
+  } catch (const InputError& e) {
+    error = e.what();  // checkpoint.dir is a file or cannot be read: every rank says so
+  }
+  comm.agree_or_throw(error);
   if (path.empty()) return 0;
   HostState h = host_state(algorithm, model, comm);  // the keys to read
   const io::CheckpointInfo info = io::read_checkpoint(
@@ -133,6 +139,10 @@ Index restore(const Config& cfg, Algorithm<Scalar>& algorithm, Model<Scalar>& mo
   if (info.step > cfg.run.steps)
     throw InputError(path, "checkpoint at step " + std::to_string(info.step) +
                                " is past run.steps (" + std::to_string(cfg.run.steps) + ")");
+  // The deck keys this restart changes with care (optimizer.lr, ...): one line each, as
+  // the driver prints the deck's own warnings.
+  if (comm.rank() == 0)
+    for (const auto& w : info.warnings) std::fprintf(stderr, "olsgd: warning: %s\n", w.c_str());
   algorithm.load_host(h);
   model.load_host(h);
   comm.restore_traffic({static_cast<std::int64_t>(h.at("comm.calls")), h.at("comm.payload_bytes"),

@@ -7,11 +7,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <regex>
 #include <stdexcept>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <vector>
 
 namespace olsgd::io {
@@ -30,6 +35,15 @@ class Handle {
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   Handle(Handle&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = -1; }
+  Handle& operator=(Handle&& o) noexcept {
+    if (this != &o) {
+      if (id_ >= 0) close_(id_);
+      id_ = o.id_;
+      close_ = o.close_;
+      o.id_ = -1;
+    }
+    return *this;
+  }
   hid_t get() const { return id_; }
   bool ok() const { return id_ >= 0; }
   // Closes now (H5Fclose flushes): returns whether it succeeded.
@@ -267,6 +281,273 @@ void read_row(hid_t parent, const std::string& name, hid_t type, int ranks, int 
   check(H5Dread(ds.get(), type, mem.get(), space.get(), H5P_DEFAULT, out), "reading " + name);
 }
 
+// The first failing rank's error, on every rank ("" when none failed).
+std::string agreed_error(const comm::Communicator& comm, const std::string& local) {
+  try {
+    comm.agree_or_throw(local);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string size_text(double bytes) {
+  char buf[32];
+  if (bytes < (1 << 20))
+    std::snprintf(buf, sizeof buf, "%.0f KiB", bytes / 1024);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1 << 20));
+  return buf;
+}
+
+double free_bytes(const std::string& dir) {
+  struct statvfs v {};
+  if (::statvfs(dir.c_str(), &v) != 0) return -1;
+  // root may use the blocks reserved for it
+  return static_cast<double>(::geteuid() == 0 ? v.f_bfree : v.f_bavail) * v.f_frsize;
+}
+
+double file_size_limit() {
+  struct rlimit r {};
+  if (::getrlimit(RLIMIT_FSIZE, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return -1;
+  return static_cast<double>(r.rlim_cur);
+}
+
+// Allocates `bytes` of disk for `path` (extending it): throws with the system's reason when
+// the disk is full or the file size limit is lower. A file system without fallocate is left
+// to the write itself.
+void reserve(const std::string& path, double bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY);
+  if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  const int rc = ::fallocate(fd, 0, 0, static_cast<off_t>(bytes));
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0 && err != EOPNOTSUPP && err != ENOSYS)
+    throw std::runtime_error("reserving " + size_text(bytes) +
+                             " for it failed: " + std::strerror(err));
+}
+
+// Why a checkpoint of up to `need` bytes cannot be written into `dir`, or "".
+std::string room_for(const std::string& dir, double need) {
+  const double limit = file_size_limit();
+  if (limit >= 0 && limit < need)
+    return "it needs up to " + size_text(need) + ", more than the file size limit (ulimit -f) of " +
+           size_text(limit);
+  const double free = free_bytes(dir);
+  if (free >= 0 && free < need)
+    return "it needs up to " + size_text(need) + ", and the disk under " + dir + " has " +
+           size_text(free) + " free (disk full)";
+  return "";
+}
+
+// The likely cause of a failed write of a file of up to `need` bytes (" (...)"), from the
+// process' file size limit and the free space left; "" when neither explains it.
+std::string why_write_failed(const std::string& dir, double need) {
+  const double limit = file_size_limit();
+  // (`need` is an estimate: a limit this close to it is the cause.)
+  if (limit >= 0 && limit < need + (1 << 20))
+    return " (the file size limit, ulimit -f, of " + size_text(limit) + " was reached)";
+  const double free = free_bytes(dir);
+  if (free >= 0 && free < (1 << 20)) return " (the disk under " + dir + " is full)";
+  return "";
+}
+
+// ---- what a restart may change ----
+
+// One entry per deck key or section ("data."): a key's own entry wins over its section's.
+// A key missing here is refused (restart_change_known: a test keeps every key listed).
+struct RestartRule {
+  const char* key;
+  RestartChange change;
+};
+constexpr RestartChange kFree = RestartChange::Free, kWarn = RestartChange::Warn,
+                        kRefuse = RestartChange::Refuse;
+const RestartRule kRestartRules[] = {
+    // How long, how often and where the run reports and saves itself: a restart is there to
+    // change these (more steps, another output folder, a new checkpoint cadence).
+    {"run.name", kFree},
+    {"run.steps", kFree},
+    {"run.log_every", kFree},
+    {"run.eval_every", kFree},
+    {"run.output_dir", kFree},
+    {"run.progress", kFree},
+    {"checkpoint.", kFree},
+    // How the ranks communicate and how slow some are made: timing only, never a number the
+    // run computes (a requeued job may land on another network or need another timeout).
+    {"comm.", kFree},
+    {"straggler.", kFree},
+    // Every random stream (data, partition, batches, quantization, sketch hashes) is keyed by
+    // the seed, and the state in the file has the run's precision: the resumed run would not
+    // continue the run that wrote it.
+    {"run.seed", kRefuse},
+    {"run.precision", kRefuse},
+    // The data and the model define the problem, the optimum the metrics measure against and
+    // the parameter count: changed, the rows in the file belong to another problem.
+    {"data.", kRefuse},
+    {"model.", kRefuse},
+    // ... but a data file may have moved: the same data under another path is fine.
+    {"data.path", kWarn},
+    {"data.test_path", kWarn},
+    // The algorithm and its settings define the state segments, their sizes and the sync
+    // schedule the file's state is in the middle of.
+    {"algorithm.", kRefuse},
+    {"sketch.", kRefuse},
+    {"quantize.", kRefuse},
+    // Step sizes and batch may be changed on purpose (a schedule by hand); the state fits
+    // either way. Momentum switched on or off changes the segments: refused there.
+    {"optimizer.", kWarn},
+};
+
+const RestartRule* find_restart_rule(const std::string& key) {
+  const RestartRule* section = nullptr;
+  for (const auto& r : kRestartRules) {
+    const std::string k = r.key;
+    if (k == key) return &r;
+    if (k.back() == '.' && key.rfind(k, 0) == 0) section = &r;
+  }
+  return section;
+}
+
+// The "key: value" lines of a stored deck, in its order.
+std::vector<std::pair<std::string, std::string>> deck_pairs(const std::string& deck) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t start = 0;
+  while (start < deck.size()) {
+    std::size_t end = deck.find('\n', start);
+    if (end == std::string::npos) end = deck.size();
+    const std::string line = deck.substr(start, end - start);
+    const std::size_t colon = line.find(": ");
+    if (colon != std::string::npos) out.emplace_back(line.substr(0, colon), line.substr(colon + 2));
+    start = end + 1;
+  }
+  return out;
+}
+std::map<std::string, std::string> deck_lines(const std::string& deck) {
+  const auto pairs = deck_pairs(deck);
+  return {pairs.begin(), pairs.end()};
+}
+
+struct DeckChange {
+  std::string key, was, now;
+  RestartChange change;
+};
+
+// The keys both decks hold with different values, in this run's deck order. (A key only one
+// side knows, from another olsgd version, is not compared.)
+std::vector<DeckChange> deck_changes(const std::string& written, const std::string& now) {
+  const auto was = deck_lines(written);
+  std::vector<DeckChange> out;
+  for (const auto& [key, value] : deck_pairs(now)) {
+    auto it = was.find(key);
+    if (it != was.end() && it->second != value)
+      out.push_back({key, it->second, value, restart_change(key)});
+  }
+  return out;
+}
+
+// " (the decks differ in: k a -> b, ...)" for the keys that are not free to change, or "".
+std::string differing_keys(const std::vector<DeckChange>& changes) {
+  std::string list;
+  for (const auto& c : changes)
+    if (c.change != RestartChange::Free)
+      list += (list.empty() ? "" : ", ") + c.key + " " + c.was + " -> " + c.now;
+  return list.empty() ? "" : " (the decks differ in: " + list + ")";
+}
+
+// The refusal for the deck keys a restart must not change, or "".
+std::string refused_changes(const std::vector<DeckChange>& changes) {
+  std::vector<const DeckChange*> refused;
+  for (const auto& c : changes)
+    if (c.change == RestartChange::Refuse) refused.push_back(&c);
+  if (refused.empty()) return "";
+  if (refused.size() == 1)
+    return refused[0]->key + ": the checkpoint was written with " + refused[0]->was +
+           ", this run has " + refused[0]->now + "; restart with the same value";
+  std::string was, now;
+  for (const DeckChange* c : refused) {
+    was += (was.empty() ? "" : ", ") + c->key + " " + c->was;
+    now += (now.empty() ? "" : ", ") + c->key + " " + c->now;
+  }
+  return "the checkpoint was written with " + was + "; this run has " + now +
+         "; restart with the same values";
+}
+
+// State segments that a deck key switches on or off, in the user's words.
+struct SegmentMeaning {
+  const char* segment;
+  const char* words;
+  const char* key;
+};
+const SegmentMeaning kSegmentMeanings[] = {
+    {"momentum", "momentum buffers", "optimizer.momentum"},
+    {"anchor_momentum", "anchor momentum buffers", "algorithm.anchor_momentum"},
+};
+
+// "checkpoint has [no] <segment> ..." for a segment only one side has.
+std::string segment_mismatch(const std::string& segment, bool in_file,
+                             const std::map<std::string, std::string>& was,
+                             const std::map<std::string, std::string>& now,
+                             const std::vector<DeckChange>& changes) {
+  for (const auto& m : kSegmentMeanings) {
+    if (segment != m.segment) continue;
+    auto w = was.find(m.key), n = now.find(m.key);
+    if (w == was.end() || n == now.end()) break;
+    return std::string("checkpoint has ") + (in_file ? "" : "no ") + m.words + " (" + m.key + " " +
+           w->second + "), the deck has " + m.key + "=" + n->second + "; restart with " + m.key +
+           "=" + w->second;
+  }
+  return in_file ? "checkpoint has state '" + segment + "' that this run does not keep" +
+                       differing_keys(changes)
+                 : "checkpoint has no state '" + segment + "', which this run needs" +
+                       differing_keys(changes);
+}
+
+// The datasets of `group` with their row length (0 for a [ranks] one), in name order;
+// throws when one is not [ranks] or [ranks][n].
+std::vector<std::pair<std::string, std::size_t>> list_rows(hid_t group, int ranks) {
+  H5G_info_t ginfo;
+  check(H5Gget_info(group, &ginfo), "H5Gget_info");
+  std::vector<std::pair<std::string, std::size_t>> out;
+  for (hsize_t i = 0; i < ginfo.nlinks; ++i) {
+    const ssize_t len =
+        H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (len < 0) throw std::runtime_error("cannot list a group");
+    std::string name(static_cast<std::size_t>(len) + 1, '\0');
+    H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(),
+                       H5P_DEFAULT);
+    name.resize(static_cast<std::size_t>(len));
+    Handle ds(check_id(H5Dopen2(group, name.c_str(), H5P_DEFAULT), "no dataset " + name), H5Dclose);
+    Handle space(check_id(H5Dget_space(ds.get()), "H5Dget_space"), H5Sclose);
+    const int ndims = H5Sget_simple_extent_ndims(space.get());
+    hsize_t dims[2] = {0, 0};
+    if (ndims < 1 || ndims > 2) throw std::runtime_error(name + " has the wrong shape");
+    H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+    if (dims[0] != static_cast<hsize_t>(ranks))
+      throw std::runtime_error(name + " has the wrong shape");
+    out.emplace_back(name, ndims == 2 ? static_cast<std::size_t>(dims[1]) : 0);
+  }
+  return out;
+}
+
+std::size_t in_file_size(const std::vector<std::pair<std::string, std::size_t>>& rows,
+                         const std::string& name) {
+  for (const auto& [n, size] : rows)
+    if (n == name) return size;
+  throw std::runtime_error("no dataset " + name);
+}
+
+// "a,b,c" -> {a, b, c}
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size() && !text.empty()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
 }  // namespace
 
 template <class Scalar>
@@ -294,11 +575,44 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
   }
   comm.agree_or_throw(error);
 
+  // The run ends on a failed write, naming the checkpoint it can be resumed from (the
+  // previous one is removed only after this one is complete).
+  auto not_written = [&](const std::string& why) {
+    if (rank == 0) {
+      std::error_code ec;
+      fs::remove(tmp_path, ec);
+    }
+    std::string previous;
+    try {
+      previous = latest_checkpoint(dir);
+    } catch (const InputError&) {
+      // (the folder went away under the run: the message names no earlier checkpoint)
+    }
+    throw InputError(
+        final_path,
+        "checkpoint not written: " + why + "; the run stops here" +
+            (previous.empty() ? " (no earlier checkpoint)"
+                              : ", and " + previous + " is still the latest complete checkpoint"));
+  };
+
+  // The file's size, HDF5's own records included, with room to spare: a write that cannot
+  // fit is not started, and rank 0 reserves this much on disk before any row is written.
+  const double rows = static_cast<double>(kUserBlock) +
+                      ranks * (static_cast<double>(state.bytes()) + 8.0 * (host.size() + 1)) +
+                      static_cast<double>(info.deck.size() + info.build.size());
+  const double need = rows + rows / 100 + (64 << 10);
+  // Each rank checks: each has its own file size limit.
+  error = agreed_error(comm, room_for(dir, need));
+  if (!error.empty()) not_written(error);
+
   // Host copies of this rank's rows, and its checksum.
   auto all = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), state.all());
   std::uint64_t sum = kFnvBasis;
-  for (const auto& seg : state.segments())
+  std::string order;
+  for (const auto& seg : state.segments()) {
     sum = fnv1a(sum, all.data() + seg.offset, seg.size * sizeof(Scalar));
+    order += (order.empty() ? "" : ",") + seg.name;
+  }
   std::vector<double> host_values;
   for (const auto& [key, value] : host) {
     host_values.push_back(value);
@@ -307,51 +621,88 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
   }
   sum = fnv1a(sum, info.deck.data(), info.deck.size());
 
+  // Every collective step is agreed on: one that failed on some rank (its part of the file
+  // past the size limit, the disk full under it) throws on every rank at the same point, so
+  // the ranks close the file together and none waits in a collective another has left.
+  auto agreed = [&](const std::function<void()>& step) {
+    std::string local;
+    try {
+      step();
+    } catch (const std::exception& e) {
+      local = e.what() + why_write_failed(dir, need);
+    }
+    comm.agree_or_throw(local);
+  };
   try {
     Handle fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
     check(H5Pset_fapl_mpio(fapl.get(), comm.raw(), MPI_INFO_NULL), "H5Pset_fapl_mpio");
     Handle fcpl(check_id(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate"), H5Pclose);
     check(H5Pset_userblock(fcpl.get(), kUserBlock), "H5Pset_userblock");
-    Handle file(H5Fcreate(tmp_path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose);
-    if (!file.ok()) throw std::runtime_error("cannot create " + tmp_path);
     Handle dxpl(check_id(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate"), H5Pclose);
     check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
+    Handle file(-1, H5Fclose), group(-1, H5Gclose), hgroup(-1, H5Gclose);
+    agreed([&] {
+      file = Handle(H5Fcreate(tmp_path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose);
+      if (!file.ok()) throw std::runtime_error("cannot create " + tmp_path);
+    });
+    // Reserved before a row is written: a full disk or a file size limit then fails here, on
+    // rank 0, and not in the middle of HDF5's collective metadata writes at H5Fclose (where a
+    // rank that fails leaves the others waiting). H5Fclose trims the file to its real size.
+    agreed([&] {
+      if (rank == 0) reserve(tmp_path, need);
+    });
 
     const int format = info.format;
     const long long num_params = info.num_params, step = info.step;
     const unsigned long long seed = info.seed;
-    write_attr(file.get(), "format_version", H5T_NATIVE_INT, &format);
-    write_attr(file.get(), "olsgd_version", info.olsgd_version);
-    write_attr(file.get(), "algorithm", info.algorithm);
-    write_attr(file.get(), "ranks", H5T_NATIVE_INT, &ranks);
-    write_attr(file.get(), "num_params", H5T_NATIVE_LLONG, &num_params);
-    write_attr(file.get(), "precision", info.precision);
-    write_attr(file.get(), "step", H5T_NATIVE_LLONG, &step);
-    write_attr(file.get(), "seed", H5T_NATIVE_ULLONG, &seed);
-    write_string(file.get(), "deck", info.deck, dxpl.get(), rank);
-    write_string(file.get(), "build", info.build, dxpl.get(), rank);
-
-    Handle group(check_id(H5Gcreate2(file.get(), "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+    agreed([&] {
+      write_attr(file.get(), "format_version", H5T_NATIVE_INT, &format);
+      write_attr(file.get(), "olsgd_version", info.olsgd_version);
+      write_attr(file.get(), "algorithm", info.algorithm);
+      write_attr(file.get(), "ranks", H5T_NATIVE_INT, &ranks);
+      write_attr(file.get(), "num_params", H5T_NATIVE_LLONG, &num_params);
+      write_attr(file.get(), "precision", info.precision);
+      write_attr(file.get(), "step", H5T_NATIVE_LLONG, &step);
+      write_attr(file.get(), "seed", H5T_NATIVE_ULLONG, &seed);
+    });
+    agreed([&] { write_string(file.get(), "deck", info.deck, dxpl.get(), rank); });
+    agreed([&] { write_string(file.get(), "build", info.build, dxpl.get(), rank); });
+    agreed([&] {
+      group =
+          Handle(check_id(H5Gcreate2(file.get(), "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                           "creating /state"),
                  H5Gclose);
+      write_attr(group.get(), "segments", order);
+    });
     for (const auto& seg : state.segments())
-      write_row(group.get(), seg.name, h5_type<Scalar>(), ranks, rank, seg.size,
-                all.data() + seg.offset, dxpl.get());
-    Handle hgroup(check_id(H5Gcreate2(file.get(), "host", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                           "creating /host"),
-                  H5Gclose);
+      agreed([&] {
+        write_row(group.get(), seg.name, h5_type<Scalar>(), ranks, rank, seg.size,
+                  all.data() + seg.offset, dxpl.get());
+      });
+    agreed([&] {
+      hgroup =
+          Handle(check_id(H5Gcreate2(file.get(), "host", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                          "creating /host"),
+                 H5Gclose);
+    });
     std::size_t i = 0;
     for (const auto& kv : host)
-      write_row(hgroup.get(), kv.first, H5T_NATIVE_DOUBLE, ranks, rank, 0, &host_values[i++],
-                dxpl.get());
-    write_row(file.get(), "checksum", H5T_NATIVE_UINT64, ranks, rank, 0, &sum, dxpl.get());
-    hgroup.close();
-    group.close();
-    if (!file.close()) throw std::runtime_error("closing " + tmp_path + " failed (disk full?)");
+      agreed([&] {
+        write_row(hgroup.get(), kv.first, H5T_NATIVE_DOUBLE, ranks, rank, 0, &host_values[i++],
+                  dxpl.get());
+      });
+    agreed([&] {
+      write_row(file.get(), "checksum", H5T_NATIVE_UINT64, ranks, rank, 0, &sum, dxpl.get());
+    });
+    agreed([&] {
+      hgroup.close();
+      group.close();
+      if (!file.close()) throw std::runtime_error("closing " + tmp_path + " failed");
+    });
   } catch (const std::exception& e) {
-    error = std::string("checkpoint ") + tmp_path + ": " + e.what();
+    error = e.what();
   }
-  comm.agree_or_throw(error);
+  if (!error.empty()) not_written(error);
 
   // Durable, then visible under its final name, then old ones go.
   if (rank == 0) {
@@ -360,6 +711,14 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
       fsync_path(tmp_path, false);
       fs::rename(tmp_path, final_path);
       fsync_path(dir, true);
+    } catch (const std::exception& e) {
+      error = e.what() + why_write_failed(dir, need);
+    }
+  }
+  error = agreed_error(comm, error);
+  if (!error.empty()) not_written(error);
+  if (rank == 0) {
+    try {
       auto found = list_checkpoints(dir);
       for (std::size_t j = 0; keep_last > 0 && j + keep_last < found.size(); ++j)
         fs::remove(found[j].second);
@@ -417,27 +776,86 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
     } catch (const std::exception& e) {
       throw InputError(path, std::string("corrupted checkpoint: ") + e.what());
     }
+    auto plural = [](long long n, const char* what) {
+      return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+    };
+    if (info.ranks != expect.ranks)
+      throw InputError(path, "ranks: the checkpoint was written on " + plural(info.ranks, "rank") +
+                                 ", this run has " + std::to_string(expect.ranks) +
+                                 "; restart on " + plural(info.ranks, "rank"));
+    // The deck keys a restart must not change, by name, before anything else is compared.
+    const auto changes = deck_changes(info.deck, expect.deck);
+    if (const std::string refused = refused_changes(changes); !refused.empty())
+      throw InputError(path, refused);
+    // What the deck does not explain (another data file of another width, a deck without
+    // the key): the facts, with the deck keys that differ.
     auto refuse = [&](const std::string& what, const std::string& got, const std::string& want) {
-      throw InputError(path, "written by a run with " + what + " " + got + "; this run has " +
-                                 want + " (restart with the deck and rank count that wrote it)");
+      throw InputError(path, "the checkpoint holds " + what + " " + got + ", this run has " + want +
+                                 differing_keys(changes) + "; restart with the deck that wrote it");
     };
     if (info.algorithm != expect.algorithm) refuse("algorithm", info.algorithm, expect.algorithm);
-    if (info.ranks != expect.ranks)
-      refuse("ranks", std::to_string(info.ranks), std::to_string(expect.ranks));
     if (info.num_params != expect.num_params)
       refuse("parameters", std::to_string(info.num_params), std::to_string(expect.num_params));
     if (info.precision != expect.precision) refuse("precision", info.precision, expect.precision);
 
-    auto all = Kokkos::create_mirror_view(Kokkos::HostSpace(), state.all());
-    std::uint64_t sum = kFnvBasis, stored = 0;
-    std::vector<double> host_values;
+    // The file's state segments and host values against this run's, before any row is read.
+    std::vector<std::pair<std::string, std::size_t>> segments, hosts;
+    std::vector<std::string> order;
     try {
       Handle group(check_id(H5Gopen2(f, "state", H5P_DEFAULT), "no /state"), H5Gclose);
-      for (const auto& seg : state.segments()) {
+      segments = list_rows(group.get(), info.ranks);
+      if (H5Aexists(group.get(), "segments") > 0)
+        order = split_commas(read_string_attr(group.get(), "segments"));
+      Handle hgroup(check_id(H5Gopen2(f, "host", H5P_DEFAULT), "no /host"), H5Gclose);
+      hosts = list_rows(hgroup.get(), info.ranks);
+    } catch (const std::exception& e) {
+      throw InputError(path, std::string("corrupted checkpoint: ") + e.what());
+    }
+    const auto was = deck_lines(info.deck), now = deck_lines(expect.deck);
+    std::map<std::string, std::size_t> in_file(segments.begin(), segments.end());
+    for (const auto& seg : state.segments()) {
+      auto it = in_file.find(seg.name);
+      if (it == in_file.end())
+        throw InputError(path, segment_mismatch(seg.name, false, was, now, changes));
+      if (it->second != seg.size)
+        throw InputError(path, "the checkpoint's state '" + seg.name + "' holds " +
+                                   std::to_string(it->second) + " values per rank, this run's " +
+                                   std::to_string(seg.size) + differing_keys(changes));
+      in_file.erase(it);
+    }
+    if (!in_file.empty())
+      throw InputError(path, segment_mismatch(in_file.begin()->first, true, was, now, changes));
+    for (const auto& [name, n] : hosts)
+      if (n != 0 || !host.count(name))
+        throw InputError(path, "checkpoint has host value '" + name +
+                                   "' that this run does not keep" + differing_keys(changes));
+    if (hosts.size() != host.size())
+      for (const auto& kv : host)
+        if (std::none_of(hosts.begin(), hosts.end(),
+                         [&](const auto& h) { return h.first == kv.first; }))
+          throw InputError(path, "checkpoint has no host value '" + kv.first +
+                                     "', which this run needs" + differing_keys(changes));
+    // The checksum's order: the file's own, or (a file written before it was recorded) this
+    // run's, which is the writer's for the same segments.
+    if (order.empty())
+      for (const auto& seg : state.segments()) order.push_back(seg.name);
+    if (order.size() != segments.size() ||
+        !std::all_of(order.begin(), order.end(),
+                     [&](const std::string& n) { return state.has(n); }))
+      throw InputError(path, "corrupted checkpoint: its list of state segments does not match");
+
+    auto all = Kokkos::create_mirror_view(Kokkos::HostSpace(), state.all());
+    std::map<std::string, std::size_t> offset;
+    for (const auto& seg : state.segments()) offset[seg.name] = seg.offset;
+    std::uint64_t sum = kFnvBasis, stored = 0;
+    try {
+      Handle group(check_id(H5Gopen2(f, "state", H5P_DEFAULT), "no /state"), H5Gclose);
+      for (const auto& seg : state.segments())
         read_row(group.get(), seg.name, h5_type<Scalar>(), info.ranks, rank, seg.size,
                  all.data() + seg.offset);
-        sum = fnv1a(sum, all.data() + seg.offset, seg.size * sizeof(Scalar));
-      }
+      for (const std::string& name : order)
+        sum =
+            fnv1a(sum, all.data() + offset.at(name), in_file_size(segments, name) * sizeof(Scalar));
       Handle hgroup(check_id(H5Gopen2(f, "host", H5P_DEFAULT), "no /host"), H5Gclose);
       for (auto& [key, value] : host) {
         read_row(hgroup.get(), key, H5T_NATIVE_DOUBLE, info.ranks, rank, 0, &value);
@@ -452,6 +870,11 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
     if (sum != stored)
       throw InputError(path, "corrupted checkpoint: the checksum of rank " + std::to_string(rank) +
                                  "'s data does not match");
+    // The keys a restart may change with care: said once, by rank 0 of the caller.
+    for (const auto& c : changes)
+      if (c.change == RestartChange::Warn)
+        info.warnings.push_back(path + ": " + c.key + ": the checkpoint was written with " + c.was +
+                                ", this run continues with " + c.now);
     Kokkos::deep_copy(state.all(), all);
   } catch (const InputError& e) {
     error = e.what();
@@ -466,6 +889,15 @@ void seal_checkpoint(const std::string& path) {
   write_seal(path);
 }
 
+RestartChange restart_change(const std::string& key) {
+  const RestartRule* r = find_restart_rule(key);
+  return r ? r->change : RestartChange::Refuse;
+}
+
+bool restart_change_known(const std::string& key) {
+  return find_restart_rule(key) != nullptr;
+}
+
 bool checkpoints_available() {
   return true;
 }
@@ -473,6 +905,14 @@ bool checkpoints_available() {
 void refuse_checkpoints_if_unavailable(const Config&) {}
 
 std::string latest_checkpoint(const std::string& dir) {
+  std::error_code ec;
+  const auto status = fs::status(dir, ec);
+  if (status.type() == fs::file_type::not_found) return "";
+  if (ec) throw InputError("checkpoint.dir " + dir, "cannot read it: " + ec.message());
+  if (!fs::is_directory(status))
+    throw InputError("checkpoint.dir " + dir, "not a folder (a file of that name is in the way)");
+  fs::directory_iterator(dir, ec);
+  if (ec) throw InputError("checkpoint.dir " + dir, "cannot read it: " + ec.message());
   const auto found = list_checkpoints(dir);
   return found.empty() ? std::string() : found.back().second.string();
 }

@@ -1,10 +1,103 @@
-// Bad-input cases: checkpoint.
+// Bad-input cases: checkpoint. Most first write a good checkpoint with the tiny run, then
+// restart from it with a deck or rank count that must be refused; `after` checks that the
+// good checkpoint is still there, byte for byte.
+#include <memory>
+#include <stdexcept>
+
 #include "bad_input.hpp"
 
 namespace olsgd::bad_input {
+namespace {
+
+fs::path good_path(const fs::path& dir) {
+  return dir / "out" / "checkpoints" / "ckpt-20.h5";
+}
+
+// The tiny run (40 steps) with `extra`, checkpointing at step 20, on `ranks`; keeps the
+// checkpoint's bytes in `bytes`.
+std::string good_checkpoint(const fs::path& dir, const std::string& extra, int ranks,
+                            std::string& bytes) {
+  const Result r = run_olsgd(
+      tiny_run(dir) + " --set checkpoint.every=20 --set run.progress=false" + extra, dir, ranks);
+  if (r.code != 0) throw std::runtime_error("the good run failed: " + r.err);
+  bytes = read_file(good_path(dir));
+  if (bytes.empty()) throw std::runtime_error("the good run wrote no checkpoint");
+  return good_path(dir).string();
+}
+
+// A case that restarts a good checkpoint (written with `good_sets` on `good_ranks`) with
+// `restart_sets` on 2 ranks; the good file must survive unchanged and no .tmp appear.
+Case refused_restart(std::string name, std::string good_sets, std::string restart_sets,
+                     std::string message, int good_ranks = 2) {
+  auto bytes = std::make_shared<std::string>();
+  return Case(
+      std::move(name),
+      [=](const fs::path& dir) {
+        const std::string path = good_checkpoint(dir, good_sets, good_ranks, *bytes);
+        return tiny_run(dir) + " --set run.progress=false --restart " + path + restart_sets;
+      },
+      std::move(message), 2, 2,
+      [bytes](const fs::path& dir, const Result&) {
+        if (read_file(good_path(dir)) != *bytes)
+          throw std::runtime_error("the good checkpoint changed or vanished");
+        if (fs::exists(good_path(dir).string() + ".tmp"))
+          throw std::runtime_error("a .tmp was left");
+      });
+}
+
+}  // namespace
 
 std::vector<Case> checkpoint_cases() {
-  return {};
+  return {
+      refused_restart(
+          "ckpt_momentum_removed", " --set optimizer.momentum=0.9", "",
+          R"(ckpt-20\.h5: checkpoint has momentum buffers \(optimizer\.momentum 0\.9\), )"
+          R"(the deck has optimizer\.momentum=0; restart with optimizer\.momentum=0\.9$)"),
+      refused_restart("ckpt_seed_changed", "", " --set run.seed=7",
+                      R"(ckpt-20\.h5: run\.seed: the checkpoint was written with 42, this run )"
+                      R"(has 7; restart with the same value$)"),
+      refused_restart("ckpt_samples_changed", "", " --set data.samples=1024",
+                      R"(ckpt-20\.h5: data\.samples: the checkpoint was written with 512, this )"
+                      R"(run has 1024; restart with the same value$)"),
+      refused_restart("ckpt_partition_changed", "", " --set data.partition=contiguous",
+                      R"(ckpt-20\.h5: data\.partition: the checkpoint was written with iid, this )"
+                      R"(run has contiguous; restart with the same value$)"),
+      refused_restart("ckpt_wrong_rank_count", "", "",
+                      R"(ckpt-20\.h5: ranks: the checkpoint was written on 1 rank, this run has )"
+                      R"(2; restart on 1 rank$)",
+                      // under mpiexec: a singleton's exit trips LeakSanitizer (--sanitize)
+                      /*good_ranks=*/1),
+      {"ckpt_truncated",
+       [](const fs::path& dir) {
+         std::string bytes;
+         good_checkpoint(dir, "", 2, bytes);
+         const fs::path cut = dir / "truncated.h5";
+         write_file(cut, bytes.substr(0, bytes.size() / 2));
+         return tiny_run(dir) + " --restart " + cut.string();
+       },
+       R"(truncated\.h5: truncated checkpoint: \d+ of \d+ bytes$)", 2, 2},
+      {"ckpt_random_bytes",
+       [](const fs::path& dir) {
+         std::string noise(4096, '\0');
+         unsigned x = 12345;
+         for (char& c : noise) c = static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
+         write_file(dir / "random.h5", noise);
+         return tiny_run(dir) + " --restart " + (dir / "random.h5").string();
+       },
+       R"(random\.h5: not an olsgd checkpoint \(no seal; truncated, corrupted or another file\)$)",
+       2, 2},
+      {"ckpt_missing_file",
+       [](const fs::path& dir) {
+         return tiny_run(dir) + " --restart " + (dir / "none.h5").string();
+       },
+       R"(none\.h5: checkpoint not found$)", 2, 2},
+      {"ckpt_dir_is_a_file",
+       [](const fs::path& dir) {
+         write_file(dir / "ck", "not a folder");
+         return tiny_run(dir) + " --restart latest --set checkpoint.dir=" + (dir / "ck").string();
+       },
+       R"(checkpoint\.dir .*/ck: not a folder \(a file of that name is in the way\)$)", 2, 2},
+  };
 }
 
 }  // namespace olsgd::bad_input

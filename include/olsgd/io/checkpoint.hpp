@@ -8,10 +8,13 @@
 //   /deck             the effective deck, one "key: value" line per key
 //   /build            the build that wrote it (version line)
 //   /state/<segment>  [ranks][size], float32 or float64 as the run: params, momentum, anchor,
-//                     error, sketch, ... (row r belongs to rank r)
+//                     error, sketch, ... (row r belongs to rank r); the group's attribute
+//                     `segments` lists them in the order the checksum takes them (files
+//                     written before it existed: the order of the run that reads them)
 //   /host/<name>      [ranks] float64: host-side counters and choices (bytes sent so far,
 //                     the quadratic model's draws, DQ-SGD's next levels, syncs so far)
 //   /checksum         [ranks] uint64: FNV-1a over rank r's rows, its host values and the deck
+//                     (exactly what the file holds, whatever the deck reading it expects)
 // The first 512 bytes are an HDF5 user block (skipped by HDF5 tools) holding a seal over the
 // rest of the file: magic, length, FNV-1a. Rank 0 checks it before HDF5 parses anything, so a
 // truncated or damaged file gets a clear message and never reaches the HDF5 parser.
@@ -20,8 +23,15 @@
 // rank 0 fsyncs the file, renames it to ckpt-<step>.h5, fsyncs the folder, and only then
 // removes all but the newest `keep_last`. A crash at any moment leaves the previous complete
 // checkpoint in place; a left-over .tmp is never read and is replaced by the next write.
+// A write that fails (disk full, file size limit) is agreed on by every rank after each
+// collective step, so no rank waits in a collective another has left; the .tmp is removed
+// and the previous complete checkpoint stays the latest.
 // Reading: each rank opens the file on its own (no collective that a bad file could hang),
 // checks it, reads its row; every rank refuses together with the first rank's message.
+// Before any row is read, the file's deck, state segments and host values are compared with
+// this run's: a deck key a restart must not change (restart_change) is refused by name, one it
+// may change with care is a warning, and a segment the run does not keep (or lacks) is
+// refused in the user's words, naming the deck key that decides it.
 #include <olsgd/comm/communicator.hpp>
 #include <olsgd/core/config.hpp>
 #include <olsgd/core/flat_state.hpp>
@@ -29,6 +39,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace olsgd::io {
 
@@ -45,7 +56,17 @@ struct CheckpointInfo {
   std::uint64_t seed = 0;
   std::string deck;
   std::string build;
+  // Filled by read_checkpoint: one line per deck key this run changes that a restart may
+  // change with care ("<file>: optimizer.lr: ..."), the same on every rank.
+  std::vector<std::string> warnings;
 };
+
+// What a restart may do to a deck key (the table in checkpoint.cpp gives the reason for each
+// group): change it silently, change it with a warning, or not at all.
+enum class RestartChange { Free, Warn, Refuse };
+RestartChange restart_change(const std::string& key);
+// Whether `key` has an entry of its own or of its section in that table.
+bool restart_change_known(const std::string& key);
 
 // Collective. Writes the state of every rank of `comm` for `info.step`; returns the path.
 template <class Scalar>
@@ -53,10 +74,11 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
                              const FlatState<Scalar>& state, const HostState& host,
                              const comm::Communicator& comm);
 
-// Collective. Reads this rank's part of the checkpoint at `path` into `state` (which must
-// have the segments it was written with) and `host`. Throws InputError on every rank, with
-// one message, for a missing, truncated, corrupted or newer-format file, or one written by a
-// different algorithm, model size, precision or rank count than `expect` describes.
+// Collective. Reads this rank's part of the checkpoint at `path` into `state` and `host`.
+// Throws InputError on every rank, with one message, for a missing, truncated, corrupted or
+// newer-format file, one written on another rank count, one whose deck differs from
+// `expect.deck` in a key a restart must not change, or one whose state segments or host
+// values are not those `state` and `host` have.
 template <class Scalar>
 CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& expect,
                                const FlatState<Scalar>& state, HostState& host,
@@ -73,7 +95,8 @@ bool checkpoints_available();
 // naming a file (a stop signal still ends such a run cleanly; `restart: latest` starts fresh).
 void refuse_checkpoints_if_unavailable(const Config& config);
 
-// The newest complete checkpoint in `dir` (highest step), or "" when there is none.
+// The newest complete checkpoint in `dir` (highest step), or "" when there is none (or no
+// `dir`). Throws InputError when `dir` is there but is not a folder or cannot be read.
 std::string latest_checkpoint(const std::string& dir);
 
 }  // namespace olsgd::io
