@@ -61,11 +61,14 @@ class CheckpointTest : public ::testing::Test {
   }
 
   // The message every rank gets when the run is refused ("" if it was not).
+  // The message of a refused restart (InputError) or of a failed write (RunError).
   static std::string refusal(const Config& c) {
     try {
       run(c);
     } catch (const InputError& e) {
       return e.what();
+    } catch (const RunError& e) {
+      return std::string("run error: ") + e.what();
     }
     return "";
   }
@@ -465,7 +468,10 @@ TEST_F(CheckpointTest, a_failed_write_keeps_the_previous_checkpoint) {
       refusal(deck({"checkpoint.every=20", "checkpoint.restart=latest", "run.steps=60"}));
   setrlimit(RLIMIT_FSIZE, &old);
   std::signal(SIGXFSZ, old_handler);
-  EXPECT_EQ(got.rfind((ckpts / "ckpt-40.h5").string() + ": checkpoint not written: ", 0), 0u)
+  // A failed write is not bad input: a RunError (exit 1).
+  EXPECT_EQ(
+      got.rfind("run error: " + (ckpts / "ckpt-40.h5").string() + ": checkpoint not written: ", 0),
+      0u)
       << got;
   EXPECT_NE(got.find("the file size limit (ulimit -f)"), std::string::npos) << got;
   EXPECT_NE(

@@ -588,11 +588,10 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
     } catch (const InputError&) {
       // (the folder went away under the run: the message names no earlier checkpoint)
     }
-    throw InputError(
-        final_path,
-        "checkpoint not written: " + why + "; the run stops here" +
-            (previous.empty() ? " (no earlier checkpoint)"
-                              : ", and " + previous + " is still the latest complete checkpoint"));
+    throw RunError(final_path + ": " + "checkpoint not written: " + why + "; the run stops here" +
+                   (previous.empty()
+                        ? " (no earlier checkpoint)"
+                        : ", and " + previous + " is still the latest complete checkpoint"));
   };
 
   // The file's size, HDF5's own records included, with room to spare: a write that cannot
