@@ -260,7 +260,8 @@ TEST_F(Files, malformed_libsvm_lines_are_reported_with_their_line_number) {
       {"yes 1:1\n", ":1: malformed label (expected a number first)"},
       {"1 1 1\n", ":1: malformed feature (expected index:value)"},
       {"# only comments\n\n", ": no samples (only blank or comment lines)"},
-      {"1.5 1:1\n", ": label 1.500000 of sample 0 is neither -1/+1 nor a class 0..K-1"},
+      {"1 1:1\n1.5 1:1\n",
+       ":2: label 1.5 is neither -1/+1 nor a class 0..K-1 (an integer, at most 1000000)"},
   };
   int i = 0;
   for (const auto& [content, message] : cases) {
@@ -270,6 +271,55 @@ TEST_F(Files, malformed_libsvm_lines_are_reported_with_their_line_number) {
   const auto test_file = text("t.svm", "1 9:1\n");
   EXPECT_EQ(error_of([&] { read_libsvm(test_file, 0, 4); }),
             test_file + ":1: feature index 9 exceeds the 4 features of the training data");
+}
+
+TEST_F(Files, hostile_libsvm_numbers_are_refused_with_their_line_number) {
+  const std::pair<const char*, const char*> cases[] = {
+      // Indices: never truncated to the int column type, never wrapped by strtoll.
+      {"1 1:1.0 4611686018427387904:3.0\n",
+       ":1: feature index 4611686018427387904 exceeds the largest supported index 2147483647"},
+      {"1 1:1\n1 9223372036854775807:1\n",
+       ":2: feature index 9223372036854775807 exceeds the largest supported index 2147483647"},
+      {"1 99999999999999999999999:1\n",
+       ":1: feature index 99999999999999999999999 exceeds the largest supported index "
+       "2147483647"},
+      {"1 2147483649:1\n",
+       ":1: feature index 2147483649 exceeds the largest supported index 2147483647"},
+      {"1 -99999999999999999999999:1\n",
+       ":1: feature index -99999999999999999999999 < 1 (indices are 1-based)"},
+      // Values: finite, within double, within float (values are stored as float).
+      {"1 1:nan\n", ":1: value nan of feature 1 is not a finite number"},
+      {"1 1:1\n-1 2:inf\n", ":2: value inf of feature 2 is not a finite number"},
+      {"1 3:-inf\n", ":1: value -inf of feature 3 is not a finite number"},
+      {"1 1:1e300\n", ":1: value 1e300 of feature 1 overflows float32 (largest 3.40282e+38)"},
+      {"1 1:-4e38\n", ":1: value -4e38 of feature 1 overflows float32 (largest 3.40282e+38)"},
+      {"1 1:1e400\n", ":1: value 1e400 of feature 1 overflows a double"},
+      // Labels: the same checks, and a class 0..K-1 or -1/+1 named by its line.
+      {"nan 1:1\n", ":1: label nan is not a finite number"},
+      {"1 1:1\n-inf 1:1\n", ":2: label -inf is not a finite number"},
+      {"1e400 1:1\n", ":1: label 1e400 overflows a double"},
+      {"1e300 1:1\n",
+       ":1: label 1e300 is neither -1/+1 nor a class 0..K-1 (an integer, at most 1000000)"},
+      {"1 1:1\n0 1:1\n-1 2:1\n",
+       ":3: label -1 with class labels 0..K-1 elsewhere (0 on line 2): use -1/+1 or 0..K-1 "
+       "throughout"},
+  };
+  int i = 0;
+  for (const auto& [content, message] : cases) {
+    const auto f = text("hostile" + std::to_string(i++) + ".svm", content);
+    EXPECT_EQ(error_of([&] { read_libsvm(f, 0, 0); }), f + message) << content;
+  }
+  std::ofstream(path("nul.svm"), std::ios::binary).write("1 1:1\n1 1:1\0 2:1\n", 17);
+  EXPECT_EQ(error_of([&] { read_libsvm(path("nul.svm"), 0, 0); }),
+            path("nul.svm") + ":2: holds a NUL byte (a binary file, not LIBSVM text?)");
+  EXPECT_EQ(error_of([&] { read_libsvm(dir_.string(), 0, 0); }),
+            dir_.string() + ": is a folder, not a LIBSVM text file");
+  // The largest index the int columns hold is read, without storage proportional to it (the
+  // model's size is checked against memory later); underflow rounds to zero.
+  const HostData wide = read_libsvm(text("wide.svm", "1 1:1e-400 2147483647:2\n"), 0, 0);
+  EXPECT_EQ(wide.columns, 2147483647);
+  EXPECT_EQ(wide.col, (std::vector<int>{0, 2147483646}));
+  EXPECT_EQ(wide.val, (std::vector<float>{0.0f, 2.0f}));
 }
 
 TEST_F(Files, a_rank_left_with_too_few_samples_is_refused) {
