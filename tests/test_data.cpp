@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <test_helpers.hpp>
 
@@ -172,6 +173,88 @@ TEST_F(Files, bad_idx_files_are_refused_with_the_file_named) {
   EXPECT_NE(
       error_of([&] { read_idx_labels(path("garbage.gz"), 0); }).find(path("garbage.gz") + ": "),
       std::string::npos);
+}
+
+// The bytes of a file, and a file of bytes.
+std::string bytes_of(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+void write_bytes(const std::string& file, const std::string& bytes) {
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+TEST_F(Files, idx_counts_and_gzip_streams_are_checked_to_the_end) {
+  // Labels and images must declare the same number of samples, in either direction.
+  const auto labels5 = idx("l5.gz", 0x801, {5}, {0, 1, 2, 3, 4});
+  const auto images6 = idx("i6.gz", 0x803, {6, 28, 28}, images(6));
+  const auto images5 = idx("i5.gz", 0x803, {5, 28, 28}, images(5));
+  EXPECT_EQ(idx_pair_samples(images5, labels5), 5);
+  EXPECT_EQ(
+      error_of([&] { idx_pair_samples(images6, labels5); }),
+      labels5 + ": holds 5 labels but " + images6 + " holds 6 images (the counts must match)");
+  const auto labels7 = idx("l7.gz", 0x801, {7}, {0, 1, 2, 3, 4, 5, 6});
+  EXPECT_EQ(
+      error_of([&] { idx_pair_samples(images5, labels7); }),
+      labels7 + ": holds 7 labels but " + images5 + " holds 5 images (the counts must match)");
+  EXPECT_EQ(error_of([&] { idx_pair_samples(labels5, labels5); }),
+            labels5 + ": wrong magic number 0x00000801 (expected 0x00000803, IDX images)");
+  // A header claiming 2^32-1 labels over three: truncated, without a 4 GiB buffer first.
+  const auto huge = idx("huge.gz", 0x801, {0xffffffffu}, {0, 1, 2});
+  EXPECT_EQ(error_of([&] { read_idx_labels(huge, 0); }),
+            huge + ": truncated: ends inside the labels");
+  EXPECT_EQ(read_idx_labels(huge, 2), (std::vector<int>{0, 1}));
+  // More data than the header declares.
+  const auto extra = idx("extra.gz", 0x801, {3}, {0, 1, 2, 3});
+  EXPECT_EQ(error_of([&] { read_idx_labels(extra, 0); }),
+            extra + ": holds data past the 3 labels its header declares");
+  const auto extra_images = idx("extra_i.gz", 0x803, {2, 28, 28}, images(3));
+  EXPECT_EQ(error_of([&] {
+              read_idx_images(extra_images, {1}, {0, 1}, 10, 0, 1);
+            }),
+            extra_images + ": holds data past the 2 images its header declares");
+  // A gzip stream cut inside its trailer (every label there, the CRC and length not), and one
+  // whose CRC does not match.
+  std::string gz = bytes_of(labels5);
+  write_bytes(path("cut_trailer.gz"), gz.substr(0, gz.size() - 4));
+  EXPECT_EQ(
+      error_of([&] { read_idx_labels(path("cut_trailer.gz"), 0); }),
+      path("cut_trailer.gz") + ": truncated: the gzip stream ends early (unexpected end of file)");
+  gz[gz.size() - 8] = static_cast<char>(gz[gz.size() - 8] ^ 0x5a);
+  write_bytes(path("crc.gz"), gz);
+  EXPECT_EQ(error_of([&] { read_idx_labels(path("crc.gz"), 0); }),
+            path("crc.gz") + ": corrupt gzip data (incorrect data check)");
+  const std::string images_gz = bytes_of(images5);
+  write_bytes(path("i_cut.gz"), images_gz.substr(0, images_gz.size() - 4));
+  EXPECT_EQ(error_of([&] {
+              read_idx_images(path("i_cut.gz"), {4}, {0, 1, 2, 3, 4}, 10, 0, 1);
+            }),
+            path("i_cut.gz") + ": truncated: the gzip stream ends early (unexpected end of file)");
+  EXPECT_EQ(error_of([&] { read_idx_labels(dir_.string(), 0); }),
+            dir_.string() + ": is a folder, not a gzip-compressed IDX file");
+}
+
+TEST_F(Files, fashion_mnist_folders_with_unequal_label_and_image_counts_are_refused) {
+  const FashionMnistFiles f = fashion_mnist_files(dir_.string());
+  idx("train-labels-idx1-ubyte.gz", 0x801, {4}, {0, 1, 2, 3});
+  idx("train-images-idx3-ubyte.gz", 0x803, {4, 28, 28}, images(4));
+  idx("t10k-labels-idx1-ubyte.gz", 0x801, {2}, {5, 6});
+  idx("t10k-images-idx3-ubyte.gz", 0x803, {2, 28, 28}, images(2));
+  Config c =
+      parse_config("", "t",
+                   {"data.kind=fashion_mnist", "model.kind=logistic", "data.path=" + dir_.string(),
+                    "data.partition=contiguous", "optimizer.batch=1"},
+                   1);
+  EXPECT_EQ(load_data<float>(c, 0, 1).test.rows(), 2);
+  idx("t10k-labels-idx1-ubyte.gz", 0x801, {1}, {5});  // shorter than its 2 images
+  EXPECT_EQ(error_of([&] { load_data<float>(c, 0, 1); }),
+            f.test_labels + ": holds 1 labels but " + f.test_images +
+                " holds 2 images (the counts must match)");
+  idx("train-labels-idx1-ubyte.gz", 0x801, {3}, {0, 1, 2});  // with data.limit too
+  c.data.limit = 2;
+  EXPECT_EQ(error_of([&] { load_data<float>(c, 0, 1); }),
+            f.train_labels + ": holds 3 labels but " + f.train_images +
+                " holds 4 images (the counts must match)");
 }
 
 TEST_F(Files, cifar10_records_and_bad_batches) {
