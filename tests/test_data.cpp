@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cmath>
@@ -16,6 +18,7 @@
 #include <fstream>
 #include <iterator>
 #include <set>
+#include <sys/stat.h>
 #include <test_helpers.hpp>
 
 namespace fs = std::filesystem;
@@ -286,6 +289,22 @@ TEST_F(Files, cifar10_records_and_bad_batches) {
             path("bad.bin") + ": label 11 of record 1 is out of range 0..9");
   EXPECT_EQ(error_of([&] { read_cifar10_labels({path("none.bin")}, 0); }),
             path("none.bin") + ": cannot open: No such file or directory");
+}
+
+TEST_F(Files, cifar10_batches_that_are_no_regular_file_are_refused) {
+  fs::create_directory(path("folder.bin"));
+  EXPECT_EQ(error_of([&] { read_cifar10_labels({path("folder.bin")}, 0); }),
+            path("folder.bin") + ": is a folder, not a CIFAR-10 batch file");
+  // A pipe has no size: held open for writing here, so opening it to read does not block.
+  ASSERT_EQ(mkfifo(path("pipe.bin").c_str(), 0600), 0);
+  const int writer = open(path("pipe.bin").c_str(), O_RDWR | O_NONBLOCK);
+  ASSERT_GE(writer, 0);
+  EXPECT_EQ(error_of([&] { read_cifar10_labels({path("pipe.bin")}, 0); }),
+            path("pipe.bin") + ": cannot read: Illegal seek");
+  close(writer);
+  std::ofstream(path("empty.bin"), std::ios::binary);
+  EXPECT_EQ(error_of([&] { read_cifar10_labels({path("empty.bin")}, 0); }),
+            path("empty.bin") + ": empty file (a CIFAR-10 batch holds 3073-byte records)");
 }
 
 TEST_F(Files, cifar10_folders_load_into_train_and_test_shards) {
