@@ -200,6 +200,10 @@ TEST_F(Files, idx_counts_and_gzip_streams_are_checked_to_the_end) {
   EXPECT_EQ(
       error_of([&] { idx_pair_samples(images5, labels7); }),
       labels7 + ": holds 7 labels but " + images5 + " holds 5 images (the counts must match)");
+  const auto labels0 = idx("l0.gz", 0x801, {0}, {});
+  const auto images0 = idx("i0.gz", 0x803, {0, 28, 28}, {});
+  EXPECT_EQ(error_of([&] { idx_pair_samples(images0, labels0); }),
+            images0 + ": holds no images (its header declares 0)");
   EXPECT_EQ(error_of([&] { idx_pair_samples(labels5, labels5); }),
             labels5 + ": wrong magic number 0x00000801 (expected 0x00000803, IDX images)");
   // A header claiming 2^32-1 labels over three: truncated, without a 4 GiB buffer first.

@@ -158,6 +158,7 @@ Index idx_pair_samples(const std::string& images, const std::string& labels) {
     throw InputError(labels, "holds " + std::to_string(n_labels) + " labels but " + images +
                                  " holds " + std::to_string(n_images) +
                                  " images (the counts must match)");
+  if (n_images == 0) throw InputError(images, "holds no images (its header declares 0)");
   return n_images;
 }
 

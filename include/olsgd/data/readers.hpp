@@ -23,7 +23,8 @@ struct HostData {
 };
 
 // The samples an IDX images file and its labels file both declare in their headers (magic
-// numbers checked); refused, naming both files and counts, unless the counts agree.
+// numbers checked); refused, naming both files and counts, unless the counts agree, and
+// refused if both are 0.
 Index idx_pair_samples(const std::string& images, const std::string& labels);
 // Labels only, for partitioning before the features are read.
 std::vector<int> read_idx_labels(const std::string& path, Index limit);
