@@ -137,6 +137,8 @@ std::vector<Case> data_cases() {
       {"idx_test_labels_shorter_than_images", fashion({4, 2, 4, 1, {}}),
        "fm/t10k-labels-idx1-ubyte\\.gz: holds 1 labels but \\S*fm/t10k-images-idx3-ubyte\\.gz "
        "holds 2 images \\(the counts must match\\)"},
+      {"idx_test_set_empty", fashion({4, 0, 4, 0, {}}),
+       "fm/t10k-images-idx3-ubyte\\.gz: holds no images \\(its header declares 0\\)"},
       {"idx_labels_bad_magic",
        fashion({4, 2, 4, 2,
                 [](const fs::path& folder) {
