@@ -406,6 +406,9 @@ TEST_F(Files, hostile_libsvm_numbers_are_refused_with_their_line_number) {
       {"1e400 1:1\n", ":1: label 1e400 overflows a double"},
       {"1e300 1:1\n",
        ":1: label 1e300 is neither -1/+1 nor a class 0..K-1 (an integer, at most 1000000)"},
+      {"1 1:1\n-1 1:1\n1000000 1:1\n",
+       ":2: label -1 with class labels 0..K-1 elsewhere (1000000 on line 3): use -1/+1 or 0..K-1 "
+       "throughout"},
       {"1 1:1\n0 1:1\n-1 2:1\n",
        ":3: label -1 with class labels 0..K-1 elsewhere (0 on line 2): use -1/+1 or 0..K-1 "
        "throughout"},

@@ -137,7 +137,7 @@ HostData read_libsvm(const std::string& path, Index limit, Index columns) {
   if (raw_labels.empty()) throw InputError(path, "no samples (only blank or comment lines)");
   if (minus_one_line > 0 && class_line > 0) {
     char other[32];
-    std::snprintf(other, sizeof other, "%g", class_label);
+    std::snprintf(other, sizeof other, "%.0f", class_label);  // an integer up to 1e6
     bad_line(path, minus_one_line,
              std::string("label -1 with class labels 0..K-1 elsewhere (") + other + " on line " +
                  std::to_string(class_line) + "): use -1/+1 or 0..K-1 throughout");
