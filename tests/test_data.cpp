@@ -8,13 +8,17 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
+#include <sys/stat.h>
 #include <test_helpers.hpp>
 
 namespace fs = std::filesystem;
@@ -174,6 +178,92 @@ TEST_F(Files, bad_idx_files_are_refused_with_the_file_named) {
       std::string::npos);
 }
 
+// The bytes of a file, and a file of bytes.
+std::string bytes_of(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+void write_bytes(const std::string& file, const std::string& bytes) {
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+TEST_F(Files, idx_counts_and_gzip_streams_are_checked_to_the_end) {
+  // Labels and images must declare the same number of samples, in either direction.
+  const auto labels5 = idx("l5.gz", 0x801, {5}, {0, 1, 2, 3, 4});
+  const auto images6 = idx("i6.gz", 0x803, {6, 28, 28}, images(6));
+  const auto images5 = idx("i5.gz", 0x803, {5, 28, 28}, images(5));
+  EXPECT_EQ(idx_pair_samples(images5, labels5), 5);
+  EXPECT_EQ(
+      error_of([&] { idx_pair_samples(images6, labels5); }),
+      labels5 + ": holds 5 labels but " + images6 + " holds 6 images (the counts must match)");
+  const auto labels7 = idx("l7.gz", 0x801, {7}, {0, 1, 2, 3, 4, 5, 6});
+  EXPECT_EQ(
+      error_of([&] { idx_pair_samples(images5, labels7); }),
+      labels7 + ": holds 7 labels but " + images5 + " holds 5 images (the counts must match)");
+  const auto labels0 = idx("l0.gz", 0x801, {0}, {});
+  const auto images0 = idx("i0.gz", 0x803, {0, 28, 28}, {});
+  EXPECT_EQ(error_of([&] { idx_pair_samples(images0, labels0); }),
+            images0 + ": holds no images (its header declares 0)");
+  EXPECT_EQ(error_of([&] { idx_pair_samples(labels5, labels5); }),
+            labels5 + ": wrong magic number 0x00000801 (expected 0x00000803, IDX images)");
+  // A header claiming 2^32-1 labels over three: truncated, without a 4 GiB buffer first.
+  const auto huge = idx("huge.gz", 0x801, {0xffffffffu}, {0, 1, 2});
+  EXPECT_EQ(error_of([&] { read_idx_labels(huge, 0); }),
+            huge + ": truncated: ends inside the labels");
+  EXPECT_EQ(read_idx_labels(huge, 2), (std::vector<int>{0, 1}));
+  // More data than the header declares.
+  const auto extra = idx("extra.gz", 0x801, {3}, {0, 1, 2, 3});
+  EXPECT_EQ(error_of([&] { read_idx_labels(extra, 0); }),
+            extra + ": holds data past the 3 labels its header declares");
+  const auto extra_images = idx("extra_i.gz", 0x803, {2, 28, 28}, images(3));
+  EXPECT_EQ(error_of([&] {
+              read_idx_images(extra_images, {1}, {0, 1}, 10, 0, 1);
+            }),
+            extra_images + ": holds data past the 2 images its header declares");
+  // A gzip stream cut inside its trailer (every label there, the CRC and length not), and one
+  // whose CRC does not match.
+  std::string gz = bytes_of(labels5);
+  write_bytes(path("cut_trailer.gz"), gz.substr(0, gz.size() - 4));
+  EXPECT_EQ(
+      error_of([&] { read_idx_labels(path("cut_trailer.gz"), 0); }),
+      path("cut_trailer.gz") + ": truncated: the gzip stream ends early (unexpected end of file)");
+  gz[gz.size() - 8] = static_cast<char>(gz[gz.size() - 8] ^ 0x5a);
+  write_bytes(path("crc.gz"), gz);
+  EXPECT_EQ(error_of([&] { read_idx_labels(path("crc.gz"), 0); }),
+            path("crc.gz") + ": corrupt gzip data (incorrect data check)");
+  const std::string images_gz = bytes_of(images5);
+  write_bytes(path("i_cut.gz"), images_gz.substr(0, images_gz.size() - 4));
+  EXPECT_EQ(error_of([&] {
+              read_idx_images(path("i_cut.gz"), {4}, {0, 1, 2, 3, 4}, 10, 0, 1);
+            }),
+            path("i_cut.gz") + ": truncated: the gzip stream ends early (unexpected end of file)");
+  EXPECT_EQ(error_of([&] { read_idx_labels(dir_.string(), 0); }),
+            dir_.string() + ": is a folder, not a gzip-compressed IDX file");
+}
+
+TEST_F(Files, fashion_mnist_folders_with_unequal_label_and_image_counts_are_refused) {
+  const FashionMnistFiles f = fashion_mnist_files(dir_.string());
+  idx("train-labels-idx1-ubyte.gz", 0x801, {4}, {0, 1, 2, 3});
+  idx("train-images-idx3-ubyte.gz", 0x803, {4, 28, 28}, images(4));
+  idx("t10k-labels-idx1-ubyte.gz", 0x801, {2}, {5, 6});
+  idx("t10k-images-idx3-ubyte.gz", 0x803, {2, 28, 28}, images(2));
+  Config c =
+      parse_config("", "t",
+                   {"data.kind=fashion_mnist", "model.kind=logistic", "data.path=" + dir_.string(),
+                    "data.partition=contiguous", "optimizer.batch=1"},
+                   1);
+  EXPECT_EQ(load_data<float>(c, 0, 1).test.rows(), 2);
+  idx("t10k-labels-idx1-ubyte.gz", 0x801, {1}, {5});  // shorter than its 2 images
+  EXPECT_EQ(error_of([&] { load_data<float>(c, 0, 1); }),
+            f.test_labels + ": holds 1 labels but " + f.test_images +
+                " holds 2 images (the counts must match)");
+  idx("train-labels-idx1-ubyte.gz", 0x801, {3}, {0, 1, 2});  // with data.limit too
+  c.data.limit = 2;
+  EXPECT_EQ(error_of([&] { load_data<float>(c, 0, 1); }),
+            f.train_labels + ": holds 3 labels but " + f.train_images +
+                " holds 4 images (the counts must match)");
+}
+
 TEST_F(Files, cifar10_records_and_bad_batches) {
   std::vector<unsigned char> rec;
   for (int r = 0; r < 3; ++r) {
@@ -203,6 +293,22 @@ TEST_F(Files, cifar10_records_and_bad_batches) {
             path("bad.bin") + ": label 11 of record 1 is out of range 0..9");
   EXPECT_EQ(error_of([&] { read_cifar10_labels({path("none.bin")}, 0); }),
             path("none.bin") + ": cannot open: No such file or directory");
+}
+
+TEST_F(Files, cifar10_batches_that_are_no_regular_file_are_refused) {
+  fs::create_directory(path("folder.bin"));
+  EXPECT_EQ(error_of([&] { read_cifar10_labels({path("folder.bin")}, 0); }),
+            path("folder.bin") + ": is a folder, not a CIFAR-10 batch file");
+  // A pipe has no size: held open for writing here, so opening it to read does not block.
+  ASSERT_EQ(mkfifo(path("pipe.bin").c_str(), 0600), 0);
+  const int writer = open(path("pipe.bin").c_str(), O_RDWR | O_NONBLOCK);
+  ASSERT_GE(writer, 0);
+  EXPECT_EQ(error_of([&] { read_cifar10_labels({path("pipe.bin")}, 0); }),
+            path("pipe.bin") + ": cannot read: Illegal seek");
+  close(writer);
+  std::ofstream(path("empty.bin"), std::ios::binary);
+  EXPECT_EQ(error_of([&] { read_cifar10_labels({path("empty.bin")}, 0); }),
+            path("empty.bin") + ": empty file (a CIFAR-10 batch holds 3073-byte records)");
 }
 
 TEST_F(Files, cifar10_folders_load_into_train_and_test_shards) {
@@ -260,7 +366,8 @@ TEST_F(Files, malformed_libsvm_lines_are_reported_with_their_line_number) {
       {"yes 1:1\n", ":1: malformed label (expected a number first)"},
       {"1 1 1\n", ":1: malformed feature (expected index:value)"},
       {"# only comments\n\n", ": no samples (only blank or comment lines)"},
-      {"1.5 1:1\n", ": label 1.500000 of sample 0 is neither -1/+1 nor a class 0..K-1"},
+      {"1 1:1\n1.5 1:1\n",
+       ":2: label 1.5 is neither -1/+1 nor a class 0..K-1 (an integer, at most 1000000)"},
   };
   int i = 0;
   for (const auto& [content, message] : cases) {
@@ -270,6 +377,58 @@ TEST_F(Files, malformed_libsvm_lines_are_reported_with_their_line_number) {
   const auto test_file = text("t.svm", "1 9:1\n");
   EXPECT_EQ(error_of([&] { read_libsvm(test_file, 0, 4); }),
             test_file + ":1: feature index 9 exceeds the 4 features of the training data");
+}
+
+TEST_F(Files, hostile_libsvm_numbers_are_refused_with_their_line_number) {
+  const std::pair<const char*, const char*> cases[] = {
+      // Indices: never truncated to the int column type, never wrapped by strtoll.
+      {"1 1:1.0 4611686018427387904:3.0\n",
+       ":1: feature index 4611686018427387904 exceeds the largest supported index 2147483647"},
+      {"1 1:1\n1 9223372036854775807:1\n",
+       ":2: feature index 9223372036854775807 exceeds the largest supported index 2147483647"},
+      {"1 99999999999999999999999:1\n",
+       ":1: feature index 99999999999999999999999 exceeds the largest supported index "
+       "2147483647"},
+      {"1 2147483649:1\n",
+       ":1: feature index 2147483649 exceeds the largest supported index 2147483647"},
+      {"1 -99999999999999999999999:1\n",
+       ":1: feature index -99999999999999999999999 < 1 (indices are 1-based)"},
+      // Values: finite, within double, within float (values are stored as float).
+      {"1 1:nan\n", ":1: value nan of feature 1 is not a finite number"},
+      {"1 1:1\n-1 2:inf\n", ":2: value inf of feature 2 is not a finite number"},
+      {"1 3:-inf\n", ":1: value -inf of feature 3 is not a finite number"},
+      {"1 1:1e300\n", ":1: value 1e300 of feature 1 overflows float32 (largest 3.40282e+38)"},
+      {"1 1:-4e38\n", ":1: value -4e38 of feature 1 overflows float32 (largest 3.40282e+38)"},
+      {"1 1:1e400\n", ":1: value 1e400 of feature 1 overflows a double"},
+      // Labels: the same checks, and a class 0..K-1 or -1/+1 named by its line.
+      {"nan 1:1\n", ":1: label nan is not a finite number"},
+      {"1 1:1\n-inf 1:1\n", ":2: label -inf is not a finite number"},
+      {"1e400 1:1\n", ":1: label 1e400 overflows a double"},
+      {"1e300 1:1\n",
+       ":1: label 1e300 is neither -1/+1 nor a class 0..K-1 (an integer, at most 1000000)"},
+      {"1 1:1\n-1 1:1\n1000000 1:1\n",
+       ":2: label -1 with class labels 0..K-1 elsewhere (1000000 on line 3): use -1/+1 or 0..K-1 "
+       "throughout"},
+      {"1 1:1\n0 1:1\n-1 2:1\n",
+       ":3: label -1 with class labels 0..K-1 elsewhere (0 on line 2): use -1/+1 or 0..K-1 "
+       "throughout"},
+  };
+  int i = 0;
+  for (const auto& [content, message] : cases) {
+    const auto f = text("hostile" + std::to_string(i++) + ".svm", content);
+    EXPECT_EQ(error_of([&] { read_libsvm(f, 0, 0); }), f + message) << content;
+  }
+  std::ofstream(path("nul.svm"), std::ios::binary).write("1 1:1\n1 1:1\0 2:1\n", 17);
+  EXPECT_EQ(error_of([&] { read_libsvm(path("nul.svm"), 0, 0); }),
+            path("nul.svm") + ":2: holds a NUL byte (a binary file, not LIBSVM text?)");
+  EXPECT_EQ(error_of([&] { read_libsvm(dir_.string(), 0, 0); }),
+            dir_.string() + ": is a folder, not a LIBSVM text file");
+  // The largest index the int columns hold is read, without storage proportional to it (the
+  // model's size is checked against memory later); underflow rounds to zero.
+  const HostData wide = read_libsvm(text("wide.svm", "1 1:1e-400 2147483647:2\n"), 0, 0);
+  EXPECT_EQ(wide.columns, 2147483647);
+  EXPECT_EQ(wide.col, (std::vector<int>{0, 2147483646}));
+  EXPECT_EQ(wide.val, (std::vector<float>{0.0f, 2.0f}));
 }
 
 TEST_F(Files, a_rank_left_with_too_few_samples_is_refused) {

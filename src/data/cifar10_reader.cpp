@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 namespace olsgd {
@@ -20,6 +21,9 @@ struct FileCloser {
 using File = std::unique_ptr<std::FILE, FileCloser>;
 
 File open_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(path, "is a folder, not a CIFAR-10 batch file");
   File f(std::fopen(path.c_str(), "rb"));
   if (!f) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
   return f;
@@ -27,8 +31,8 @@ File open_file(const std::string& path) {
 
 // Records in a batch file; its size must be a whole number of records.
 Index records_in(std::FILE* f, const std::string& path) {
-  std::fseek(f, 0, SEEK_END);
-  const long size = std::ftell(f);
+  const long size = std::fseek(f, 0, SEEK_END) == 0 ? std::ftell(f) : -1;
+  if (size < 0) throw InputError(path, std::string("cannot read: ") + std::strerror(errno));
   if (size <= 0) throw InputError(path, "empty file (a CIFAR-10 batch holds 3073-byte records)");
   if (size % kRecord != 0)
     throw InputError(path, "truncated or not a CIFAR-10 batch: " + std::to_string(size) +

@@ -5,8 +5,11 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 namespace olsgd {
@@ -20,10 +23,20 @@ struct GzCloser {
 using Gz = std::unique_ptr<gzFile_s, GzCloser>;
 
 Gz open_gz(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(path, "is a folder, not a gzip-compressed IDX file");
   Gz f(gzopen(path.c_str(), "rb"));
   if (!f)
     throw InputError(path, std::string("cannot open: ") + std::strerror(errno ? errno : ENOENT));
   return f;
+}
+
+// zlib's description of the stream's error, without the path it puts in front.
+std::string gz_why(gzFile_s* f, const std::string& path, int* err) {
+  std::string why = gzerror(f, err);
+  if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);
+  return why;
 }
 
 // Reads exactly n bytes or explains why not.
@@ -34,7 +47,7 @@ void read_exact(gzFile_s* f, void* buf, std::size_t n, const std::string& path, 
     const int got = gzread(f, static_cast<char*>(buf) + done, chunk);
     if (got < 0) {
       int err = 0;
-      throw InputError(path, std::string("corrupt gzip data (") + gzerror(f, &err) + ")");
+      throw InputError(path, "corrupt gzip data (" + gz_why(f, path, &err) + ")");
     }
     if (got == 0) throw InputError(path, std::string("truncated: ends inside the ") + what);
     done += static_cast<std::size_t>(got);
@@ -46,6 +59,21 @@ std::uint32_t read_be32(gzFile_s* f, const std::string& path) {
   read_exact(f, b, 4, path, "header");
   return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) |
          b[3];
+}
+
+// After the last of the `count` samples the header declares: the end of the data, a gzip stream
+// that ends there completely (its CRC and length trailer checked), nothing more.
+void expect_end(gzFile_s* f, const std::string& path, Index count, const char* what) {
+  unsigned char extra;
+  const int got = gzread(f, &extra, 1);
+  int err = Z_OK;
+  const std::string why = gz_why(f, path, &err);
+  if (got < 0) throw InputError(path, "corrupt gzip data (" + why + ")");
+  if (got > 0)
+    throw InputError(
+        path, "holds data past the " + std::to_string(count) + " " + what + " its header declares");
+  if (err == Z_BUF_ERROR)
+    throw InputError(path, "truncated: the gzip stream ends early (" + why + ")");
 }
 
 void expect_magic(gzFile_s* f, std::uint32_t magic, const std::string& path) {
@@ -65,13 +93,21 @@ std::vector<int> read_idx_labels(const std::string& path, Index limit) {
   expect_magic(f.get(), kLabelsMagic, path);
   const Index n = read_be32(f.get(), path);
   const Index count = limit > 0 ? std::min(limit, n) : n;
-  std::vector<unsigned char> raw(count);
-  read_exact(f.get(), raw.data(), raw.size(), path, "labels");
-  std::vector<int> labels(raw.begin(), raw.end());
-  for (Index i = 0; i < count; ++i)
-    if (labels[i] > 9)
-      throw InputError(path, "label " + std::to_string(labels[i]) + " of sample " +
-                                 std::to_string(i) + " is out of range 0..9");
+  // Read in chunks: memory follows the labels present, not the count the header claims.
+  std::vector<int> labels;
+  std::vector<unsigned char> raw;
+  for (Index first = 0; first < count; first += static_cast<Index>(raw.size())) {
+    raw.resize(static_cast<std::size_t>(std::min<Index>(count - first, Index{1} << 16)));
+    read_exact(f.get(), raw.data(), raw.size(), path, "labels");
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] > 9)
+        throw InputError(path, "label " + std::to_string(raw[i]) + " of sample " +
+                                   std::to_string(first + static_cast<Index>(i)) +
+                                   " is out of range 0..9");
+      labels.push_back(raw[i]);
+    }
+  }
+  if (count == n) expect_end(f.get(), path, n, "labels");
   return labels;
 }
 
@@ -107,7 +143,23 @@ HostData read_idx_images(const std::string& path, const std::vector<Index>& keep
     for (Index j = 0; j < out.columns; ++j) row[j] = (image[j] / 255.0f - mean) / stddev;
     out.labels[r] = labels[want];
   }
+  if (next == n) expect_end(f.get(), path, n, "images");
   return out;
+}
+
+Index idx_pair_samples(const std::string& images, const std::string& labels) {
+  Gz l = open_gz(labels);
+  expect_magic(l.get(), kLabelsMagic, labels);
+  const Index n_labels = read_be32(l.get(), labels);
+  Gz i = open_gz(images);
+  expect_magic(i.get(), kImagesMagic, images);
+  const Index n_images = read_be32(i.get(), images);
+  if (n_labels != n_images)
+    throw InputError(labels, "holds " + std::to_string(n_labels) + " labels but " + images +
+                                 " holds " + std::to_string(n_images) +
+                                 " images (the counts must match)");
+  if (n_images == 0) throw InputError(images, "holds no images (its header declares 0)");
+  return n_images;
 }
 
 FashionMnistFiles fashion_mnist_files(const std::string& folder) {

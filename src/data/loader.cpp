@@ -90,6 +90,8 @@ LoadedData<Scalar> load_data(const Config& c, int rank, int ranks) {
   }
   if (d.kind == "fashion_mnist") {
     const FashionMnistFiles f = fashion_mnist_files(d.path);
+    idx_pair_samples(f.train_images, f.train_labels);
+    idx_pair_samples(f.test_images, f.test_labels);
     const std::vector<int> labels = read_idx_labels(f.train_labels, d.limit);
     const auto keep = my_samples(c, labels, 10, rank, ranks);
     out.train = to_device<Scalar>(

@@ -22,6 +22,10 @@ struct HostData {
   std::vector<int> labels;  // rows, each in [0, num_classes)
 };
 
+// The samples an IDX images file and its labels file both declare in their headers (magic
+// numbers checked); refused, naming both files and counts, unless the counts agree, and
+// refused if both are 0.
+Index idx_pair_samples(const std::string& images, const std::string& labels);
 // Labels only, for partitioning before the features are read.
 std::vector<int> read_idx_labels(const std::string& path, Index limit);
 // The IDX images `keep` (sorted global indices), normalised; one gzip stream pass, only
