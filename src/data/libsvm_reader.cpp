@@ -135,6 +135,9 @@ HostData read_libsvm(const std::string& path, Index limit, Index columns) {
     out.row_ptr.push_back(static_cast<Index>(out.col.size()));
   }
   if (raw_labels.empty()) throw InputError(path, "no samples (only blank or comment lines)");
+  // (A test file may name no feature: its width comes from the training data.)
+  if (max_index == 0 && columns == 0)
+    throw InputError(path, "no sample has a feature (every line is a bare label)");
   if (minus_one_line > 0 && class_line > 0) {
     char other[32];
     std::snprintf(other, sizeof other, "%.0f", class_label);  // an integer up to 1e6

@@ -112,6 +112,8 @@ std::vector<Case> data_cases() {
        "2147483647"},
       {"libsvm_index_above_int", libsvm("1 2147483649:1\n-1 1:2\n"),
        "bad\\.svm:1: feature index 2147483649 exceeds the largest supported index 2147483647"},
+      {"libsvm_no_features", libsvm("1\n-1\n1 # only labels\n"),
+       "bad\\.svm: no sample has a feature \\(every line is a bare label\\)"},
       {"libsvm_value_nan", libsvm("1 1:1\n-1 1:nan\n"),
        "bad\\.svm:2: value nan of feature 1 is not a finite number", 2, 2},
       {"libsvm_value_inf", libsvm("1 1:inf\n-1 1:2\n"),
