@@ -16,6 +16,7 @@
 #include <olsgd/io/progress.hpp>
 #include <olsgd/io/run_summary.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
@@ -274,7 +275,11 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
   facts.train_s_max = comm.max_uncounted(out.train_s);
   // The training peak first: the whole run's, read after it, is then never below it.
   const double training_peak = olsgd::peak_rss_since_reset_bytes();  // NaN: unknown
-  facts.peak_rss_bytes = comm.max_uncounted(olsgd::peak_rss_bytes());
+  // The kernel's two counters (getrusage's maxrss, /proc's VmHWM) can differ by a few pages
+  // under ASan's allocator; the whole run's peak is never below training's by definition.
+  const double whole = olsgd::peak_rss_bytes();
+  facts.peak_rss_bytes =
+      comm.max_uncounted(std::isnan(training_peak) ? whole : std::max(whole, training_peak));
   facts.training_peak_rss_bytes =
       comm.max_uncounted(std::isnan(training_peak) ? -1.0 : training_peak);
   if (facts.training_peak_rss_bytes < 0) facts.training_peak_rss_bytes = std::nan("");
