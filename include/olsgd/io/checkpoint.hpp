@@ -36,6 +36,7 @@
 #include <olsgd/core/config.hpp>
 #include <olsgd/core/flat_state.hpp>
 #include <olsgd/core/types.hpp>
+#include <olsgd/io/restart_rules.hpp>
 
 #include <cstdint>
 #include <string>
@@ -60,13 +61,6 @@ struct CheckpointInfo {
   // change with care ("<file>: optimizer.lr: ..."), the same on every rank.
   std::vector<std::string> warnings;
 };
-
-// What a restart may do to a deck key (the table in checkpoint.cpp gives the reason for each
-// group): change it silently, change it with a warning, or not at all.
-enum class RestartChange { Free, Warn, Refuse };
-RestartChange restart_change(const std::string& key);
-// Whether `key` has an entry of its own or of its section in that table.
-bool restart_change_known(const std::string& key);
 
 // Collective. Writes the state of every rank of `comm` for `info.step`; returns the path.
 template <class Scalar>
