@@ -59,6 +59,22 @@ TEST(config, empty_deck_is_all_defaults) {
   EXPECT_EQ(c.run.steps, Config{}.run.steps);
 }
 
+TEST(config, a_deck_is_one_yaml_document) {
+  const std::string second =
+      "deck.yaml:4: a second YAML document (after '---'): a deck is one document; merge its "
+      "sections into the first";
+  EXPECT_EQ(error_of("run:\n  steps: 3\n\n---\nalgorithm:\n  tau: 2\n"), second);
+  // Content after an explicit end ("...") is a second document too; a leading "---", an
+  // indented "---" inside a block scalar, a trailing "..." and "----" are not markers.
+  EXPECT_EQ(error_of("run:\n  steps: 3\n...\n# c\nalgorithm: {tau: 2}\n"),
+            "deck.yaml:5: a second YAML document (after '---'): a deck is one document; merge "
+            "its sections into the first");
+  EXPECT_EQ(error_of("---\nrun:\n  name: |\n    a\n    ---\n  steps: 3\n...\n# end\n"),
+            "(no error)");
+  EXPECT_EQ(error_of("--- # the deck\nrun: {steps: 3}\n"), "(no error)");
+  EXPECT_NE(error_of("run:\n  steps: 3\n----\n"), second);
+}
+
 TEST(config, overrides_win_and_go_through_the_same_checks) {
   const Config c = parse_config("algorithm:\n  tau: 2\n", "deck.yaml",
                                 {"algorithm.tau=8", "run.steps=9", "run.steps=10"}, 1);

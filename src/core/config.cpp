@@ -307,16 +307,44 @@ void apply(Config& c, const std::string& key, const std::string& value, const st
 
 void walk_yaml(Config& c, const YAML::Node& root, const std::string& source, Origins& origins);
 
+// The line (1-based) where a second YAML document begins, or 0. Found in the text, not by
+// YAML::LoadAll: yaml-cpp 0.7 takes minutes and gigabytes on some malformed later documents
+// (found by fuzz_deck), and a plain Load stops after the first document, dropping the rest.
+// A "---" at column 0 is always a document marker (block scalars are indented).
+std::size_t second_document_line(const std::string& text) {
+  auto marker = [](const std::string& line, const char* m) {
+    return line.compare(0, 3, m) == 0 &&
+           (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+  };
+  auto has_content = [](const std::string& line, std::size_t from) {
+    const std::size_t at = line.find_first_not_of(" \t\r", from);
+    return at != std::string::npos && line[at] != '#';
+  };
+  bool content = false, ended = false;
+  std::size_t number = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (marker(line, "---")) {
+      if (content || ended) return number;  // (a "---" ahead of everything starts the first)
+      content = has_content(line, 3);
+    } else if (marker(line, "...")) {
+      ended = true;
+    } else if (has_content(line, 0)) {
+      if (ended) return number;
+      content = true;
+    }
+  }
+  return 0;
+}
+
 void apply_yaml(Config& c, const std::string& text, const std::string& source, Origins& origins) {
+  if (const std::size_t line = second_document_line(text))
+    throw InputError(source + ":" + std::to_string(line),
+                     "a second YAML document (after '---'): a deck is one document; "
+                     "merge its sections into the first");
   try {
-    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    // A second document would be ignored by a plain Load: refuse it rather than drop keys.
-    for (std::size_t i = 1; i < docs.size(); ++i)
-      if (!docs[i].IsNull())
-        throw InputError(source + ":" + std::to_string(docs[i].Mark().line + 1),
-                         "a second YAML document (after '---'): a deck is one document; "
-                         "merge its sections into the first");
-    if (!docs.empty()) walk_yaml(c, docs[0], source, origins);
+    walk_yaml(c, YAML::Load(text), source, origins);
   } catch (const YAML::Exception& e) {
     // Syntax errors, and keys that are not plain scalars (e.g. `? [a, b]: 1`).
     throw InputError(source + ":" + std::to_string(e.mark.line + 1), "YAML syntax error: " + e.msg);
@@ -558,11 +586,13 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   if (text.size() > kMaxDeckBytes)
     throw InputError(path, "larger than " + std::to_string(kMaxDeckBytes >> 10) +
                                " KiB: not a deck (a deck names a few dozen keys)");
-  bool sets_something = false;
-  try {
-    for (const auto& doc : YAML::LoadAll(text)) sets_something |= !doc.IsNull();
-  } catch (const YAML::Exception&) {
-    sets_something = true;  // parse_config reports the syntax error with its line
+  bool sets_something = true;  // a syntax error is parse_config's to report, with its line
+  if (second_document_line(text) == 0) {
+    try {
+      const YAML::Node root = YAML::Load(text);
+      sets_something = !root.IsNull() && !(root.IsMap() && root.size() == 0);
+    } catch (const YAML::Exception&) {
+    }
   }
   if (!sets_something)
     throw InputError(path,

@@ -36,7 +36,7 @@ std::vector<Case> deck_cases() {
       {"deck_is_only_comments", deck_text("# run:\n#   steps: 3\n\n"),
        "deck.yaml: the deck sets nothing"},
       {"deck_has_a_second_document", deck_text("run:\n  steps: 30\n---\nalgorithm:\n  tau: 2\n"),
-       "deck.yaml:4: a second YAML document"},
+       "deck.yaml:3: a second YAML document"},
       {"deck_is_huge", deck_text(std::string(2 << 20, '#')), "larger than 1024 KiB: not a deck"},
       {"deck_is_binary",
        deck_text(std::string("\x7f"
