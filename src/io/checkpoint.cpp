@@ -281,16 +281,6 @@ void read_row(hid_t parent, const std::string& name, hid_t type, int ranks, int 
   check(H5Dread(ds.get(), type, mem.get(), space.get(), H5P_DEFAULT, out), "reading " + name);
 }
 
-// The first failing rank's error, on every rank ("" when none failed).
-std::string agreed_error(const comm::Communicator& comm, const std::string& local) {
-  try {
-    comm.agree_or_throw(local);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // The datasets of `group` with their row length (0 for a [ranks] one), in name order;
 // throws when one is not [ranks] or [ranks][n].
 std::vector<std::pair<std::string, std::size_t>> list_rows(hid_t group, int ranks) {
@@ -390,7 +380,7 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
                       static_cast<double>(info.deck.size() + info.build.size());
   const double need = rows + rows / 100 + (64 << 10);
   // Each rank checks: each has its own file size limit.
-  error = agreed_error(comm, room_for(dir, need));
+  error = comm.agree(room_for(dir, need));
   if (!error.empty()) not_written(error);
 
   // Host copies of this rank's rows, and its checksum.
@@ -503,7 +493,7 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
       error = e.what() + why_write_failed(dir, need);
     }
   }
-  error = agreed_error(comm, error);
+  error = comm.agree(error);
   if (!error.empty()) not_written(error);
   if (rank == 0) {
     try {
