@@ -7,6 +7,7 @@
 #include <olsgd/algo/trainer.hpp>
 #include <olsgd/comm/environment.hpp>
 #include <olsgd/core/error.hpp>
+#include <olsgd/deck/deck.hpp>
 #include <olsgd/io/build_info.hpp>
 #include <olsgd/io/json.hpp>
 

@@ -5,10 +5,10 @@
 #include <olsgd/algo/trainer.hpp>
 #include <olsgd/comm/communicator.hpp>
 #include <olsgd/comm/environment.hpp>
-#include <olsgd/core/config.hpp>
 #include <olsgd/core/error.hpp>
 #include <olsgd/core/memory_usage.hpp>
 #include <olsgd/core/signals.hpp>
+#include <olsgd/deck/deck.hpp>
 #include <olsgd/io/build_info.hpp>
 #include <olsgd/io/checkpoint.hpp>
 #include <olsgd/io/metrics_csv.hpp>

@@ -1,7 +1,7 @@
 // The compressed systems on real MPI ranks (registered at 1, 2 and 4): QSGD, DQ-SGD and
 // Sketched SGD against host references written from ALGORITHMS.md §4-5, their bytes against
 // the formula, and convergence on least squares and logistic regression.
-#include <olsgd/algo/quantized_sgd.hpp>
+#include <olsgd/algo/quantized_exchange.hpp>
 #include <olsgd/algo/trainer.hpp>
 #include <olsgd/kernels/count_sketch.hpp>
 #include <olsgd/kernels/quantize.hpp>
@@ -184,7 +184,7 @@ TEST(compressed, quantized_converge_on_least_squares_and_logistic_regression) {
   }
 }
 
-// Overlap-Local-SGD with a quantized anchor (overlap_quantized_anchor.hpp), all ranks on the
+// Overlap-Local-SGD with a quantized anchor (algo/quantized_exchange.hpp), all ranks on the
 // host: local steps; at a sync z += mean of the messages posted at the previous one, pull,
 // post Q(x_i - z); the messages still in flight at the end reach z (finish()).
 State quantized_anchor_reference(const Config& c, int m, int rank) {

@@ -1,7 +1,7 @@
 // Deck parsing in process: values, defaults, overrides, and the exact wording and location
 // of errors. (tests/test_cli.cpp checks the same classes end to end with exit codes.)
-#include <olsgd/core/config.hpp>
 #include <olsgd/core/error.hpp>
+#include <olsgd/deck/deck.hpp>
 
 #include <gtest/gtest.h>
 

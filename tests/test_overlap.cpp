@@ -1,7 +1,7 @@
 // Overlap-Local-SGD on real MPI ranks (registered at 1, 2 and 4) against a plain host
 // reference written straight from ALGORITHMS.md §2 (double precision, no Kokkos in the
 // rule), the one-round staleness of the anchor checked directly, and the edge cases.
-#include <olsgd/algo/factory.hpp>
+#include <olsgd/algo/registry.hpp>
 #include <olsgd/algo/trainer.hpp>
 #include <olsgd/data/sampler.hpp>
 #include <olsgd/data/synthetic.hpp>

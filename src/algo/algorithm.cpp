@@ -8,12 +8,12 @@
 namespace olsgd {
 
 template <class Scalar>
-Algorithm<Scalar>::Algorithm(TrainingContext<Scalar> ctx, bool local_momentum,
+Algorithm<Scalar>::Algorithm(AlgorithmContext<Scalar> ctx, bool local_momentum,
                              const MoreSegments& more)
     : ctx_(ctx), state_("olsgd::algo::state"), grad_("olsgd::algo::grad", ctx.model.num_params()) {
   const std::size_t d = static_cast<std::size_t>(ctx.model.num_params());
   state_.add("params", d);  // index kParams
-  momentum_ = local_momentum && ctx.config.optimizer.momentum > 0;
+  momentum_ = local_momentum && ctx.local.optimizer.momentum > 0;
   if (momentum_) momentum_segment_ = state_.add("momentum", d);
   if (more) more(state_);
   // Every algorithm here syncs a d-vector; calibrate what one costs on this network.
@@ -55,7 +55,7 @@ double Algorithm<Scalar>::compute_gradient(const IndexVector& batch, bool want_l
 
 template <class Scalar>
 void Algorithm<Scalar>::local_step(Index k, double grad_scale, double out_scale) {
-  const auto& o = ctx_.config.optimizer;
+  const auto& o = ctx_.local.optimizer;
   kernels::SgdParams p{lr(k), o.momentum, o.nesterov, o.weight_decay, grad_scale, out_scale};
   compute_timed([&] {
     if (momentum_)
@@ -70,7 +70,7 @@ template <class Scalar>
 void Algorithm<Scalar>::straggle(Index k) {
   // A straggler computes the same numbers, only slower: stretch this step's compute time.
   const double factor =
-      straggler_factor(ctx_.config.straggler, ctx_.config.run.seed, ctx_.comm.rank(), k);
+      straggler_factor(ctx_.local.straggler, ctx_.local.seed, ctx_.comm.rank(), k);
   if (factor > 1) {
     const double extra = (factor - 1) * step_compute_s_;
     compute_timed([&] { std::this_thread::sleep_for(std::chrono::duration<double>(extra)); });
@@ -97,10 +97,11 @@ void Algorithm<Scalar>::report_sync(Index k, SyncRecord r, const SyncBuffers<Sca
 }
 
 template <class Scalar>
-void Algorithm<Scalar>::report_sync(Index k, SyncRecord r, double t_network, double delay) {
+void Algorithm<Scalar>::report_sync(Index k, SyncRecord r, double t_network, double delay,
+                                    const SyncBuffers<Scalar>& buffers) {
   r.t_network = t_network;
   r.delay = delay;
-  notify(k, r, {});
+  notify(k, r, buffers);
 }
 
 template <class Scalar>

@@ -1,4 +1,5 @@
 #include <olsgd/algo/memory_estimate.hpp>
+#include <olsgd/algo/registry.hpp>
 #include <olsgd/core/error.hpp>
 
 #include <unistd.h>
@@ -36,27 +37,6 @@ std::string count_text(double n) {
   else
     std::snprintf(buf, sizeof buf, "%.0f ", n);
   return buf;
-}
-
-// Copies of the d-vector in the algorithm's flat state (FlatState segments; the sketch
-// table is added separately).
-double state_copies(const Config& c) {
-  const auto& a = c.algorithm;
-  const bool momentum = c.optimizer.momentum > 0;
-  if (a.name == "accelerated_minibatch_sgd") return 3;  // x_ag (params), x, x_md
-  if (a.name == "sketched_sgd") return 3;               // params, momentum u, error v
-  double copies = 1 + (momentum ? 1 : 0);               // params, local momentum
-  if (a.name == "overlap_local_sgd" && a.anchor_compression == "quantize") return copies + 1;
-  if (a.name == "overlap_local_sgd") return copies + 2;           // send, anchor
-  if (a.name == "overlap_local_sgd_momentum") return copies + 3;  // + anchor momentum
-  if (a.name == "slowmo")
-    return copies + 2 + (a.slowmo_base == "overlap_local_sgd" ? 2 : 0);  // outer, slow momentum
-  return copies;  // minibatch_sgd, local_sgd, qsgd, dq_sgd
-}
-
-// Words of one QSGD message of d numbers at `bits` (the norm, then 1 + bits words per 32).
-double quantized_words(double d, double bits, double scalar_bytes) {
-  return scalar_bytes / 4 + std::ceil(d / 32) * (1 + bits);
 }
 
 double read_number(const std::string& path) {
@@ -107,29 +87,18 @@ ProblemShape shape_from_deck(const Config& c, int rank, int ranks) {
 }
 
 double model_params(const Config& c, const ProblemShape& s) {
-  const double f = static_cast<double>(s.features);
-  const std::string& kind = c.model.kind;
-  if (kind == "least_squares" || kind == "quadratic") return f;
-  const double k = s.classes > 2 ? s.classes : 2;
-  if (kind == "logistic" && (s.sparse || s.classes <= 2)) return (s.classes > 2 ? k : 1) * (f + 1);
-  // The MLP (and dense softmax regression, an MLP without hidden layers).
-  std::vector<double> widths = {f};
-  if (kind == "mlp")
-    for (Index w : parse_widths(c.model.hidden)) widths.push_back(static_cast<double>(w));
-  widths.push_back(k);
-  double p = 0;
-  for (std::size_t l = 1; l < widths.size(); ++l) p += widths[l] * widths[l - 1] + widths[l];
-  return p;
+  return model_entry(c).params(c, s);
 }
 
 MemoryEstimate estimate_memory(const Config& c, const ProblemShape& s, int ranks) {
   MemoryEstimate e;
+  const AlgorithmEntry& algorithm = algorithm_entry(c);
+  const ModelEntry& model = model_entry(c);
   const double w = c.run.precision == Precision::Float32 ? 4 : 8;
-  const double d = model_params(c, s);
+  const double d = model.params(c, s);
   e.params = d;
-  e.state_bytes = state_copies(c) * d * w;
-  if (c.algorithm.name == "sketched_sgd")
-    e.state_bytes += static_cast<double>(c.sketch.rows * c.sketch.cols) * w;
+  e.state_bytes = algorithm.state_copies(c) * d * w;
+  if (algorithm.extra_state_bytes) e.state_bytes += algorithm.extra_state_bytes(c, w);
   e.work_bytes = 2 * d * w;
   // Dense rows x features (+ a label each); sparse: values, 32-bit columns, row offsets.
   const double rows = static_cast<double>(s.train_rows + s.test_rows);
@@ -137,24 +106,11 @@ MemoryEstimate estimate_memory(const Config& c, const ProblemShape& s, int ranks
     e.data_bytes = static_cast<double>(s.nonzeros) * (w + 4) + rows * 16;
   else
     e.data_bytes = rows * (static_cast<double>(s.features) * w + w);
-  // Scratch: the MLP's activations and deltas for the larger of a batch and an evaluation
-  // chunk; a message buffer per rank for the quantized exchanges; the sketch's estimates.
+  // Scratch: the model's activations for the larger of a batch and an evaluation chunk, and
+  // the algorithm's message buffers.
   const double capacity = std::max<double>(static_cast<double>(c.optimizer.batch), kEvalChunk);
-  if (c.model.kind == "mlp" || c.model.kind == "logistic") {
-    double widest = static_cast<double>(s.features), sum = widest + std::max(s.classes, 2);
-    if (c.model.kind == "mlp")
-      for (Index hw : parse_widths(c.model.hidden))
-        sum += static_cast<double>(hw), widest = std::max(widest, static_cast<double>(hw));
-    e.scratch_bytes += capacity * (sum + 2 * widest) * w;
-  }
-  const bool quantized =
-      c.algorithm.name == "qsgd" || c.algorithm.name == "dq_sgd" ||
-      (c.algorithm.name == "overlap_local_sgd" && c.algorithm.anchor_compression == "quantize");
-  if (quantized) {
-    const double bits = c.algorithm.name == "dq_sgd" ? 16 : static_cast<double>(c.quantize.bits);
-    e.scratch_bytes += (ranks + 1) * quantized_words(d, bits, w) * 4 + d * w;
-  }
-  if (c.algorithm.name == "sketched_sgd") e.scratch_bytes += d * (w + 8);
+  if (model.scratch) e.scratch_bytes += model.scratch(c, s, capacity, w);
+  if (algorithm.scratch_bytes) e.scratch_bytes += algorithm.scratch_bytes(c, d, w, ranks);
   return e;
 }
 

@@ -1,4 +1,6 @@
 #include <olsgd/algo/overlap_local_sgd.hpp>
+#include <olsgd/algo/plain_exchange.hpp>
+#include <olsgd/algo/registry.hpp>
 #include <olsgd/kernels/overlap.hpp>
 
 namespace olsgd {
@@ -14,39 +16,38 @@ ConstVector<Scalar> snapshot(const ExecSpace& exec, const Vector<Scalar>& v) {
 }
 }  // namespace
 
+OverlapParams OverlapParams::from(const Config& c) {
+  return {c.algorithm.tau, c.algorithm.alpha, c.algorithm.anchor_momentum, c.comm.progress_every};
+}
+
 template <class Scalar>
-OverlapLocalSgd<Scalar>::OverlapLocalSgd(TrainingContext<Scalar> ctx, bool momentum_variant,
-                                         const typename Algorithm<Scalar>::MoreSegments& more)
+OverlapLocalSgd<Scalar>::OverlapLocalSgd(AlgorithmContext<Scalar> ctx, const OverlapParams& p,
+                                         const AnchorExchangeFactory<Scalar>& exchange,
+                                         std::string name,
+                                         const typename Algorithm<Scalar>::MoreSegments& more,
+                                         bool momentum_variant)
     : Algorithm<Scalar>(ctx, true, more),
-      tau_(ctx.config.algorithm.tau),
-      progress_every_(ctx.config.comm.progress_every) {
-  const std::size_t d = static_cast<std::size_t>(ctx.model.num_params());
-  send_ = this->state_.add("send", d);
-  anchor_ = this->state_.add("anchor", d);
-  if (momentum_variant) anchor_momentum_ = this->state_.add("anchor_momentum", d);
-  this->allocate_state();                                 // zeros, then x0 into params
-  Kokkos::deep_copy(ctx.exec, anchor(), this->params());  // z = x0 until the first average
-  ctx.exec.fence();
+      p_(p),
+      name_(std::move(name)),
+      momentum_variant_(momentum_variant) {
+  const Index d = ctx.model.num_params();
+  exchange_ = exchange(
+      {ctx.exec, ctx.comm, ctx.timers, this->compute_timer(), ctx.local.seed, ctx.local.source}, d,
+      this->network_seconds());
+  exchange_->declare(this->state_);
+  if (momentum_variant)
+    anchor_momentum_ = this->state_.add("anchor_momentum", static_cast<std::size_t>(d));
+  this->allocate_state();  // zeros, then x0 into params
+  exchange_->start(this->state_);
 }
 
 template <class Scalar>
-double OverlapLocalSgd<Scalar>::step(Index k, const IndexVector& batch, bool want_loss) {
-  const bool sync_now = (k + 1) % tau_ == 0;
-  const double loss = local_update(k, batch, want_loss, sync_now);
-  if (sync_now) sync(k);
-  return loss;
-}
-
-template <class Scalar>
-double OverlapLocalSgd<Scalar>::local_update(Index k, const IndexVector& batch, bool want_loss,
-                                             bool /*sync_follows*/) {
+double OverlapLocalSgd<Scalar>::step_with(Index k, const IndexVector& batch, bool want_loss,
+                                          bool may_sync) {
   const double loss = this->compute_gradient(batch, want_loss);
   this->local_step(k, 1.0);
-  // Open MPI advances a non-blocking collective only inside MPI calls: poke it.
-  if (progress_every_ > 0 && (k + 1) % progress_every_ == 0 && request_.active()) {
-    Timers::Scope t(this->ctx_.timers, Phase::Comm);
-    request_.test();
-  }
+  if (p_.progress_every > 0 && (k + 1) % p_.progress_every == 0) exchange_->progress();
+  if (may_sync && (k + 1) % p_.tau == 0) sync(k);
   return loss;
 }
 
@@ -54,55 +55,118 @@ template <class Scalar>
 void OverlapLocalSgd<Scalar>::sync(Index k) {
   auto& ctx = this->ctx_;
   SyncRecord r;
-  {
-    Timers::Scope t(ctx.timers, Phase::Wait);
-    r.t_wait = request_.wait();  // z := the average posted at the previous sync
-  }
+  r.t_wait = exchange_->complete();  // z := the average posted at the previous sync
   SyncBuffers<Scalar> buffers;
-  if (this->observing_buffers()) {
-    // Copies, so observers see the anchor as consumed even after the next post.
-    buffers.anchor_used = snapshot(ctx.exec, anchor());
-  }
-  {
-    Timers::Scope t(ctx.timers, Phase::Compute);
-    pull_and_snapshot(k);
-    ctx.exec.fence();
-  }
-  if (this->observing_buffers()) buffers.posted = snapshot(ctx.exec, send());
+  // Copies, so observers see the anchor as consumed even after the next post.
+  if (this->observing_buffers()) buffers.anchor_used = snapshot(ctx.exec, exchange_->anchor());
+  const auto msg = exchange_->message();
+  this->compute_timed([&] {
+    const Vector<Scalar> x = this->params(), z = exchange_->anchor();
+    if (momentum_variant_)
+      kernels::pull_to_anchor_momentum(ctx.exec, x, z, this->state_.segment(anchor_momentum_),
+                                       msg.buffer, p_.alpha, p_.anchor_momentum, this->lr(k),
+                                       msg.scale);
+    else if (msg.difference)
+      kernels::pull_and_difference(ctx.exec, x, z, msg.buffer, p_.alpha);
+    else
+      kernels::pull_to_anchor(ctx.exec, x, z, msg.buffer, p_.alpha, msg.scale);
+  });
+  if (this->observing_buffers()) buffers.posted = snapshot(ctx.exec, msg.buffer);
   const double before = ctx.timers.seconds(Phase::Comm);
-  {
-    Timers::Scope t(ctx.timers, Phase::Comm);
-    request_ = ctx.comm.iallreduce_sum(ctx.exec, send(), anchor());
-  }
+  exchange_->post(k);
   r.t_exposed = r.t_wait + (ctx.timers.seconds(Phase::Comm) - before);
-  this->report_sync(k, r, buffers);
-}
-
-template <class Scalar>
-void OverlapLocalSgd<Scalar>::pull_and_snapshot(Index /*k*/) {
-  const auto& ctx = this->ctx_;
-  kernels::pull_to_anchor(ctx.exec, this->params(), anchor(), send(), ctx.config.algorithm.alpha,
-                          1.0 / ctx.comm.size());
+  this->report_sync(k, r, exchange_->network_seconds(), exchange_->injected_seconds(), buffers);
 }
 
 template <class Scalar>
 void OverlapLocalSgd<Scalar>::finish() {
-  Timers::Scope t(this->ctx_.timers, Phase::Wait);
-  request_.wait();
-}
-
-template <class Scalar>
-void OverlapLocalSgdMomentum<Scalar>::pull_and_snapshot(Index k) {
-  const auto& ctx = this->ctx_;
-  kernels::pull_to_anchor_momentum(ctx.exec, this->params(), this->anchor(),
-                                   this->state_.segment(this->anchor_momentum_), this->send(),
-                                   ctx.config.algorithm.alpha, ctx.config.algorithm.anchor_momentum,
-                                   this->lr(k), 1.0 / ctx.comm.size());
+  exchange_->complete();
 }
 
 template class OverlapLocalSgd<float>;
 template class OverlapLocalSgd<double>;
-template class OverlapLocalSgdMomentum<float>;
-template class OverlapLocalSgdMomentum<double>;
+
+namespace {
+std::vector<std::string> overlap_keys(const Config& c, bool momentum_variant) {
+  std::vector<std::string> keys = local_optimizer_keys();
+  keys.insert(keys.end(),
+              {"algorithm.tau", "algorithm.alpha", "comm.progress_every", "comm.progress_thread"});
+  if (momentum_variant) {
+    keys.push_back("algorithm.anchor_momentum");
+  } else {
+    keys.push_back("algorithm.anchor_compression");
+    if (const AnchorExchangeEntry* e = find_anchor_exchange(c.algorithm.anchor_compression))
+      for (const std::string& k : e->keys(c)) keys.push_back(k);
+  }
+  return keys;
+}
+
+template <class Scalar>
+std::unique_ptr<Algorithm<Scalar>> make(const TrainingContext<Scalar>& t) {
+  const Config& c = t.config;
+  const AnchorExchangeEntry* e = find_anchor_exchange(c.algorithm.anchor_compression);
+  return std::make_unique<OverlapLocalSgd<Scalar>>(
+      t, OverlapParams::from(c), anchor_exchange_factory<Scalar>(c),
+      std::string("overlap_local_sgd") + (e ? e->suffix : ""));
+}
+
+template <class Scalar>
+std::unique_ptr<Algorithm<Scalar>> make_momentum(const TrainingContext<Scalar>& t) {
+  return std::make_unique<OverlapLocalSgd<Scalar>>(t, OverlapParams::from(t.config),
+                                                   plain_anchor_exchange<Scalar>(),
+                                                   "overlap_local_sgd_momentum", nullptr, true);
+}
+
+double local_momentum_copies(const Config& c) {
+  return c.optimizer.momentum > 0 ? 1 : 0;
+}
+}  // namespace
+
+void check_overlap_alpha(const Config& c, const DeckCheck& deck) {
+  // alpha = 1 is accepted (a test uses it: every rank then holds the anchor after a sync) but
+  // is degenerate: the model is replaced by the one-round-stale anchor, which is what every
+  // rank sent, so nothing ever leaves x0.
+  if (c.algorithm.alpha == 1)
+    deck.warn("algorithm.alpha",
+              "1 replaces the model by the one-round-stale anchor at every sync, so training "
+              "never leaves x0 (use alpha in (0, 1))");
+}
+
+extern const AlgorithmEntry kOverlapLocalSgd = {
+    "overlap_local_sgd",
+    "local SGD whose average travels behind the next tau steps; pull toward the anchor",
+    [](const Config& c) { return overlap_keys(c, false); },
+    &check_overlap_alpha,
+    [](const Config& c) {
+      const AnchorExchangeEntry* e = find_anchor_exchange(c.algorithm.anchor_compression);
+      return 1 + local_momentum_copies(c) + (e ? e->state_copies : 0);
+    },
+    nullptr,
+    [](const Config& c, double d, double w, int ranks) {
+      const AnchorExchangeEntry* e = find_anchor_exchange(c.algorithm.anchor_compression);
+      return e && e->scratch ? e->scratch(c, d, w, ranks) : 0.0;
+    },
+    &make<float>,
+    &make<double>,
+};
+
+// The Overlap rule with an anchor momentum beta_a (SlowMo/BMUF-style) on the plain exchange:
+//   b_i = beta_a b_i + (z - x_i) / lr,   contribution (z - lr b_i) / m.
+extern const AlgorithmEntry kOverlapLocalSgdMomentum = {
+    "overlap_local_sgd_momentum",
+    "overlap_local_sgd with an anchor momentum (algorithm.anchor_momentum)",
+    [](const Config& c) { return overlap_keys(c, true); },
+    [](const Config& c, const DeckCheck& deck) {
+      check_overlap_alpha(c, deck);
+      deck.require(c.algorithm.anchor_momentum > 0, "algorithm.anchor_momentum",
+                   "the momentum variant needs algorithm.anchor_momentum in (0, 1) (use "
+                   "overlap_local_sgd for none)");
+    },
+    [](const Config& c) { return 1 + local_momentum_copies(c) + 3; },  // send, anchor, b
+    nullptr,
+    nullptr,
+    &make_momentum<float>,
+    &make_momentum<double>,
+};
 
 }  // namespace olsgd

@@ -1,3 +1,4 @@
+#include <olsgd/algo/registry.hpp>
 #include <olsgd/algo/sketched_sgd.hpp>
 #include <olsgd/core/error.hpp>
 #include <olsgd/kernels/error_feedback.hpp>
@@ -18,21 +19,21 @@ std::uint64_t checksum(const std::vector<Index>& idx) {
   return h;
 }
 
-Index checked_k(const Config& c, Index d) {
-  if (c.sketch.k > d)
-    throw InputError(c.source, "sketch.k: k = " + std::to_string(c.sketch.k) +
-                                   " exceeds the model's " + std::to_string(d) + " parameters");
-  return c.sketch.k;
+Index checked_k(const SketchConfig& p, Index d, const std::string& source) {
+  if (p.k > d)
+    throw InputError(source, "sketch.k: k = " + std::to_string(p.k) + " exceeds the model's " +
+                                 std::to_string(d) + " parameters");
+  return p.k;
 }
 }  // namespace
 
 template <class Scalar>
-SketchedSgd<Scalar>::SketchedSgd(TrainingContext<Scalar> ctx)
+SketchedSgd<Scalar>::SketchedSgd(AlgorithmContext<Scalar> ctx, const SketchConfig& sketch)
     : Algorithm<Scalar>(ctx, /*local_momentum=*/false),
-      sketch_(ctx.model.num_params(), static_cast<int>(ctx.config.sketch.rows),
-              ctx.config.sketch.cols, ctx.config.run.seed),
-      k_(checked_k(ctx.config, ctx.model.num_params())),
-      candidates_(std::min(ctx.config.sketch.candidates * k_, ctx.model.num_params())) {
+      p_(sketch),
+      sketch_(ctx.model.num_params(), static_cast<int>(sketch.rows), sketch.cols, ctx.local.seed),
+      k_(checked_k(sketch, ctx.model.num_params(), ctx.local.source)),
+      candidates_(std::min(sketch.candidates * k_, ctx.model.num_params())) {
   const std::size_t d = static_cast<std::size_t>(ctx.model.num_params());
   u_ = this->state_.add("momentum", d);
   v_ = this->state_.add("error", d);
@@ -68,14 +69,13 @@ void SketchedSgd<Scalar>::to_device(const std::vector<Index>& idx, const std::ve
 template <class Scalar>
 double SketchedSgd<Scalar>::step(Index k, const IndexVector& batch, bool want_loss) {
   auto& ctx = this->ctx_;
-  const auto& c = ctx.config;
+  const auto& o = ctx.local.optimizer;
   const double loss = this->compute_gradient(batch, want_loss);
   const Vector<Scalar> x = this->params(), u = this->state_.segment(u_),
                        v = this->state_.segment(v_), table = this->state_.segment(table_);
   this->compute_timed([&] {
-    kernels::momentum_error_accumulate(ctx.exec, x, this->grad_, u, v, c.optimizer.momentum,
-                                       this->lr(k), c.optimizer.weight_decay,
-                                       c.sketch.error_feedback);
+    kernels::momentum_error_accumulate(ctx.exec, x, this->grad_, u, v, o.momentum, this->lr(k),
+                                       o.weight_decay, p_.error_feedback);
     sketch_.sketch(ctx.exec, v, table);
   });
   this->straggle(k);
@@ -124,5 +124,36 @@ double SketchedSgd<Scalar>::step(Index k, const IndexVector& batch, bool want_lo
 
 template class SketchedSgd<float>;
 template class SketchedSgd<double>;
+
+namespace {
+template <class Scalar>
+std::unique_ptr<Algorithm<Scalar>> make(const TrainingContext<Scalar>& t) {
+  return std::make_unique<SketchedSgd<Scalar>>(t, t.config.sketch);
+}
+}  // namespace
+
+extern const AlgorithmEntry kSketchedSgd = {
+    "sketched_sgd",
+    "count-sketched gradients with momentum and error feedback, top-k updates",
+    [](const Config&) {
+      // optimizer.momentum is rho, the momentum of u; Nesterov has no place in the rule.
+      return std::vector<std::string>{"optimizer.momentum", "sketch.rows",
+                                      "sketch.cols",        "sketch.k",
+                                      "sketch.candidates",  "sketch.error_feedback"};
+    },
+    [](const Config& c, const DeckCheck& deck) {
+      const auto& sk = c.sketch;
+      deck.require(sk.cols >= sk.k, "sketch.cols",
+                   "a sketch of " + std::to_string(sk.cols) + " columns cannot hold k = " +
+                       std::to_string(sk.k) + " heavy hitters (need sketch.cols >= sketch.k)");
+    },
+    [](const Config&) { return 3.0; },  // params, momentum u, error v
+    [](const Config& c, double w) {
+      return static_cast<double>(c.sketch.rows * c.sketch.cols) * w;
+    },
+    [](const Config&, double d, double w, int) { return d * (w + 8); },  // estimates, indices
+    &make<float>,
+    &make<double>,
+};
 
 }  // namespace olsgd

@@ -1,31 +1,39 @@
+#include <olsgd/algo/plain_exchange.hpp>
+#include <olsgd/algo/registry.hpp>
 #include <olsgd/algo/slowmo.hpp>
 #include <olsgd/kernels/outer.hpp>
 
 namespace olsgd {
+namespace {
+template <class Scalar>
+typename Algorithm<Scalar>::MoreSegments outer_segments(Index d) {
+  return [d](FlatState<Scalar>& s) {
+    s.add("outer", static_cast<std::size_t>(d));
+    s.add("slow_momentum", static_cast<std::size_t>(d));
+  };
+}
+}  // namespace
+
+SlowMoParams SlowMoParams::from(const Config& c) {
+  const auto& a = c.algorithm;
+  return {a.slowmo_period > 0 ? a.slowmo_period : a.tau, a.slow_lr, a.slow_momentum,
+          a.slowmo_buffers == "reset"};
+}
 
 template <class Base>
-SlowMo<Base>::SlowMo(TrainingContext<Scalar> ctx)
-    : Base(ctx,
-           [d = static_cast<std::size_t>(ctx.model.num_params())](FlatState<Scalar>& s) {
-             s.add("outer", d);
-             s.add("slow_momentum", d);
-           }),
-      tau_(ctx.config.algorithm.tau),
-      period_(ctx.config.algorithm.slowmo_period > 0 ? ctx.config.algorithm.slowmo_period
-                                                     : ctx.config.algorithm.tau) {
+template <class... BaseArgs>
+SlowMo<Base>::SlowMo(AlgorithmContext<Scalar> ctx, const SlowMoParams& p,
+                     const BaseArgs&... base_args)
+    : Base(ctx, base_args..., outer_segments<Scalar>(ctx.model.num_params())), p_(p) {
   Kokkos::deep_copy(ctx.exec, this->state_.segment("outer"), this->params());  // x0 = x_i, u = 0
   ctx.exec.fence();
 }
 
 template <class Base>
 double SlowMo<Base>::step(Index k, const IndexVector& batch, bool want_loss) {
-  const bool outer_now = (k + 1) % period_ == 0;
-  const bool base_sync = !outer_now && (k + 1) % tau_ == 0;
-  const double loss = this->local_update(k, batch, want_loss, base_sync);
-  if (outer_now)
-    outer(k);
-  else if (base_sync)
-    this->sync(k);
+  const bool outer_now = (k + 1) % p_.period == 0;
+  const double loss = this->step_with(k, batch, want_loss, !outer_now);
+  if (outer_now) outer(k);
   return loss;
 }
 
@@ -33,19 +41,60 @@ template <class Base>
 void SlowMo<Base>::outer(Index k) {
   auto& ctx = this->ctx_;
   this->blocking_sync(k, this->params());  // params now hold sum_i x_i
-  const auto& a = ctx.config.algorithm;
-  const bool reset = a.slowmo_buffers == "reset" && this->has_momentum();
+  const bool reset = p_.reset_buffers && this->has_momentum();
   const Vector<Scalar> v = this->has_momentum() ? this->momentum() : Vector<Scalar>();
   this->compute_timed([&] {
     kernels::slowmo_outer(ctx.exec, this->params(), this->state_.segment("outer"),
                           this->state_.segment("slow_momentum"), v, reset, 1.0 / ctx.comm.size(),
-                          a.slow_lr, a.slow_momentum, this->lr(k));
+                          p_.slow_lr, p_.slow_momentum, this->lr(k));
   });
 }
 
-template class SlowMo<LocalSgd<float>>;
-template class SlowMo<LocalSgd<double>>;
-template class SlowMo<OverlapLocalSgd<float>>;
-template class SlowMo<OverlapLocalSgd<double>>;
+namespace {
+template <class Scalar>
+std::unique_ptr<Algorithm<Scalar>> make(const TrainingContext<Scalar>& t) {
+  const Config& c = t.config;
+  const SlowMoParams p = SlowMoParams::from(c);
+  if (c.algorithm.slowmo_base == "overlap_local_sgd")
+    return std::make_unique<SlowMo<OverlapLocalSgd<Scalar>>>(
+        t, p, OverlapParams::from(c), plain_anchor_exchange<Scalar>(), std::string("slowmo"));
+  return std::make_unique<SlowMo<LocalSgd<Scalar>>>(t, p, c.algorithm.tau);
+}
+}  // namespace
+
+extern const AlgorithmEntry kSlowMo = {
+    "slowmo",
+    "a slow momentum step every algorithm.slowmo_period steps over local SGD or Overlap",
+    [](const Config& c) {
+      std::vector<std::string> keys = local_optimizer_keys();
+      keys.insert(keys.end(),
+                  {"algorithm.tau", "algorithm.slow_lr", "algorithm.slow_momentum",
+                   "algorithm.slowmo_buffers", "algorithm.slowmo_base", "algorithm.slowmo_period"});
+      if (c.algorithm.slowmo_base == "overlap_local_sgd")
+        keys.insert(keys.end(), {"algorithm.alpha", "comm.progress_every", "comm.progress_thread"});
+      return keys;
+    },
+    [](const Config& c, const DeckCheck& deck) {
+      const auto& a = c.algorithm;
+      const Index outer = a.slowmo_period > 0 ? a.slowmo_period : a.tau;
+      deck.require(outer % a.tau == 0, "algorithm.slowmo_period",
+                   "must be a multiple of algorithm.tau (" + std::to_string(a.tau) + ")");
+      const bool overlap = a.slowmo_base == "overlap_local_sgd";
+      deck.require(!overlap || outer > a.tau, "algorithm.slowmo_base",
+                   "overlap_local_sgd needs algorithm.slowmo_period above algorithm.tau (" +
+                       std::to_string(a.tau) +
+                       "), or the exact average replaces every "
+                       "overlapped one");
+      if (overlap) check_overlap_alpha(c, deck);
+    },
+    [](const Config& c) {
+      const double local = c.optimizer.momentum > 0 ? 2 : 1;
+      return local + 2 + (c.algorithm.slowmo_base == "overlap_local_sgd" ? 2 : 0);
+    },
+    nullptr,
+    nullptr,
+    &make<float>,
+    &make<double>,
+};
 
 }  // namespace olsgd

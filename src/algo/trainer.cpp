@@ -1,4 +1,4 @@
-#include <olsgd/algo/factory.hpp>
+#include <olsgd/algo/registry.hpp>
 #include <olsgd/algo/trainer.hpp>
 #include <olsgd/comm/watchdog.hpp>
 #include <olsgd/core/error.hpp>
@@ -9,7 +9,7 @@
 #include <olsgd/io/build_info.hpp>
 #include <olsgd/io/checkpoint.hpp>
 #include <olsgd/kernels/vector_ops.hpp>
-#include <olsgd/model/factory.hpp>
+#include <olsgd/model/registry.hpp>
 
 #include <chrono>
 #include <cmath>

@@ -1,21 +1,15 @@
-// Deck schema, parsing and validation. One table (kFields) defines every key: its type,
-// range, default (the Config member initialiser) and help text, so parsing, `--set`,
-// `--help` and the run summary can never disagree.
+// The deck's vocabulary: one table (kFields) defines every key, its type, range, default (the
+// Config member initialiser) and help text, so parsing, `--set`, `--help`, checkpoints and the
+// run summary can never disagree. Reading a deck and the checks across keys are the deck
+// layer's (deck/deck.hpp), which knows the algorithms and models.
 #include <olsgd/core/config.hpp>
-#include <olsgd/core/error.hpp>
-
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <functional>
-#include <map>
-#include <sstream>
 
 namespace olsgd {
 namespace {
@@ -36,16 +30,6 @@ struct Field {
 
 std::string quoted(const std::string& s) {
   return "'" + s + "'";
-}
-
-// Shortest decimal text that reads back as the same double ("0.1", not "0.10000000000000001").
-std::string format_double(double v) {
-  char buf[32];
-  for (int digits = 15; digits <= 17; ++digits) {
-    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  return buf;
 }
 
 bool parse_int(const std::string& text, std::int64_t& out) {
@@ -152,15 +136,16 @@ const std::vector<Field>& fields() {
               "test loss/accuracy every N steps (0: at the end)"),
       {"run.precision", "float32 or float64 (parameters, data, communication)",
        [](Config& c, const std::string& t) -> std::string {
-         if (t == "float32")
-           c.run.precision = Precision::Float32;
-         else if (t == "float64")
-           c.run.precision = Precision::Float64;
-         else
-           return "must be one of: float32, float64; got " + quoted(t);
-         return {};
+    if (t == "float32")
+      c.run.precision = Precision::Float32;
+    else if (t == "float64")
+      c.run.precision = Precision::Float64;
+    else
+      return "must be one of: float32, float64; got " + quoted(t);
+    return {};
        },
-       [](const Config& c) { return std::string(precision_name(c.run.precision)); }},
+       [](const Config& c) {
+    return std::string(precision_name(c.run.precision)); }},
       text(OLSGD_KEY(run.output_dir), {}, "folder for metrics.csv and summary.json"),
       boolean(OLSGD_KEY(run.progress), "progress line on stderr (rank 0)"),
       text(OLSGD_KEY(data.kind),
@@ -183,19 +168,17 @@ const std::vector<Field>& fields() {
       real(OLSGD_KEY(data.zeta), 0, false, INFINITY, false,
            "synthetic_quadratic: heterogeneity at the optimum, zeta_*"),
       boolean(OLSGD_KEY(data.replicate), "every rank holds all samples and draws the same batches"),
-      text(OLSGD_KEY(model.kind), {"least_squares", "quadratic", "logistic", "mlp"},
-           "model and loss"),
+      text(OLSGD_KEY(model.kind), {}, "model and loss (listed below)"),
       text(OLSGD_KEY(model.hidden), {}, "mlp: hidden widths, e.g. 256,128"),
       real(OLSGD_KEY(model.l2), 0, false, INFINITY, false, "logistic/mlp: L2 regularisation"),
-      text(OLSGD_KEY(algorithm.name),
-           {"minibatch_sgd", "accelerated_minibatch_sgd", "local_sgd", "overlap_local_sgd",
-            "overlap_local_sgd_momentum", "slowmo", "sketched_sgd", "qsgd", "dq_sgd"},
-           "training algorithm"),
+      // The names come from the algorithm and model registries (the deck layer checks them).
+      text(OLSGD_KEY(algorithm.name), {}, "training algorithm (listed below)"),
       integer(OLSGD_KEY(algorithm.tau), 1, INT64_MAX, "local steps between syncs"),
       real(OLSGD_KEY(algorithm.alpha), 0, false, 1, false, "overlap: pull toward the anchor"),
       real(OLSGD_KEY(algorithm.anchor_momentum), 0, false, 1, true,
            "overlap momentum variant: anchor momentum beta_a"),
-      text(OLSGD_KEY(algorithm.anchor_compression), {"none", "quantize"},
+      text(OLSGD_KEY(algorithm.anchor_compression), {},
+           "overlap_local_sgd: how the anchor average travels (listed below)"), {"none", "quantize"},
            "overlap_local_sgd: anchor average as models (none) or quantized differences"),
       real(OLSGD_KEY(algorithm.slow_lr), 0, true, INFINITY, false,
            "slowmo: slow learning rate alpha"),
@@ -266,7 +249,9 @@ const Field* find_field(const std::string& key) {
   return nullptr;
 }
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
+}  // namespace
+
+static std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
@@ -293,241 +278,29 @@ std::string unknown_key_message(const std::string& key) {
   return msg;
 }
 
-// Records where each key was set, so cross-field errors can point at the right line.
-using Origins = std::map<std::string, std::string>;
+std::string format_double(double v) {
+  char buf[32];
+  for (int digits = 15; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
 
-void apply(Config& c, const std::string& key, const std::string& value, const std::string& where,
-           Origins& origins) {
+bool is_config_key(const std::string& key) {
+  return find_field(key) != nullptr;
+}
+
+bool is_config_section(const std::string& name) {
+  for (const auto& f : fields())
+    if (std::string(f.key).rfind(name + ".", 0) == 0) return true;
+  return false;
+}
+
+std::string set_config_key(Config& c, const std::string& key, const std::string& text) {
   const Field* f = find_field(key);
-  if (!f) throw InputError(where, key + ": " + unknown_key_message(key));
-  std::string err = f->set(c, value);
-  if (!err.empty()) throw InputError(where, key + ": " + err);
-  origins[key] = where;
+  return f ? f->set(c, text) : unknown_key_message(key);
 }
-
-void walk_yaml(Config& c, const YAML::Node& root, const std::string& source, Origins& origins);
-
-// The line (1-based) where a second YAML document begins, or 0. Found in the text, not by
-// YAML::LoadAll: yaml-cpp 0.7 takes minutes and gigabytes on some malformed later documents
-// (found by fuzz_deck), and a plain Load stops after the first document, dropping the rest.
-// A "---" at column 0 is always a document marker (block scalars are indented).
-std::size_t second_document_line(const std::string& text) {
-  auto marker = [](const std::string& line, const char* m) {
-    return line.compare(0, 3, m) == 0 &&
-           (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
-  };
-  auto has_content = [](const std::string& line, std::size_t from) {
-    const std::size_t at = line.find_first_not_of(" \t\r", from);
-    return at != std::string::npos && line[at] != '#';
-  };
-  bool content = false, ended = false;
-  std::size_t number = 0;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    ++number;
-    if (marker(line, "---")) {
-      if (content || ended) return number;  // (a "---" ahead of everything starts the first)
-      content = has_content(line, 3);
-    } else if (marker(line, "...")) {
-      ended = true;
-    } else if (has_content(line, 0)) {
-      if (ended) return number;
-      content = true;
-    }
-  }
-  return 0;
-}
-
-void apply_yaml(Config& c, const std::string& text, const std::string& source, Origins& origins) {
-  if (const std::size_t line = second_document_line(text))
-    throw InputError(source + ":" + std::to_string(line),
-                     "a second YAML document (after '---'): a deck is one document; "
-                     "merge its sections into the first");
-  try {
-    walk_yaml(c, YAML::Load(text), source, origins);
-  } catch (const YAML::Exception& e) {
-    // Syntax errors, and keys that are not plain scalars (e.g. `? [a, b]: 1`).
-    throw InputError(source + ":" + std::to_string(e.mark.line + 1), "YAML syntax error: " + e.msg);
-  }
-}
-
-void walk_yaml(Config& c, const YAML::Node& root, const std::string& source, Origins& origins) {
-  auto at = [&](const YAML::Node& n) { return source + ":" + std::to_string(n.Mark().line + 1); };
-  if (root.IsNull()) return;  // an empty deck means all defaults
-  if (!root.IsMap())
-    throw InputError(at(root), "a deck must be a map of sections (run:, data:, ...)");
-  for (const auto& section : root) {
-    const std::string name = section.first.as<std::string>();
-    const YAML::Node& body = section.second;
-    bool known = false;
-    for (const auto& f : fields()) known |= std::string(f.key).rfind(name + ".", 0) == 0;
-    if (!known) throw InputError(at(section.first), name + ": unknown section");
-    if (!body.IsMap()) throw InputError(at(section.first), name + ": must be a map of keys");
-    for (const auto& kv : body) {
-      const std::string key = name + "." + kv.first.as<std::string>();
-      const std::string where = at(kv.first);
-      if (origins.count(key))
-        throw InputError(where, key + ": duplicate key (first at " + origins[key] + ")");
-      if (!find_field(key)) throw InputError(where, key + ": " + unknown_key_message(key));
-      if (kv.second.IsNull()) throw InputError(where, key + ": missing value");
-      if (!kv.second.IsScalar())
-        throw InputError(where, key + ": must be a single value, not a list or map");
-      apply(c, key, kv.second.Scalar(), where, origins);
-    }
-  }
-}
-
-void check(bool ok, const Origins& origins, const Config& c, const std::string& key,
-           const std::string& message) {
-  if (ok) return;
-  auto it = origins.find(key);
-  throw InputError(it != origins.end() ? it->second : c.source, key + ": " + message);
-}
-
-// Checks that involve several keys or the rank count.
-void validate(Config& c, const Origins& o, int ranks) {
-  const auto& d = c.data;
-  const bool synthetic = d.kind == "synthetic_least_squares";
-  const bool quadratic = d.kind == "synthetic_quadratic";
-  const bool regression = c.model.kind == "least_squares";
-  const bool labelled = !synthetic && !quadratic;
-  const bool fits = regression ? synthetic : (c.model.kind == "quadratic" ? quadratic : labelled);
-  check(fits, o, c, "model.kind",
-        "model " + c.model.kind + " cannot train on data.kind " + d.kind +
-            (regression ? " (least_squares needs synthetic_least_squares)"
-             : c.model.kind == "quadratic"
-                 ? " (quadratic needs synthetic_quadratic)"
-                 : " (logistic and mlp need labelled data: fashion_mnist, libsvm, cifar10)"));
-  check(!(c.model.kind == "mlp" && d.kind == "libsvm"), o, c, "model.kind",
-        "mlp needs dense features; libsvm data are sparse (use model.kind: logistic)");
-  try {
-    parse_widths(c.model.hidden);
-  } catch (const std::invalid_argument& e) {
-    check(false, o, c, "model.hidden", e.what());
-  }
-  check(labelled || d.partition != "dirichlet", o, c, "data.partition",
-        "dirichlet (label skew) needs class labels; " + d.kind + " has none");
-  if (d.path.empty() && d.kind == "fashion_mnist") c.data.path = kFashionMnistPath;
-  check(!c.data.path.empty() || !labelled, o, c, "data.path",
-        "data.kind " + d.kind + " needs data.path (" +
-            (d.kind == "libsvm" ? "a LIBSVM text file" : "the folder of the binary batches") + ")");
-  if (c.checkpoint.dir.empty()) c.checkpoint.dir = c.run.output_dir + "/checkpoints";
-  // (The default, 10, may exceed a short run's steps: that run ends as soon as a check would.)
-  // A signal is acted on at the second check after it (the first posts the ranks' flags
-  // without blocking, the next reads them), so a run needs two checks before its last step.
-  check(!o.count("checkpoint.signal_every") || 2 * c.checkpoint.signal_every < c.run.steps, o, c,
-        "checkpoint.signal_every",
-        std::to_string(c.checkpoint.signal_every) + " leaves fewer than two checks in run.steps (" +
-            std::to_string(c.run.steps) +
-            "), so a stop signal would never stop the run; use at most " +
-            std::to_string(std::max<Index>(1, (c.run.steps - 1) / 2)));
-  check(c.comm.bandwidth_Bps == 0 || c.comm.bandwidth_Bps >= 1, o, c, "comm.bandwidth_Bps",
-        "must be 0 (no limit) or at least 1 byte/s, got " + format_double(c.comm.bandwidth_Bps));
-  // The learning models default to float32, as the frameworks users compare with.
-  if (labelled && !o.count("run.precision")) c.run.precision = Precision::Float32;
-  check(d.min_eig <= d.max_eig, o, c, "data.min_eig",
-        "must not exceed data.max_eig (" + format_double(d.max_eig) + ")");
-  if (synthetic) {
-    const Index per_rank = d.replicate ? d.samples : d.samples / ranks;
-    check(d.replicate || d.samples % ranks == 0, o, c, "data.samples",
-          std::to_string(d.samples) + " samples do not divide evenly over " +
-              std::to_string(ranks) + " ranks");
-    check(c.optimizer.batch <= per_rank, o, c, "optimizer.batch",
-          "batch " + std::to_string(c.optimizer.batch) + " exceeds the " +
-              std::to_string(per_rank) + " samples each rank holds");
-  }
-  check(!c.optimizer.nesterov || c.optimizer.momentum > 0, o, c, "optimizer.nesterov",
-        "needs optimizer.momentum > 0");
-  // Keys that only some algorithms read: set for another algorithm, they are ignored with a
-  // warning (so a deck can be rerun with --set algorithm.name=... for a comparison).
-  const std::string& a = c.algorithm.name;
-  // Algorithms that run Overlap-Local-SGD's anchor pulls (alone, or as SlowMo's base).
-  const bool overlap = a.rfind("overlap_local_sgd", 0) == 0 ||
-                       (a == "slowmo" && c.algorithm.slowmo_base == "overlap_local_sgd");
-  const bool quantized_anchor =
-      a == "overlap_local_sgd" && c.algorithm.anchor_compression == "quantize";
-  const bool files = labelled;
-  struct Use {
-    const char* key;
-    bool used;
-    std::string by;  // what decides, for the message
-  };
-  const Use uses[] = {
-      {"data.samples", synthetic, "data.kind " + d.kind},
-      {"data.features", synthetic || quadratic, "data.kind " + d.kind},
-      {"data.noise", synthetic || quadratic, "data.kind " + d.kind},
-      {"data.min_eig", synthetic || quadratic, "data.kind " + d.kind},
-      {"data.max_eig", synthetic || quadratic, "data.kind " + d.kind},
-      {"data.hessians", quadratic, "data.kind " + d.kind},
-      {"data.zeta", quadratic, "data.kind " + d.kind},
-      {"data.path", files, "data.kind " + d.kind},
-      {"data.limit", files, "data.kind " + d.kind},
-      {"data.test_path", d.kind == "libsvm", "data.kind " + d.kind},
-      {"data.dirichlet_beta", d.partition == "dirichlet", "data.partition " + d.partition},
-      {"model.hidden", c.model.kind == "mlp", "model.kind " + c.model.kind},
-      {"model.l2", labelled, "model.kind " + c.model.kind},
-      {"algorithm.tau", a == "local_sgd" || overlap || a == "slowmo", "algorithm " + a},
-      {"algorithm.slow_lr", a == "slowmo", "algorithm " + a},
-      {"algorithm.slow_momentum", a == "slowmo", "algorithm " + a},
-      {"algorithm.slowmo_buffers", a == "slowmo", "algorithm " + a},
-      {"algorithm.slowmo_base", a == "slowmo", "algorithm " + a},
-      {"algorithm.slowmo_period", a == "slowmo", "algorithm " + a},
-      {"sketch.rows", a == "sketched_sgd", "algorithm " + a},
-      {"sketch.cols", a == "sketched_sgd", "algorithm " + a},
-      {"sketch.k", a == "sketched_sgd", "algorithm " + a},
-      {"sketch.candidates", a == "sketched_sgd", "algorithm " + a},
-      {"sketch.error_feedback", a == "sketched_sgd", "algorithm " + a},
-      {"quantize.bits", a == "qsgd" || quantized_anchor, "algorithm " + a},
-      {"quantize.min_levels", a == "dq_sgd", "algorithm " + a},
-      {"quantize.max_levels", a == "dq_sgd", "algorithm " + a},
-      {"quantize.target_error", a == "dq_sgd", "algorithm " + a},
-      {"quantize.smoothness", a == "dq_sgd", "algorithm " + a},
-      {"quantize.strong_convexity", a == "dq_sgd", "algorithm " + a},
-      {"optimizer.momentum", a != "accelerated_minibatch_sgd", "algorithm " + a},
-      {"optimizer.nesterov", a != "accelerated_minibatch_sgd", "algorithm " + a},
-      {"algorithm.alpha", overlap, "algorithm " + a},
-      {"algorithm.anchor_momentum", a == "overlap_local_sgd_momentum", "algorithm " + a},
-      {"algorithm.anchor_compression", a == "overlap_local_sgd", "algorithm " + a},
-      {"comm.progress_every", overlap, "algorithm " + a},
-      {"comm.progress_thread", overlap, "algorithm " + a},
-  };
-  for (const Use& u : uses) {
-    auto it = o.find(u.key);
-    if (!u.used && it != o.end())
-      c.warnings.push_back(it->second + ": " + u.key + ": not used with " + u.by + " (ignored)");
-  }
-  // alpha = 1 is accepted (a test uses it: every rank then holds the anchor after a sync) but
-  // is degenerate: the model is replaced by the one-round-stale anchor, which is what every rank
-  // sent, so nothing ever leaves x0. ALGORITHMS.md §2 asks for alpha in (0, 1).
-  if (overlap && c.algorithm.alpha == 1 && o.count("algorithm.alpha"))
-    c.warnings.push_back(o.at("algorithm.alpha") +
-                         ": algorithm.alpha: 1 replaces the model by the one-round-stale anchor "
-                         "at every sync, so training never leaves x0 (use alpha in (0, 1))");
-  check(a != "overlap_local_sgd_momentum" || c.algorithm.anchor_momentum > 0, o, c,
-        "algorithm.anchor_momentum",
-        "the momentum variant needs algorithm.anchor_momentum in (0, 1) (use overlap_local_sgd "
-        "for none)");
-  const auto& al = c.algorithm;
-  const Index outer = al.slowmo_period > 0 ? al.slowmo_period : al.tau;
-  check(a != "slowmo" || outer % al.tau == 0, o, c, "algorithm.slowmo_period",
-        "must be a multiple of algorithm.tau (" + std::to_string(al.tau) + ")");
-  check(a != "slowmo" || al.slowmo_base != "overlap_local_sgd" || outer > al.tau, o, c,
-        "algorithm.slowmo_base",
-        "overlap_local_sgd needs algorithm.slowmo_period above algorithm.tau (" +
-            std::to_string(al.tau) + "), or the exact average replaces every overlapped one");
-  const auto& sk = c.sketch;
-  check(a != "sketched_sgd" || sk.cols >= sk.k, o, c, "sketch.cols",
-        "a sketch of " + std::to_string(sk.cols) + " columns cannot hold k = " +
-            std::to_string(sk.k) + " heavy hitters (need sketch.cols >= sketch.k)");
-  const auto& q = c.quantize;
-  check(a != "dq_sgd" || q.min_levels <= q.max_levels, o, c, "quantize.min_levels",
-        "must not exceed quantize.max_levels (" + std::to_string(q.max_levels) + ")");
-  check(c.straggler.rank < ranks, o, c, "straggler.rank",
-        "rank " + std::to_string(c.straggler.rank) + " does not exist in a run on " +
-            std::to_string(ranks) + " ranks");
-}
-
-}  // namespace
 
 std::vector<Index> parse_widths(const std::string& text) {
   std::vector<Index> widths;
@@ -552,71 +325,17 @@ const char* precision_name(Precision p) {
   return p == Precision::Float32 ? "float32" : "float64";
 }
 
-Config parse_config(const std::string& text, const std::string& source,
-                    const std::vector<std::string>& overrides, int ranks) {
-  Config c;
-  c.source = source;
-  Origins origins;
-  apply_yaml(c, text, source, origins);
-  for (const auto& o : overrides) {
-    auto eq = o.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw InputError("--set " + o, "expected key=value, e.g. --set algorithm.tau=4");
-    const std::string key = o.substr(0, eq);
-    // Later overrides win over the deck and over earlier overrides.
-    apply(c, key, o.substr(eq + 1), "--set " + o, origins);
-  }
-  validate(c, origins, ranks);
-  return c;
-}
-
-Config load_config(const std::string& path, const std::vector<std::string>& overrides, int ranks) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::file_status st = fs::status(path, ec);
-  if (fs::is_directory(st)) throw InputError(path, "is a folder, not a deck (a YAML file)");
-  // A pipe is fine (olsgd <(generate-deck)); a device such as /dev/zero would never end.
-  if (fs::exists(st) && !fs::is_regular_file(st) && !fs::is_fifo(st))
-    throw InputError(path, "not a regular file (a deck is a YAML file)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "cannot open the deck (missing or unreadable)");
-  std::string text(kMaxDeckBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxDeckBytes)
-    throw InputError(path, "larger than " + std::to_string(kMaxDeckBytes >> 10) +
-                               " KiB: not a deck (a deck names a few dozen keys)");
-  bool sets_something = true;  // a syntax error is parse_config's to report, with its line
-  if (second_document_line(text) == 0) {
-    try {
-      const YAML::Node root = YAML::Load(text);
-      sets_something = !root.IsNull() && !(root.IsMap() && root.size() == 0);
-    } catch (const YAML::Exception&) {
-    }
-  }
-  if (!sets_something)
-    throw InputError(path,
-                     "the deck sets nothing (empty or only comments): name at least the keys "
-                     "you change from the defaults (olsgd --help lists them)");
-  return parse_config(text, path, overrides, ranks);
-}
-
 std::vector<std::pair<std::string, std::string>> config_values(const Config& config) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& f : fields()) out.emplace_back(f.key, f.get(config));
   return out;
 }
 
-std::string config_help() {
+std::vector<KeyHelp> config_keys() {
   const Config defaults{};  // {}: nvcc (EDG) warns #811-D on a const default-initialised aggregate
-  std::ostringstream os;
-  for (const auto& f : fields()) {
-    std::string key = f.key;
-    std::string def = f.get(defaults);
-    os << "  " << key << std::string(key.size() < 24 ? 24 - key.size() : 1, ' ') << def
-       << std::string(def.size() < 24 ? 24 - def.size() : 1, ' ') << f.help << "\n";
-  }
-  return os.str();
+  std::vector<KeyHelp> out;
+  for (const auto& f : fields()) out.push_back({f.key, f.get(defaults), f.help});
+  return out;
 }
 
 }  // namespace olsgd

@@ -1,4 +1,5 @@
 #include <olsgd/model/least_squares.hpp>
+#include <olsgd/model/registry.hpp>
 
 #include <limits>
 
@@ -61,5 +62,28 @@ double LeastSquares<Scalar>::gradient(const ExecSpace& exec, const ConstVector<S
 
 template class LeastSquares<float>;
 template class LeastSquares<double>;
+
+namespace {
+template <class Scalar>
+std::unique_ptr<Model<Scalar>> make(const Config& c, const Dataset<Scalar>& train,
+                                    const QuadraticProblem*, int) {
+  return std::make_unique<LeastSquares<Scalar>>(train, c.optimizer.batch);
+}
+}  // namespace
+
+extern const ModelEntry kLeastSquaresModel = {
+    "least_squares",
+    "linear least squares on synthetic_least_squares",
+    [](const Config&) { return std::vector<std::string>{}; },
+    [](const Config& c, const DeckCheck& deck) {
+      deck.require(c.data.kind == "synthetic_least_squares", "model.kind",
+                   "model least_squares cannot train on data.kind " + c.data.kind +
+                       " (least_squares needs synthetic_least_squares)");
+    },
+    [](const Config&, const ProblemShape& s) { return static_cast<double>(s.features); },
+    nullptr,
+    &make<float>,
+    &make<double>,
+};
 
 }  // namespace olsgd

@@ -1,5 +1,7 @@
 #include <olsgd/model/cross_entropy.hpp>
 #include <olsgd/model/logistic.hpp>
+#include <olsgd/model/mlp.hpp>
+#include <olsgd/model/registry.hpp>
 
 #include <algorithm>
 
@@ -116,5 +118,40 @@ Evaluation LogisticRegression<Scalar>::evaluate(const ExecSpace& exec, const Con
 
 template class LogisticRegression<float>;
 template class LogisticRegression<double>;
+
+namespace {
+template <class Scalar>
+std::unique_ptr<Model<Scalar>> make(const Config& c, const Dataset<Scalar>& train,
+                                    const QuadraticProblem*, int) {
+  // Dense softmax regression is an MLP without hidden layers (tests/test_models.cpp checks
+  // the two agree); that one runs on vendor BLAS, so it is the faster of the two.
+  if (!train.sparse_features && train.num_classes > 2)
+    return std::make_unique<Mlp<Scalar>>(train, std::vector<Index>{}, c.optimizer.batch, c.model.l2,
+                                         c.run.seed);
+  return std::make_unique<LogisticRegression<Scalar>>(train, c.optimizer.batch, c.model.l2);
+}
+}  // namespace
+
+extern const ModelEntry kLogisticModel = {
+    "logistic",
+    "binary or softmax logistic regression (sparse or dense features)",
+    [](const Config&) { return std::vector<std::string>{"model.l2"}; },
+    [](const Config& c, const DeckCheck& deck) {
+      const std::string& d = c.data.kind;
+      deck.require(d == "fashion_mnist" || d == "libsvm" || d == "cifar10", "model.kind",
+                   "model logistic cannot train on data.kind " + d +
+                       " (logistic and mlp need labelled data: fashion_mnist, libsvm, cifar10)");
+    },
+    [](const Config&, const ProblemShape& s) {
+      const double f = static_cast<double>(s.features);
+      if (s.sparse || s.classes <= 2) return (s.classes > 2 ? s.classes : 1) * (f + 1);
+      return mlp_params(f, s.classes, {});
+    },
+    [](const Config&, const ProblemShape& s, double rows, double w) {
+      return mlp_scratch(static_cast<double>(s.features), s.classes, {}, rows, w);
+    },
+    &make<float>,
+    &make<double>,
+};
 
 }  // namespace olsgd

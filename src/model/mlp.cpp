@@ -2,6 +2,7 @@
 #include <olsgd/model/cross_entropy.hpp>
 #include <olsgd/model/mlp.hpp>
 #include <olsgd/model/mlp_kernels.hpp>
+#include <olsgd/model/registry.hpp>
 
 #include <KokkosBlas3_gemm.hpp>
 
@@ -139,5 +140,60 @@ Evaluation Mlp<Scalar>::evaluate(const ExecSpace& exec, const ConstVector<Scalar
 
 template class Mlp<float>;
 template class Mlp<double>;
+
+double mlp_params(double features, int classes, const std::vector<Index>& hidden) {
+  std::vector<double> widths = {features};
+  for (Index w : hidden) widths.push_back(static_cast<double>(w));
+  widths.push_back(classes > 2 ? classes : 2);
+  double p = 0;
+  for (std::size_t l = 1; l < widths.size(); ++l) p += widths[l] * widths[l - 1] + widths[l];
+  return p;
+}
+
+double mlp_scratch(double features, int classes, const std::vector<Index>& hidden, double rows,
+                   double scalar_bytes) {
+  double widest = features, sum = widest + std::max(classes, 2);
+  for (Index w : hidden) sum += static_cast<double>(w), widest = std::max(widest, double(w));
+  return rows * (sum + 2 * widest) * scalar_bytes;
+}
+
+namespace {
+template <class Scalar>
+std::unique_ptr<Model<Scalar>> make(const Config& c, const Dataset<Scalar>& train,
+                                    const QuadraticProblem*, int) {
+  return std::make_unique<Mlp<Scalar>>(train, parse_widths(c.model.hidden), c.optimizer.batch,
+                                       c.model.l2, c.run.seed);
+}
+}  // namespace
+
+extern const ModelEntry kMlpModel = {
+    "mlp",
+    "dense ReLU network (model.hidden), softmax cross-entropy",
+    [](const Config&) {
+      return std::vector<std::string>{"model.hidden", "model.l2"};
+    },
+    [](const Config& c, const DeckCheck& deck) {
+      const std::string& d = c.data.kind;
+      deck.require(d == "fashion_mnist" || d == "libsvm" || d == "cifar10", "model.kind",
+                   "model mlp cannot train on data.kind " + d +
+                       " (logistic and mlp need labelled data: fashion_mnist, libsvm, cifar10)");
+      deck.require(d != "libsvm", "model.kind",
+                   "mlp needs dense features; libsvm data are sparse (use model.kind: logistic)");
+      try {
+        parse_widths(c.model.hidden);
+      } catch (const std::invalid_argument& e) {
+        deck.fail("model.hidden", e.what());
+      }
+    },
+    [](const Config& c, const ProblemShape& s) {
+      return mlp_params(static_cast<double>(s.features), s.classes, parse_widths(c.model.hidden));
+    },
+    [](const Config& c, const ProblemShape& s, double rows, double w) {
+      return mlp_scratch(static_cast<double>(s.features), s.classes, parse_widths(c.model.hidden),
+                         rows, w);
+    },
+    &make<float>,
+    &make<double>,
+};
 
 }  // namespace olsgd

@@ -1,7 +1,9 @@
 #include <olsgd/data/rng.hpp>
 #include <olsgd/model/quadratic.hpp>
+#include <olsgd/model/registry.hpp>
 
 #include <cmath>
+#include <stdexcept>
 
 namespace olsgd {
 
@@ -58,5 +60,30 @@ double QuadraticModel<Scalar>::gradient(const ExecSpace& exec, const ConstVector
 
 template class QuadraticModel<float>;
 template class QuadraticModel<double>;
+
+namespace {
+template <class Scalar>
+std::unique_ptr<Model<Scalar>> make(const Config& c, const Dataset<Scalar>&,
+                                    const QuadraticProblem* quadratic, int rank) {
+  if (!quadratic) throw std::logic_error("make_model: a quadratic model needs its problem");
+  return std::make_unique<QuadraticModel<Scalar>>(*quadratic, rank, c.data.noise, c.optimizer.batch,
+                                                  c.run.seed);
+}
+}  // namespace
+
+extern const ModelEntry kQuadraticModel = {
+    "quadratic",
+    "per-rank quadratic objectives of synthetic_quadratic",
+    [](const Config&) { return std::vector<std::string>{}; },
+    [](const Config& c, const DeckCheck& deck) {
+      deck.require(c.data.kind == "synthetic_quadratic", "model.kind",
+                   "model quadratic cannot train on data.kind " + c.data.kind +
+                       " (quadratic needs synthetic_quadratic)");
+    },
+    [](const Config&, const ProblemShape& s) { return static_cast<double>(s.features); },
+    nullptr,
+    &make<float>,
+    &make<double>,
+};
 
 }  // namespace olsgd

@@ -1,8 +1,8 @@
 // libFuzzer target: the deck reader (load_config: the file checks, the one-document and
 // sets-something rules, then the parser). Any input either loads into a valid Config or ends
 // in one InputError; nothing else (crash, hang, other exception) is acceptable.
-#include <olsgd/core/config.hpp>
 #include <olsgd/core/error.hpp>
+#include <olsgd/deck/deck.hpp>
 
 #include <unistd.h>
 

@@ -1,5 +1,5 @@
 // Uses the installed headers and library: parses a deck and prints a key back.
-#include <olsgd/core/config.hpp>
+#include <olsgd/deck/deck.hpp>
 
 #include <cstdio>
 

@@ -1,6 +1,6 @@
 #pragma once
 // Accelerated minibatch SGD: AC-SA (Lan 2012; Ghadimi-Lan), the accelerated baseline of the
-// Woodworth et al. comparisons (ALGORITHMS.md §1b). Round t = k + 1:
+// Woodworth et al. comparisons (docs/algorithms.md §1b). Round t = k + 1:
 //   a_t = 2/(t+1);  x_md = a_t x + (1-a_t) x_ag;  gbar = average over ranks of the gradients
 //   at x_md (one blocking allreduce);  x -= gamma_t gbar, gamma_t = gamma (t+1)/2;
 //   x_ag = a_t x + (1-a_t) x_ag.  The output (the model reported) is x_ag.
@@ -13,7 +13,7 @@ namespace olsgd {
 template <class Scalar>
 class AcceleratedMinibatchSgd final : public Algorithm<Scalar> {
  public:
-  explicit AcceleratedMinibatchSgd(TrainingContext<Scalar> ctx);
+  explicit AcceleratedMinibatchSgd(AlgorithmContext<Scalar> ctx);
   std::string name() const override { return "accelerated_minibatch_sgd"; }
   double step(Index k, const IndexVector& batch, bool want_loss) override;
 

@@ -14,7 +14,8 @@
 
 namespace olsgd {
 
-// What an algorithm works with; owned by whoever drives the run and outlives the algorithm.
+// What a run hands the algorithm registry: the parts it owns (they outlive the algorithm) and
+// the deck, from which each registration builds its algorithm's own typed parameters.
 template <class Scalar>
 struct TrainingContext {
   ExecSpace exec;
@@ -22,6 +23,33 @@ struct TrainingContext {
   comm::Communicator& comm;
   Timers& timers;
   const Config& config;
+};
+
+// What every algorithm's local step reads from the deck.
+struct LocalParams {
+  OptimizerConfig optimizer;
+  StragglerConfig straggler;
+  std::uint64_t seed = 1;
+  std::string source;  // the deck, for messages
+  static LocalParams from(const Config& c) {
+    return {c.optimizer, c.straggler, c.run.seed, c.source};
+  }
+};
+
+// What an algorithm works with: the run's parts and its local step's parameters.
+template <class Scalar>
+struct AlgorithmContext {
+  ExecSpace exec;
+  Model<Scalar>& model;
+  comm::Communicator& comm;
+  Timers& timers;
+  LocalParams local;
+  AlgorithmContext(const TrainingContext<Scalar>& t)  // NOLINT: a narrowing on purpose
+      : exec(t.exec),
+        model(t.model),
+        comm(t.comm),
+        timers(t.timers),
+        local(LocalParams::from(t.config)) {}
 };
 
 // The buffers of a sync, for observers that check the update rule (tests): the anchor the
@@ -44,7 +72,7 @@ class Algorithm {
 
   // `local_momentum`: whether optimizer.momentum drives a local momentum buffer (algorithms
   // with a momentum of their own pass false).
-  explicit Algorithm(TrainingContext<Scalar> ctx, bool local_momentum = true,
+  explicit Algorithm(AlgorithmContext<Scalar> ctx, bool local_momentum = true,
                      const MoreSegments& more = {});
   virtual ~Algorithm() = default;
 
@@ -67,7 +95,7 @@ class Algorithm {
   Vector<Scalar> params() const { return state_.segment(kParams); }
   const FlatState<Scalar>& state() const { return state_; }
   // Learning rate in force at step k.
-  double lr(Index /*k*/) const { return ctx_.config.optimizer.lr; }
+  double lr(Index /*k*/) const { return ctx_.local.optimizer.lr; }
   // Seconds one sync's collective costs when nothing hides it (calibrated + injected).
   double network_seconds() const { return network_s_; }
 
@@ -88,6 +116,10 @@ class Algorithm {
   double compute_gradient(const IndexVector& batch, bool want_loss, const ConstVector<Scalar>& at);
   // Runs `work` (kernels on ctx_.exec) as compute: fenced, timed, counted toward the sync.
   double compute_timed(const std::function<void()>& work);
+  // compute_timed as a callable for the exchanges, whose encoding and decoding are compute.
+  std::function<void(const std::function<void()>&)> compute_timer() {
+    return [this](const std::function<void()>& work) { compute_timed(work); };
+  }
   // The local momentum segment; only when enabled.
   Vector<Scalar> momentum() const { return state_.segment(momentum_segment_); }
   bool has_momentum() const { return momentum_; }
@@ -103,10 +135,11 @@ class Algorithm {
   void report_sync(Index k, SyncRecord record, const SyncBuffers<Scalar>& buffers = {});
   // The same for a collective other than the d-vector allreduce (compressed messages), with
   // its own network time and injected delay.
-  void report_sync(Index k, SyncRecord record, double t_network, double delay);
+  void report_sync(Index k, SyncRecord record, double t_network, double delay,
+                   const SyncBuffers<Scalar>& buffers = {});
   bool observing_buffers() const { return observe_buffers_; }
 
-  TrainingContext<Scalar> ctx_;
+  AlgorithmContext<Scalar> ctx_;
   FlatState<Scalar> state_;
   Vector<Scalar> grad_;
 

@@ -1,5 +1,5 @@
 #pragma once
-// Local SGD / periodic averaging (ALGORITHMS.md §1c): every rank takes local optimizer
+// Local SGD / periodic averaging (docs/algorithms.md §1c): every rank takes local optimizer
 // steps on its own model and, when (k+1) % tau == 0, the models are replaced by their
 // average (one blocking allreduce of d numbers per tau steps). Local momentum buffers are
 // kept, not averaged. With tau = 1 and plain SGD this follows minibatch SGD.
@@ -10,17 +10,18 @@ namespace olsgd {
 template <class Scalar>
 class LocalSgd : public Algorithm<Scalar> {
  public:
-  explicit LocalSgd(TrainingContext<Scalar> ctx,
-                    const typename Algorithm<Scalar>::MoreSegments& more = {});
+  LocalSgd(AlgorithmContext<Scalar> ctx, Index tau,
+           const typename Algorithm<Scalar>::MoreSegments& more = {});
   std::string name() const override { return "local_sgd"; }
-  double step(Index k, const IndexVector& batch, bool want_loss) override;
+  double step(Index k, const IndexVector& batch, bool want_loss) override {
+    return step_with(k, batch, want_loss, true);
+  }
 
  protected:
-  // The step without its sync: gradient and local optimizer step. When `sync_follows`, the
-  // step writes x_i / m (its fused kernel's out_scale) so that sync() is the allreduce alone.
-  double local_update(Index k, const IndexVector& batch, bool want_loss, bool sync_follows);
-  // x_i = sum of the x_j / m (blocking); the last local_update must have had sync_follows.
-  void sync(Index k);
+  // One step; its average only when `may_sync` (SlowMo syncs by its own rule at its outer
+  // steps). A step followed by the average writes x_i / m (its fused kernel's out_scale), so
+  // the average is the allreduce alone.
+  double step_with(Index k, const IndexVector& batch, bool want_loss, bool may_sync);
 
  private:
   Index tau_;

@@ -6,21 +6,11 @@
 // the model and communication scratch are close estimates of the largest buffers.
 #include <olsgd/core/config.hpp>
 #include <olsgd/core/types.hpp>
+#include <olsgd/model/registry.hpp>
 
 #include <string>
 
 namespace olsgd {
-
-// The shape of the problem one rank trains on.
-struct ProblemShape {
-  bool known = false;    // false: not before the data are read (LIBSVM text)
-  Index features = 0;    // per sample (the parameters of least squares / the quadratic)
-  int classes = 0;       // 0 for regression
-  Index train_rows = 0;  // this rank's training samples
-  Index test_rows = 0;   // this rank's held-out samples
-  Index nonzeros = 0;    // sparse data: stored values of the training shard
-  bool sparse = false;
-};
 
 struct MemoryEstimate {
   double params = 0;         // d, the model's parameters
@@ -36,7 +26,7 @@ struct MemoryEstimate {
 // The shape a deck implies before any file is read (known = false for LIBSVM).
 ProblemShape shape_from_deck(const Config& config, int rank, int ranks);
 
-// The model's parameter count for a shape (the models' own formulas).
+// The model's parameter count for a shape (its registration's formula).
 double model_params(const Config& config, const ProblemShape& shape);
 
 MemoryEstimate estimate_memory(const Config& config, const ProblemShape& shape, int ranks);

@@ -1,60 +1,60 @@
 #pragma once
-// Overlap-Local-SGD (Wang, Liang, Joshi; ALGORITHMS.md §2). Each rank keeps its model x_i and
-// an anchor z. At a sync point ((k+1) % tau == 0) it waits for the average posted at the
-// previous sync (z = x0 at the first), pulls x_i toward that one-round-stale anchor,
-// snapshots its contribution into a send buffer and posts MPI_Iallreduce(send -> z), which
-// completes behind the next tau local steps. Local momentum is never reset.
+// Overlap-Local-SGD (Wang, Liang, Joshi; docs/algorithms.md §2): when to communicate and how
+// to pull, over any anchor exchange (algo/exchange.hpp). Each rank keeps its model x_i; the
+// exchange keeps the anchor z. At a sync point ((k+1) % tau == 0) the rank completes the
+// exchange posted at the previous sync (z = x0 at the first), pulls x_i toward that
+// one-round-stale anchor, writes its contribution into the exchange's message in the same
+// pass, and posts it; it completes behind the next tau local steps. Local momentum is never
+// reset.
 //
-// State, one contiguous View: params | momentum (optional) | send | anchor | anchor_momentum
-// (momentum variant). The anchor segment is the receive buffer of the in-flight average.
+// State, one contiguous View: params | momentum (optional) | [more: SlowMo] | the exchange's
+// segments (plain: send | anchor) | anchor_momentum (momentum variant).
 #include <olsgd/algo/algorithm.hpp>
+#include <olsgd/algo/exchange.hpp>
+
+#include <memory>
 
 namespace olsgd {
+
+struct OverlapParams {
+  Index tau = 1;
+  double alpha = 0.6;
+  double anchor_momentum = 0;  // beta_a of the momentum variant
+  Index progress_every = 1;    // MPI_Test every N local steps while a request is in flight
+  static OverlapParams from(const Config& c);
+};
 
 template <class Scalar>
 class OverlapLocalSgd : public Algorithm<Scalar> {
  public:
-  explicit OverlapLocalSgd(TrainingContext<Scalar> ctx,
-                           const typename Algorithm<Scalar>::MoreSegments& more = {})
-      : OverlapLocalSgd(ctx, false, more) {}
-  std::string name() const override { return "overlap_local_sgd"; }
-  double step(Index k, const IndexVector& batch, bool want_loss) override;
+  // `exchange` builds how the anchor average travels; `name` is what the run reports;
+  // `momentum_variant`: the anchor momentum (with the plain exchange only).
+  OverlapLocalSgd(AlgorithmContext<Scalar> ctx, const OverlapParams& p,
+                  const AnchorExchangeFactory<Scalar>& exchange, std::string name,
+                  const typename Algorithm<Scalar>::MoreSegments& more = {},
+                  bool momentum_variant = false);
+  std::string name() const override { return name_; }
+  double step(Index k, const IndexVector& batch, bool want_loss) override {
+    return step_with(k, batch, want_loss, true);
+  }
   void finish() override;
 
  protected:
-  OverlapLocalSgd(TrainingContext<Scalar> ctx, bool momentum_variant,
-                  const typename Algorithm<Scalar>::MoreSegments& more = {});
-  // The step without its sync: gradient, local optimizer step, progress of the request.
-  // `sync_follows` is taken for the same interface as LocalSgd and not needed: the pull
-  // folds the 1/m of the average in.
-  double local_update(Index k, const IndexVector& batch, bool want_loss, bool sync_follows);
-  // Lines 5-8 of the rule: wait for the anchor, pull, post the next average.
-  void sync(Index k);
-  // Lines 6-7 of the rule: pull x toward the anchor and fill the send buffer.
-  virtual void pull_and_snapshot(Index k);
-
-  Vector<Scalar> send() const { return this->state_.segment(send_); }
-  Vector<Scalar> anchor() const { return this->state_.segment(anchor_); }
-
-  std::size_t anchor_momentum_ = 0;
+  // One step; its sync only when `may_sync` (SlowMo syncs by its own rule at its outer steps).
+  double step_with(Index k, const IndexVector& batch, bool want_loss, bool may_sync);
 
  private:
-  Index tau_, progress_every_;
-  std::size_t send_ = 0, anchor_ = 0;
-  comm::Request request_;  // the average posted at the last sync, until consumed
+  // Complete the exchange in flight, pull toward the anchor, post the next exchange.
+  void sync(Index k);
+
+  OverlapParams p_;
+  std::string name_;
+  std::unique_ptr<AnchorExchange<Scalar>> exchange_;
+  std::size_t anchor_momentum_ = 0;
+  bool momentum_variant_;
 };
 
-// The momentum variant: the anchor sequence gets a SlowMo/BMUF-style momentum beta_a,
-//   b_i = beta_a b_i + (z - x_i) / lr,   contribution (z - lr b_i) / m.
-template <class Scalar>
-class OverlapLocalSgdMomentum final : public OverlapLocalSgd<Scalar> {
- public:
-  explicit OverlapLocalSgdMomentum(TrainingContext<Scalar> ctx)
-      : OverlapLocalSgd<Scalar>(ctx, true) {}
-  std::string name() const override { return "overlap_local_sgd_momentum"; }
-
- protected:
-  void pull_and_snapshot(Index k) override;
-};
+// The warning for algorithm.alpha = 1, shared with SlowMo over Overlap.
+void check_overlap_alpha(const Config& c, const DeckCheck& deck);
 
 }  // namespace olsgd

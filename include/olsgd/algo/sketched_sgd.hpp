@@ -1,5 +1,5 @@
 #pragma once
-// Sketched SGD (Ivkin et al.; ALGORITHMS.md §4), in the allreduce form of the paper's
+// Sketched SGD (Ivkin et al.; docs/algorithms.md §4), in the allreduce form of the paper's
 // parameter-server algorithm. Every step, on every rank:
 //   u_i = rho u_i + g_i;  v_i = v_i + lr u_i            (momentum, error accumulation)
 //   S_i = CS(v_i)                                       (rows x cols count sketch, shared hashes)
@@ -23,7 +23,7 @@ namespace olsgd {
 template <class Scalar>
 class SketchedSgd final : public Algorithm<Scalar> {
  public:
-  explicit SketchedSgd(TrainingContext<Scalar> ctx);
+  SketchedSgd(AlgorithmContext<Scalar> ctx, const SketchConfig& sketch);
   std::string name() const override { return "sketched_sgd"; }
   double step(Index k, const IndexVector& batch, bool want_loss) override;
 
@@ -33,6 +33,7 @@ class SketchedSgd final : public Algorithm<Scalar> {
   // Copies host indices and values to the device.
   void to_device(const std::vector<Index>& idx, const std::vector<Scalar>& vals, Index n);
 
+  SketchConfig p_;
   kernels::CountSketch<MemSpace> sketch_;
   Index k_, candidates_;
   std::size_t u_ = 0, v_ = 0, table_ = 0;

@@ -1,10 +1,12 @@
 #pragma once
-// The parsed and validated input deck. Every field has a default; a deck names only what it
-// changes. Keys are `section.key` (e.g. `algorithm.tau`), in the deck as nested YAML maps
-// and on the command line as `--set algorithm.tau=4`; both go through the same checks.
+// The input deck as typed values. Every field has a default; a deck names only what it changes.
+// Keys are `section.key` (e.g. `algorithm.tau`), in the deck as nested YAML maps and on the
+// command line as `--set algorithm.tau=4`; both go through the same checks (deck/deck.hpp
+// reads and validates a deck).
 #include <olsgd/core/types.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -141,17 +143,39 @@ struct Config {
   std::vector<std::string> warnings;
 };
 
-// Reads, parses and validates a deck, then applies `--set key=value` overrides, for a run
-// on `ranks` MPI ranks. Throws InputError naming the file, line and key on any problem.
-Config load_config(const std::string& path, const std::vector<std::string>& overrides, int ranks);
-// The same for deck text already in memory (`source` names it in messages).
-Config parse_config(const std::string& text, const std::string& source,
-                    const std::vector<std::string>& overrides, int ranks);
+// Sets key `key` from its deck text (range and type checked); returns an error message, empty
+// on success ("unknown key (did you mean ...?)" for a key not in the schema).
+std::string set_config_key(Config& config, const std::string& key, const std::string& text);
+bool is_config_key(const std::string& key);
+// "unknown key", with the nearest key when one is close ("(did you mean run.steps?)").
+std::string unknown_key_message(const std::string& key);
+// Whether `name` is a deck section (the part of some key before its dot).
+bool is_config_section(const std::string& name);
 
 // Every key with its effective value, in schema order (for run summaries).
 std::vector<std::pair<std::string, std::string>> config_values(const Config& config);
-// A help table of every key: name, default, meaning.
-std::string config_help();
+
+struct KeyHelp {
+  std::string key, default_value, help;
+};
+// Every key with its default and meaning, in schema order (for --help).
+std::vector<KeyHelp> config_keys();
+
+// What the checks of an algorithm's or a model's registration report through.
+struct DeckCheck {
+  // A problem with `key`: an InputError at the line that set it (the deck's name if unset).
+  std::function<void(const std::string& key, const std::string& message)> fail;
+  // A warning about `key`, kept only when the deck or --set named it.
+  std::function<void(const std::string& key, const std::string& message)> warn;
+  std::function<bool(const std::string& key)> was_set;
+  // fail(key, message) unless `ok`.
+  void require(bool ok, const std::string& key, const std::string& message) const {
+    if (!ok) fail(key, message);
+  }
+};
+
+// Shortest decimal text that reads back as the same double ("0.1", not "0.10000000000000001").
+std::string format_double(double v);
 
 const char* precision_name(Precision p);
 

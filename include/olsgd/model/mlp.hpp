@@ -47,4 +47,10 @@ class Mlp final : public Model<Scalar> {
   IndexVector chunk_;
 };
 
+// Parameters of the dense network features -> hidden... -> classes (at least 2 outputs), and
+// the bytes of its activations and deltas for `rows` rows: the memory estimate's formulas.
+double mlp_params(double features, int classes, const std::vector<Index>& hidden);
+double mlp_scratch(double features, int classes, const std::vector<Index>& hidden, double rows,
+                   double scalar_bytes);
+
 }  // namespace olsgd

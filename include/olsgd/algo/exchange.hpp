@@ -1,0 +1,107 @@
+#pragma once
+// How the ranks combine what they send, kept apart from when an algorithm communicates and
+// from its local step (as PyTorch keeps its averagers, comm hooks and local optimizer apart),
+// with non-blocking requests first-class: an exchange posts now and completes later.
+//
+// AnchorExchange: the model average behind Overlap-Local-SGD's anchor, one round in flight.
+//   GradientExchange: the blocking per-step gradient average of minibatch SGD.
+// Plain ones send the numbers (plain_exchange.hpp); quantized ones send QSGD messages
+// (quantized_exchange.hpp). A new exchange is its own files, one line in the registry
+// (algo/registry.cpp) and its test.
+#include <olsgd/comm/communicator.hpp>
+#include <olsgd/core/config.hpp>
+#include <olsgd/core/flat_state.hpp>
+#include <olsgd/core/metrics.hpp>
+#include <olsgd/core/timers.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace olsgd {
+
+// Runs a piece of an exchange's work as the algorithm's compute (fenced, timed, counted).
+using ComputeTimer = std::function<void(const std::function<void()>&)>;
+
+// What an exchange works with; the algorithm's, and outlives the exchange.
+struct ExchangeContext {
+  ExecSpace exec;
+  comm::Communicator& comm;
+  Timers& timers;
+  ComputeTimer compute;
+  std::uint64_t seed = 1;
+  std::string source;  // the deck, for messages
+};
+
+template <class Scalar>
+class AnchorExchange {
+ public:
+  // What the algorithm writes before post(): `buffer` = scale * its model (the plain average),
+  // or its model minus the anchor when `difference` (an encoded move away from the anchor).
+  struct Message {
+    Vector<Scalar> buffer;
+    double scale = 1;
+    bool difference = false;
+  };
+
+  virtual ~AnchorExchange() = default;
+  // Adds the segments the exchange keeps in the checkpointed state (the anchor at least),
+  // before the state is allocated.
+  virtual void declare(FlatState<Scalar>& state) = 0;
+  // After allocation, with x0 in the state's first segment: the anchor starts at x0.
+  virtual void start(const FlatState<Scalar>& state) = 0;
+  virtual Vector<Scalar> anchor() const = 0;
+  virtual Message message() const = 0;
+  // Waits for the exchange posted last and moves its average into anchor(); the seconds waited.
+  // Nothing posted: returns 0 and leaves the anchor.
+  virtual double complete() = 0;
+  // Lets MPI advance a request in flight (Open MPI progresses only inside MPI calls).
+  virtual void progress() = 0;
+  // Encodes message() (step k's random stream where it draws) and posts it.
+  virtual void post(Index k) = 0;
+  // Seconds one exchange costs when nothing hides it, and the injected part of them.
+  virtual double network_seconds() const = 0;
+  virtual double injected_seconds() const = 0;
+};
+
+template <class Scalar>
+class GradientExchange {
+ public:
+  virtual ~GradientExchange() = default;
+  // Combines the ranks' gradients in `grad` (blocking) and returns the factor the local step
+  // scales it by (1/m where `grad` then holds the sum). Fills the sync record's timings.
+  virtual double reduce(Index k, const Vector<Scalar>& grad, SyncRecord& record) = 0;
+  // Host state a checkpoint carries (e.g. the levels in force).
+  virtual void save_host(HostState&) const {}
+  virtual void load_host(const HostState&) {}
+};
+
+// Builds an algorithm's anchor exchange once the algorithm can hand it its context, for d
+// parameters, with the calibrated cost of one d-vector allreduce.
+template <class Scalar>
+using AnchorExchangeFactory = std::function<std::unique_ptr<AnchorExchange<Scalar>>(
+    const ExchangeContext&, Index d, double calibrated_s)>;
+
+template <class Scalar>
+using GradientExchangeFactory = std::function<std::unique_ptr<GradientExchange<Scalar>>(
+    const ExchangeContext&, Index d, double calibrated_s)>;
+
+// One entry per anchor exchange (`algorithm.anchor_compression`), as for the algorithms.
+template <class Scalar>
+using AnchorExchangeMaker = std::unique_ptr<AnchorExchange<Scalar>> (*)(const ExchangeContext&,
+                                                                        const Config&, Index d,
+                                                                        double calibrated_s);
+struct AnchorExchangeEntry {
+  const char* name;
+  const char* summary;
+  const char* suffix;  // added to the algorithm's name in outputs and checkpoints ("" for none)
+  std::vector<std::string> (*keys)(const Config&);  // deck keys it reads
+  double state_copies;                              // d-vectors it adds to the state
+  // Bytes of scratch (message buffers) for d numbers of `scalar_bytes` on `ranks` ranks.
+  double (*scratch)(const Config&, double d, double scalar_bytes, int ranks);
+  AnchorExchangeMaker<float> make_float;
+  AnchorExchangeMaker<double> make_double;
+};
+
+}  // namespace olsgd

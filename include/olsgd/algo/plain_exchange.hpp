@@ -1,0 +1,55 @@
+#pragma once
+// The exchanges that send the numbers themselves: MPI_Iallreduce of the scaled models into
+// the anchor, and the blocking MPI_Allreduce of the gradients.
+#include <olsgd/algo/exchange.hpp>
+#include <olsgd/comm/request.hpp>
+
+namespace olsgd {
+
+// State segments: send (this rank's model / m, the request's send buffer) | anchor (its
+// receive buffer: the average lands there).
+template <class Scalar>
+class PlainAnchorExchange final : public AnchorExchange<Scalar> {
+ public:
+  // `calibrated_s`: what one allreduce of d numbers costs on this network, measured.
+  PlainAnchorExchange(const ExchangeContext& ctx, Index d, double calibrated_s);
+  void declare(FlatState<Scalar>& state) override;
+  void start(const FlatState<Scalar>& state) override;
+  Vector<Scalar> anchor() const override { return state_->segment(anchor_); }
+  typename AnchorExchange<Scalar>::Message message() const override;
+  double complete() override;
+  void progress() override;
+  void post(Index k) override;
+  double network_seconds() const override { return calibrated_s_; }
+  double injected_seconds() const override;
+
+ private:
+  ExchangeContext ctx_;
+  Index d_;
+  double calibrated_s_;
+  const FlatState<Scalar>* state_ = nullptr;
+  std::size_t send_ = 0, anchor_ = 0;
+  comm::Request request_;
+};
+
+template <class Scalar>
+class PlainGradientExchange final : public GradientExchange<Scalar> {
+ public:
+  PlainGradientExchange(const ExchangeContext& ctx, double calibrated_s)
+      : ctx_(ctx), calibrated_s_(calibrated_s) {}
+  double reduce(Index k, const Vector<Scalar>& grad, SyncRecord& record) override;
+
+ private:
+  ExchangeContext ctx_;
+  double calibrated_s_;
+};
+
+template <class Scalar>
+AnchorExchangeFactory<Scalar> plain_anchor_exchange() {
+  return [](const ExchangeContext& ctx, Index d,
+            double calibrated_s) -> std::unique_ptr<AnchorExchange<Scalar>> {
+    return std::make_unique<PlainAnchorExchange<Scalar>>(ctx, d, calibrated_s);
+  };
+}
+
+}  // namespace olsgd

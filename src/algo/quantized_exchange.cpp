@@ -1,0 +1,200 @@
+#include <olsgd/algo/quantized_exchange.hpp>
+#include <olsgd/core/error.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+namespace olsgd {
+namespace {
+// Element l of the message after step k draws at counter k * 2^32 + l.
+void check_counter_room(const ExchangeContext& ctx, Index d) {
+  if (d >= (Index(1) << 32))
+    throw InputError(ctx.source, "quantized algorithms support fewer than 2^32 parameters");
+}
+}  // namespace
+
+LevelRule LevelRule::from(const Config& c, Index dim, int ranks) {
+  const auto& q = c.quantize;
+  return {dim,
+          ranks,
+          c.run.steps,
+          c.optimizer.lr,
+          q.smoothness,
+          q.strong_convexity,
+          q.target_error,
+          q.min_levels,
+          q.max_levels};
+}
+
+std::int64_t LevelRule::levels(Index t, double g2_prev) const {
+  const double d = static_cast<double>(dim);
+  const double rho = std::max(0.0, 1.0 - lr * strong_convexity);
+  const double w = smoothness * lr * lr / (2.0 * ranks) * std::pow(rho, steps - 1 - t);
+  const double budget = target_error / static_cast<double>(steps);
+  auto fits = [&](std::int64_t s) {
+    const double sd = static_cast<double>(s);
+    return std::min(d / (sd * sd), std::sqrt(d) / sd) * w * g2_prev <= budget;
+  };
+  if (!fits(max_levels)) return max_levels;
+  std::int64_t lo = min_levels, hi = max_levels;  // fits(hi); the variance falls as s grows
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    if (fits(mid))
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+template <class Scalar>
+QuantizedAnchorExchange<Scalar>::QuantizedAnchorExchange(const ExchangeContext& ctx, Index d,
+                                                         std::int64_t bits)
+    : ctx_(ctx),
+      d_(d),
+      rng_(ctx.seed, Stream::Quantize, static_cast<std::uint32_t>(ctx.comm.rank())) {
+  check_counter_room(ctx, d);
+  format_ = kernels::quantized_format<Scalar>(d, (std::int64_t(1) << bits) - 1);
+}
+
+template <class Scalar>
+void QuantizedAnchorExchange<Scalar>::declare(FlatState<Scalar>& state) {
+  anchor_ = state.add("anchor", static_cast<std::size_t>(d_));
+  state_ = &state;
+}
+
+template <class Scalar>
+void QuantizedAnchorExchange<Scalar>::start(const FlatState<Scalar>& state) {
+  Kokkos::deep_copy(ctx_.exec, anchor(), state.segment(0));  // z = x0 until the first messages
+  delta_ = Vector<Scalar>("olsgd::algo::anchor_delta", d_);
+  send_ = WordVector("olsgd::algo::anchor_send", format_.words());
+  recv_ = WordVector("olsgd::algo::anchor_recv", format_.words() * ctx_.comm.size());
+  ctx_.exec.fence();
+}
+
+template <class Scalar>
+double QuantizedAnchorExchange<Scalar>::complete() {
+  const double before = ctx_.timers.seconds(Phase::Wait);
+  {
+    Timers::Scope t(ctx_.timers, Phase::Wait);
+    request_.wait();
+  }
+  const double waited = ctx_.timers.seconds(Phase::Wait) - before;
+  if (!pending_) return waited;
+  pending_ = false;
+  ctx_.compute([&] {
+    kernels::dequantize_mean(ctx_.exec, recv_, ctx_.comm.size(), format_, anchor(), true);
+  });
+  return waited;
+}
+
+template <class Scalar>
+void QuantizedAnchorExchange<Scalar>::progress() {
+  if (!request_.active()) return;
+  Timers::Scope t(ctx_.timers, Phase::Comm);
+  request_.test();
+}
+
+template <class Scalar>
+void QuantizedAnchorExchange<Scalar>::post(Index k) {
+  ctx_.compute([&] {
+    const Scalar norm = static_cast<Scalar>(kernels::norm2(ctx_.exec, delta_));
+    kernels::quantize_pack(ctx_.exec, delta_, norm, format_, rng_, std::uint64_t(k) << 32, send_);
+  });
+  {
+    Timers::Scope t(ctx_.timers, Phase::Comm);
+    request_ = ctx_.comm.iallgather(ctx_.exec, send_, recv_);
+  }
+  pending_ = true;
+}
+
+template <class Scalar>
+double QuantizedAnchorExchange<Scalar>::injected_seconds() const {
+  // The injected network for the message's bytes (a calibrated d-vector allreduce is not it).
+  return ctx_.comm.network_model().seconds(format_.bytes());
+}
+
+template <class Scalar>
+QuantizedGradientExchange<Scalar>::QuantizedGradientExchange(const ExchangeContext& ctx, Index d,
+                                                             bool dynamic, std::int64_t bits,
+                                                             const LevelRule& rule)
+    : ctx_(ctx),
+      d_(d),
+      dynamic_(dynamic),
+      rule_(rule),
+      levels_(dynamic ? rule.max_levels : (std::int64_t(1) << bits) - 1),
+      rng_(ctx.seed, Stream::Quantize, static_cast<std::uint32_t>(ctx.comm.rank())) {
+  check_counter_room(ctx, d);
+  const auto widest = kernels::quantized_format<Scalar>(d, dynamic ? rule_.max_levels : levels_);
+  send_ = WordVector("olsgd::algo::quantized_send", widest.words());
+  recv_ = WordVector("olsgd::algo::quantized_recv", widest.words() * ctx.comm.size());
+}
+
+template <class Scalar>
+double QuantizedGradientExchange<Scalar>::reduce(Index k, const Vector<Scalar>& grad,
+                                                 SyncRecord& r) {
+  const int m = ctx_.comm.size();
+  const auto f = kernels::quantized_format<Scalar>(d_, levels_);
+  const WordVector send = Kokkos::subview(send_, std::make_pair(Index(0), f.words()));
+  const WordVector recv = Kokkos::subview(recv_, std::make_pair(Index(0), m * f.words()));
+  ctx_.compute([&] {
+    const Scalar norm = static_cast<Scalar>(kernels::norm2(ctx_.exec, grad));
+    kernels::quantize_pack(ctx_.exec, grad, norm, f, rng_, std::uint64_t(k) << 32, send);
+  });
+  {
+    Timers::Scope t(ctx_.timers, Phase::Comm);
+    const auto start = std::chrono::steady_clock::now();
+    ctx_.comm.allgather(ctx_.exec, send, recv);
+    r.t_exposed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  double g2 = 0;
+  ctx_.compute([&] {
+    kernels::dequantize_mean(ctx_.exec, recv, m, f, grad);
+    if (dynamic_) g2 = kernels::mean_squared_norm<Scalar>(ctx_.exec, recv, m, f);
+  });
+  r.levels = static_cast<double>(levels_);
+  if (dynamic_) levels_ = rule_.levels(k + 1, g2);
+  // A blocking collective hides nothing: its network time is what it held the rank.
+  r.t_network = r.t_exposed;
+  r.delay = ctx_.comm.network_model().seconds(f.bytes());
+  return 1.0;  // grad holds the decoded mean
+}
+
+template class QuantizedAnchorExchange<float>;
+template class QuantizedAnchorExchange<double>;
+template class QuantizedGradientExchange<float>;
+template class QuantizedGradientExchange<double>;
+
+namespace {
+// Words of one message of d numbers at `bits` (the norm, then 1 + bits words per 32).
+double message_bytes(double d, double bits, double scalar_bytes) {
+  return 4 * (scalar_bytes / 4 + std::ceil(d / 32) * (1 + bits));
+}
+
+template <class Scalar>
+std::unique_ptr<AnchorExchange<Scalar>> make(const ExchangeContext& ctx, const Config& c, Index d,
+                                             double /*calibrated_s*/) {
+  return std::make_unique<QuantizedAnchorExchange<Scalar>>(ctx, d, c.quantize.bits);
+}
+}  // namespace
+
+double quantized_scratch_bytes(double d, double bits, double scalar_bytes, int ranks) {
+  // This rank's message, everyone's, and the decoded vector.
+  return (ranks + 1) * message_bytes(d, bits, scalar_bytes) + d * scalar_bytes;
+}
+
+extern const AnchorExchangeEntry kQuantizedAnchorExchange = {
+    "quantize",
+    "QSGD-quantized moves away from the anchor at quantize.bits, by MPI_Iallgather",
+    "+quantized_anchor",
+    [](const Config&) { return std::vector<std::string>{"quantize.bits"}; },
+    1,  // anchor
+    [](const Config& c, double d, double w, int ranks) {
+      return quantized_scratch_bytes(d, static_cast<double>(c.quantize.bits), w, ranks);
+    },
+    &make<float>,
+    &make<double>,
+};
+
+}  // namespace olsgd

@@ -1,0 +1,49 @@
+// The model registry: one line per model; each entry lives beside its model's code.
+#include <olsgd/model/registry.hpp>
+
+#include <stdexcept>
+#include <type_traits>
+
+namespace olsgd {
+
+extern const ModelEntry kLeastSquaresModel, kQuadraticModel, kLogisticModel, kMlpModel;
+
+const std::vector<const ModelEntry*>& models() {
+  static const std::vector<const ModelEntry*> kModels = {
+      &kLeastSquaresModel,
+      &kQuadraticModel,
+      &kLogisticModel,
+      &kMlpModel,
+  };
+  return kModels;
+}
+
+const ModelEntry* find_model(const std::string& name) {
+  for (const ModelEntry* m : models())
+    if (name == m->name) return m;
+  return nullptr;
+}
+
+const ModelEntry& model_entry(const Config& c) {
+  const ModelEntry* m = find_model(c.model.kind);
+  // The deck layer admits only registered names; reaching here is a bug, not bad input.
+  if (!m) throw std::logic_error("unknown model '" + c.model.kind + "'");
+  return *m;
+}
+
+template <class Scalar>
+std::unique_ptr<Model<Scalar>> make_model(const Config& c, const Dataset<Scalar>& train,
+                                          const QuadraticProblem* quadratic, int rank) {
+  const ModelEntry& m = model_entry(c);
+  if constexpr (std::is_same_v<Scalar, float>)
+    return m.make_float(c, train, quadratic, rank);
+  else
+    return m.make_double(c, train, quadratic, rank);
+}
+
+template std::unique_ptr<Model<float>> make_model(const Config&, const Dataset<float>&,
+                                                  const QuadraticProblem*, int);
+template std::unique_ptr<Model<double>> make_model(const Config&, const Dataset<double>&,
+                                                   const QuadraticProblem*, int);
+
+}  // namespace olsgd
