@@ -136,16 +136,15 @@ const std::vector<Field>& fields() {
               "test loss/accuracy every N steps (0: at the end)"),
       {"run.precision", "float32 or float64 (parameters, data, communication)",
        [](Config& c, const std::string& t) -> std::string {
-    if (t == "float32")
-      c.run.precision = Precision::Float32;
-    else if (t == "float64")
-      c.run.precision = Precision::Float64;
-    else
-      return "must be one of: float32, float64; got " + quoted(t);
-    return {};
+         if (t == "float32")
+           c.run.precision = Precision::Float32;
+         else if (t == "float64")
+           c.run.precision = Precision::Float64;
+         else
+           return "must be one of: float32, float64; got " + quoted(t);
+         return {};
        },
-       [](const Config& c) {
-    return std::string(precision_name(c.run.precision)); }},
+       [](const Config& c) { return std::string(precision_name(c.run.precision)); }},
       text(OLSGD_KEY(run.output_dir), {}, "folder for metrics.csv and summary.json"),
       boolean(OLSGD_KEY(run.progress), "progress line on stderr (rank 0)"),
       text(OLSGD_KEY(data.kind),
@@ -178,8 +177,7 @@ const std::vector<Field>& fields() {
       real(OLSGD_KEY(algorithm.anchor_momentum), 0, false, 1, true,
            "overlap momentum variant: anchor momentum beta_a"),
       text(OLSGD_KEY(algorithm.anchor_compression), {},
-           "overlap_local_sgd: how the anchor average travels (listed below)"), {"none", "quantize"},
-           "overlap_local_sgd: anchor average as models (none) or quantized differences"),
+           "overlap_local_sgd: how the anchor average travels (listed below)"),
       real(OLSGD_KEY(algorithm.slow_lr), 0, true, INFINITY, false,
            "slowmo: slow learning rate alpha"),
       real(OLSGD_KEY(algorithm.slow_momentum), 0, false, 1, true, "slowmo: slow momentum beta"),
