@@ -46,7 +46,7 @@ class HostLeastSquares {
   std::vector<Kokkos::View<double*, Kokkos::HostSpace>> y_;
 };
 
-// ALGORITHMS.md §0 LOCAL_OPT with weight decay: gi = g + wd x; plain x -= lr gi; heavy ball
+// docs/algorithms.md §0 LOCAL_OPT with weight decay: gi = g + wd x; plain x -= lr gi; heavy ball
 // v = mu v + gi, x -= lr v; Nesterov (PyTorch form) v = mu v + gi, x -= lr (gi + mu v).
 inline void local_opt(std::vector<double>& x, std::vector<double>& v, const std::vector<double>& g,
                       const OptimizerConfig& o, double lr) {
@@ -61,8 +61,9 @@ inline void local_opt(std::vector<double>& x, std::vector<double>& v, const std:
   }
 }
 
-// ALGORITHMS.md §5: Q_s(v)_l = N sign(v_l) q_l / s, q_l = floor(r_l) + [u_l < r_l - floor(r_l)],
-// r_l = s |v_l| / N, with the library's draws u_l (counter base + l).
+// docs/algorithms.md §5: Q_s(v)_l = N sign(v_l) q_l / s,
+// q_l = floor(r_l) + [u_l < r_l - floor(r_l)], r_l = s |v_l| / N, with the library's draws u_l
+// (counter base + l).
 inline std::vector<double> host_quantize(const std::vector<double>& v, double norm, std::int64_t s,
                                          const CounterRng& rng, std::uint64_t base) {
   std::vector<double> q(v.size());

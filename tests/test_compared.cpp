@@ -1,5 +1,5 @@
 // The compared systems on real MPI ranks (registered at 1, 2 and 4): accelerated minibatch
-// SGD (AC-SA) and SlowMo against host references written from ALGORITHMS.md §1b and §3,
+// SGD (AC-SA) and SlowMo against host references written from docs/algorithms.md §1b and §3,
 // SlowMo's special cases, bytes against the formula, and convergence.
 #include <olsgd/algo/trainer.hpp>
 
@@ -38,7 +38,7 @@ State state_of(const RunOutcome& out) {
   return State(out.final_state.begin(), out.final_state.end());
 }
 
-// ALGORITHMS.md §1b (AC-SA), all ranks on the host.
+// docs/algorithms.md §1b (AC-SA), all ranks on the host.
 State accelerated_reference(const Config& c, int m) {
   const Index d = c.data.features;
   const test::HostLeastSquares ls(c, m);
@@ -59,7 +59,7 @@ State accelerated_reference(const Config& c, int m) {
   return {{"params", x_ag}, {"x", x}, {"x_md", x_md}};
 }
 
-// ALGORITHMS.md §3, all ranks on the host: LOCAL_OPT (§0) steps; every `period` steps the
+// docs/algorithms.md §3, all ranks on the host: LOCAL_OPT (§0) steps; every `period` steps the
 // outer update; at the other multiples of tau the base's own sync: a local-SGD average, or
 // lines 5-8 of Overlap-Local-SGD (§2, plain variant).
 State slowmo_reference(const Config& c, int m, int rank) {

@@ -1,5 +1,5 @@
 // The compressed systems on real MPI ranks (registered at 1, 2 and 4): QSGD, DQ-SGD and
-// Sketched SGD against host references written from ALGORITHMS.md §4-5, their bytes against
+// Sketched SGD against host references written from docs/algorithms.md §4-5, their bytes against
 // the formula, and convergence on least squares and logistic regression.
 #include <olsgd/algo/quantized_exchange.hpp>
 #include <olsgd/algo/trainer.hpp>
@@ -43,7 +43,7 @@ State state_of(const RunOutcome& out) {
   return State(out.final_state.begin(), out.final_state.end());
 }
 
-// ALGORITHMS.md §5 DQ-SGD level rule by linear search: the fewest s in [min, max] with
+// docs/algorithms.md §5 DQ-SGD level rule by linear search: the fewest s in [min, max] with
 // min(d/s^2, sqrt(d)/s) w_t G^2 <= eps / T.
 std::int64_t reference_levels(const Config& c, int m, Index t, double g2) {
   const auto& q = c.quantize;
@@ -279,7 +279,7 @@ std::vector<Index> host_top(const std::vector<double>& a, Index n) {
   return idx;
 }
 
-// Sketched SGD (ALGORITHMS.md §4), all ranks on the host, with a count sketch written from
+// Sketched SGD (docs/algorithms.md §4), all ranks on the host, with a count sketch written from
 // the formula (buckets and signs from the library's exact mod-p hash functions).
 State sketched_reference(const Config& c, int m, int rank) {
   const Index d = c.data.features, rows = c.sketch.rows, cols = c.sketch.cols, k = c.sketch.k;

@@ -1,5 +1,5 @@
 // Overlap-Local-SGD on real MPI ranks (registered at 1, 2 and 4) against a plain host
-// reference written straight from ALGORITHMS.md §2 (double precision, no Kokkos in the
+// reference written straight from docs/algorithms.md §2 (double precision, no Kokkos in the
 // rule), the one-round staleness of the anchor checked directly, and the edge cases.
 #include <olsgd/algo/registry.hpp>
 #include <olsgd/algo/trainer.hpp>
@@ -36,7 +36,7 @@ Config deck(const std::vector<std::string>& sets) {
 
 using test::State;
 
-// ALGORITHMS.md §2 for all m ranks at once, on the host. Data and batches come from the
+// docs/algorithms.md §2 for all m ranks at once, on the host. Data and batches come from the
 // library's generator and sampler; the update rule below is the reference.
 State reference(const Config& c, int m, int rank) {
   const Index d = c.data.features;

@@ -1,4 +1,4 @@
-// The heterogeneous quadratic (ALGORITHMS.md §6 Q-HET): optimum, F*, zeta_* from their
+// The heterogeneous quadratic (docs/algorithms.md §6 Q-HET): optimum, F*, zeta_* from their
 // definitions, and the model's gradient against the closed form and finite differences.
 #include <olsgd/data/quadratic_problem.hpp>
 #include <olsgd/model/quadratic.hpp>

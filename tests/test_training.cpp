@@ -149,7 +149,7 @@ algorithm: {name: overlap_local_sgd, tau: 4}
     }
 }
 
-// ALGORITHMS.md C6.1 on the heterogeneous quadratic, noise-free: local SGD (K local steps)
+// docs/algorithms.md C6.1 on the heterogeneous quadratic, noise-free: local SGD (K local steps)
 // converges to its fixed point x_LS = sum_i e_i c_i / sum_i e_i, e_i = 1 - (1 - eta a_i)^K,
 // not to x*; minibatch SGD converges to x*.
 TEST(training, heterogeneous_quadratic_local_sgd_fixed_point_and_minibatch_optimum) {

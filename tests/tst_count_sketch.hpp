@@ -1,4 +1,4 @@
-// Backend-agnostic tests of the count sketch (ALGORITHMS.md §4): TEST_EXECSPACE is defined by
+// Backend-agnostic tests of the count sketch (docs/algorithms.md §4): TEST_EXECSPACE is defined by
 // the generated per-backend source (cmake/TestHarness.cmake). Hashes are checked against the
 // formula computed here with plain 128-bit arithmetic, the kernels against host loops.
 #include <olsgd/data/rng.hpp>
@@ -31,7 +31,7 @@ Kokkos::View<T*, Mem> to_device(const std::vector<T>& h) {
 
 constexpr std::uint64_t kP = (std::uint64_t(1) << 61) - 1;
 
-// The formula of ALGORITHMS.md §4 written out directly: reduce after every product.
+// The formula of docs/algorithms.md §4 written out directly: reduce after every product.
 std::uint64_t mod_p(unsigned __int128 x) {
   return static_cast<std::uint64_t>(x % kP);
 }

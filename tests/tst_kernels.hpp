@@ -1,6 +1,6 @@
 // Backend-agnostic tests of the optimizer kernels: TEST_EXECSPACE is defined by the
 // generated per-backend source (cmake/TestHarness.cmake). Each kernel is compared with a
-// host loop written straight from ALGORITHMS.md §0.
+// host loop written straight from docs/algorithms.md §0.
 #include <olsgd/kernels/sgd.hpp>
 #include <olsgd/kernels/vector_ops.hpp>
 
@@ -26,7 +26,7 @@ std::vector<double> ramp(std::size_t n, double a, double b) {
   return out;
 }
 
-// ALGORITHMS.md §0: gi = g + wd*x; plain x -= lr*gi; heavy ball v = mu v + gi, x -= lr v;
+// docs/algorithms.md §0: gi = g + wd*x; plain x -= lr*gi; heavy ball v = mu v + gi, x -= lr v;
 // Nesterov (PyTorch) v = mu v + gi, x -= lr (gi + mu v); then x *= out_scale (v unscaled).
 void reference_step(std::vector<double>& x, std::vector<double>* v, const std::vector<double>& g,
                     const olsgd::kernels::SgdParams& p) {

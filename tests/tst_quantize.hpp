@@ -106,7 +106,7 @@ TEST(Quantize, ZeroVectorSendsZeros) {
   for (auto w : to_host(words)) EXPECT_EQ(w, 0u);
 }
 
-// ALGORITHMS.md C4.2: E Q(v) = v and E||Q(v) - v||^2 <= min(d/s^2, sqrt(d)/s) ||v||^2, and the
+// docs/algorithms.md C4.2: E Q(v) = v and E||Q(v) - v||^2 <= min(d/s^2, sqrt(d)/s) ||v||^2, and the
 // exact variance (N/s)^2 sum p(1-p) is what the draws show.
 TEST(Quantize, UnbiasedWithBoundedVariance) {
   const Index d = 64, draws = 20000;

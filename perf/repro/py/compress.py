@@ -391,7 +391,7 @@ def q_analyze(ctx, runs, claims):
         out.append(C.verdict(
             ctx, "C4.1", "DQ-SGD Pareto-dominates fixed-bit QSGD (final loss vs total bits); bits_t non-decreasing toward T",
             status, numbers, details,
-            "The paper's rule and constants are unverified (ALGORITHMS.md §5 reconstructs it); with lr mu T = "
+            "The paper's rule and constants are unverified (docs/algorithms.md §5 reconstructs it); with lr mu T = "
             f"{0.05 * 0.01 * p['steps']:.1f} the horizon weight barely grows, unlike long strongly-convex runs.",
             "every fixed-bit point dominated by some DQ point (means over seeds), and the 10-chunk medians of the "
             "levels non-decreasing in every DQ run (partly: one of them, or some DQ point not dominated)", seeds, figp))

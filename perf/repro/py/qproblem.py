@@ -1,4 +1,4 @@
-"""The synthetic quadratic of ALGORITHMS.md §6, regenerated on the host in double precision.
+"""The synthetic quadratic of docs/algorithms.md §6, regenerated on the host in double precision.
 
 olsgd draws the centres c_i of `data.kind: synthetic_quadratic` from Philox4x32-10
 (include/olsgd/data/rng.hpp, src/data/quadratic_problem.cpp). This module repeats those
@@ -123,7 +123,7 @@ class Quadratic:
         return out
 
     def ac_sa(self, gamma, R):
-        """AC-SA (ALGORITHMS.md §1b) with exact gradients; returns x_ag after each round."""
+        """AC-SA (docs/algorithms.md §1b) with exact gradients; returns x_ag after each round."""
         x = np.zeros(self.d)
         xag = np.zeros(self.d)
         out = []

@@ -57,7 +57,7 @@ def write(ctx, meta):
         L.append("")
     L.append(f"Written by `perf/repro/run_all` on {time.strftime('%Y-%m-%d %H:%M %Z')}. Every verdict is computed "
              "from the runs by the script, with the thresholds stated per claim; figures are in "
-             f"`{os.path.relpath(ctx.figdir, C.ROOT)}/`. Claims and problems: ALGORITHMS.md §6–§7.")
+             f"`{os.path.relpath(ctx.figdir, C.ROOT)}/`. Claims and problems: docs/algorithms.md §6–§7.")
     L.append("")
     L.append("| | |")
     L.append("|---|---|")

@@ -1,5 +1,5 @@
 """Claims C5.1-C5.3 (Woodworth et al., homogeneous) and C6.1-C6.3 (heterogeneous) on the
-synthetic quadratics of ALGORITHMS.md §6, and C1.3 (Overlap's pull coefficient on Q-HET)."""
+synthetic quadratics of docs/algorithms.md §6, and C1.3 (Overlap's pull coefficient on Q-HET)."""
 
 import math
 
@@ -823,7 +823,7 @@ def c13_analyze(ctx, runs, claims):
     details = ["Values are means over the logged steps of the last 20% of the run (every 4 steps, so every "
                "phase of a round is represented), then mean +- sd over seeds; the figure shows means per round.",
                f"alpha=1 worse than 0.6 in {sum(worse)}/{len(worse)} seeds.",
-               f"With alpha=1 the rule of ALGORITHMS.md §2 never moves the anchor: every rank is overwritten by the "
+               f"With alpha=1 the rule of docs/algorithms.md §2 never moves the anchor: every rank is overwritten by the "
                f"anchor and then posts that same model, so the next anchor is the same point, x0 (F(x0)-F* = "
                f"{C.g(f0)} here); only the tau local steps of the current round move x_bar."]
     return [C.verdict(
