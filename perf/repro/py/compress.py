@@ -7,6 +7,9 @@ import subprocess
 import numpy as np
 
 import common as C
+from olsgdperf import fmt as F
+from olsgdperf import verdict as V
+from olsgdperf.stats import gmean, mean_sd, smooth
 
 D_LOGISTIC = 7850  # 784 x 10 weights + 10 biases
 SK = dict(rows=5, cols=1000, k=200, P=4)
@@ -90,15 +93,15 @@ def c21_analyze(ctx, runs, claims):
         expect = D_LOGISTIC / (SK["rows"] * SK["cols"] + min(SK["P"] * SK["k"], D_LOGISTIC))
         ratio = bps["unc"] / bps["sk"]
         ratio_ok = abs(ratio - expect) <= 1e-12 * expect
-        mu, su = C.mean_sd(test["unc"])
-        ms, ss = C.mean_sd(test["sk"])
+        mu, su = mean_sd(test["unc"])
+        ms, ss = mean_sd(test["sk"])
         close = abs(ms - mu) <= 0.05 * mu
-        status = C.VERDICT_HOLDS if close and ratio_ok else (C.VERDICT_PARTLY if close or ratio_ok else C.VERDICT_NO)
+        status = V.combine([close, ratio_ok])
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5))
         for v in ("unc", "topk", "sk"):
             for i, s in enumerate(seeds):
                 r = by[(v, s)]
-                a1.plot(r.m("bytes_payload") / 1e6, _smooth(r.m("loss")), color=COL[v], alpha=0.7, lw=1,
+                a1.plot(r.m("bytes_payload") / 1e6, smooth(r.m("loss"), 5), color=COL[v], alpha=0.7, lw=1,
                         label=LAB[v] if i == 0 else None)
         a1.set_xlabel("cumulative payload per rank (MB)")
         a1.set_ylabel("training loss (minibatch, running mean of 5 rows)")
@@ -118,7 +121,7 @@ def c21_analyze(ctx, runs, claims):
         a2.set_ylim(0, max(np.mean(test[v]) for v in ("unc", "topk", "sk")) * 1.3)
         a2.legend()
         fig.suptitle(f"C2.1: softmax regression on Fashion-MNIST (d={D_LOGISTIC}), 2 ranks, lr 0.003, rho 0.9, batch 64; "
-                     f"seeds {C.seeds_text(seeds)}", fontsize=10)
+                     f"seeds {F.seeds_text(seeds)}", fontsize=10)
         fig.tight_layout()
         figp = C.save_fig(ctx, fig, "C2.1")
         rel = (ms - mu) / mu
@@ -141,16 +144,16 @@ def c21_analyze(ctx, runs, claims):
             "|test loss sketched - uncompressed| <= 5% of uncompressed (means over seeds), and the logged "
             "payload_bytes_per_step ratio equal to d/(rc + min(Pk, d)) to 1e-12", seeds, figp))
     if "C2.3" in claims:
-        me, se = C.mean_sd(test["sk"])
-        mn, sn = C.mean_sd(test["sk_noef"])
+        me, se = mean_sd(test["sk"])
+        mn, sn = mean_sd(test["sk_noef"])
         per_seed = [b > a for a, b in zip(test["sk"], test["sk_noef"])]
         ok = all(per_seed) and (mn - me) > max(se, sn)
-        status = C.VERDICT_HOLDS if ok else (C.VERDICT_PARTLY if mn > me else C.VERDICT_NO)
+        status = V.HOLDS if ok else (V.PARTLY if mn > me else V.NO)
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5))
         for v in ("sk", "sk_noef", "unc"):
             for i, s in enumerate(seeds):
                 r = by[(v, s)]
-                a1.plot(r.m("step"), _smooth(r.m("loss")), color=COL[v], alpha=0.7, lw=1, label=LAB[v] if i == 0 else None)
+                a1.plot(r.m("step"), smooth(r.m("loss"), 5), color=COL[v], alpha=0.7, lw=1, label=LAB[v] if i == 0 else None)
         a1.set_xlabel("step")
         a1.set_ylabel("training loss (running mean of 5 rows)")
         a1.set_ylim(top=min(1.5, a1.get_ylim()[1]))
@@ -164,7 +167,7 @@ def c21_analyze(ctx, runs, claims):
         a2.set_xlim(-0.5, 1.5)
         a2.set_ylabel("test loss, last half of the run (dots: seeds)")
         a2.set_title("test loss")
-        fig.suptitle(f"C2.3: Sketched SGD with and without error accumulation (same sketch as C2.1); seeds {C.seeds_text(seeds)}",
+        fig.suptitle(f"C2.3: Sketched SGD with and without error accumulation (same sketch as C2.1); seeds {F.seeds_text(seeds)}",
                      fontsize=10)
         fig.tight_layout()
         figp = C.save_fig(ctx, fig, "C2.3")
@@ -178,13 +181,6 @@ def c21_analyze(ctx, runs, claims):
             "depends on k/d.", "higher test loss in every seed and the means apart by more than the larger sd "
             "(partly: higher mean only)", seeds, figp))
     return out
-
-
-def _smooth(y, w=5):
-    y = np.asarray(y, float)
-    if len(y) < w:
-        return y
-    return np.concatenate([np.full(w - 1, np.nan), np.convolve(y, np.ones(w) / w, mode="valid")])
 
 
 # =======================================================================================
@@ -225,19 +221,19 @@ def c22_analyze(ctx, runs, claims):
     topk = np.mean([by[("topk", s)].test_loss_tail() for s in seeds])
     unc = np.mean([by[("unc", s)].test_loss_tail() for s in seeds])
     passed, text = gtest("count_sketch.recovers_planted_heavy_hitters")
-    g = {cp: C.gmean(v) for cp, v in L.items()}
+    g = {cp: gmean(v) for cp, v in L.items()}
     big = [c for c in cols if c >= 5 * SK["k"]]
     p4_ok = all(abs(g[(c, SK["P"])] - topk) <= 0.05 * topk for c in big) if big else False
     p0 = [g[(c, 0)] for c in cols]
     p0_ok = all(b <= a * 1.05 for a, b in zip(p0, p0[1:]))
     if passed is False:
-        status = C.VERDICT_NO
+        status = V.NO
     elif passed and p4_ok and p0_ok:
-        status = C.VERDICT_HOLDS
+        status = V.HOLDS
     elif passed or (p4_ok and p0_ok):
-        status = C.VERDICT_PARTLY
+        status = V.PARTLY
     else:
-        status = C.VERDICT_NO
+        status = V.NO
     plt = C.plt()
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     for P, col, mk in ((0, "tab:orange", "s"), (SK["P"], "tab:red", "o")):
@@ -255,14 +251,14 @@ def c22_analyze(ctx, runs, claims):
     ax.set_yscale("log")
     ax.set_xlabel(f"sketch columns c (r={SK['rows']}, k={SK['k']})")
     ax.set_ylabel(f"test loss, last half of {sk_steps(ctx)} steps")
-    ax.set_title(f"C2.2 (proxy): sketched SGD approaches true top-k as c grows; seeds {C.seeds_text(seeds)}\n"
+    ax.set_title(f"C2.2 (proxy): sketched SGD approaches true top-k as c grows; seeds {F.seeds_text(seeds)}\n"
                  f"kernel test 'recall rising with the columns': {'PASSED' if passed else 'FAILED' if passed is False else 'not run'}",
                  fontsize=9.5)
     ax.legend(fontsize=8)
     figp = C.save_fig(ctx, fig, "C2.2")
     numbers = (f"kernel test {'passed' if passed else 'FAILED' if passed is False else 'not run'}; olsgd proxy: test loss "
-               f"P=0 " + "/".join(C.g(g[(c, 0)], 3) for c in cols) + f", P={SK['P']} " +
-               "/".join(C.g(g[(c, SK['P'])], 3) for c in cols) + f" at c={cols} vs true top-k {topk:.4f}")
+               f"P=0 " + "/".join(F.g(g[(c, 0)], 3) for c in cols) + f", P={SK['P']} " +
+               "/".join(F.g(g[(c, SK['P'])], 3) for c in cols) + f" at c={cols} vs true top-k {topk:.4f}")
     details = [
         "olsgd does not report top-k recall (no such key in `olsgd --help` or column in metrics.csv), so the recall "
         "itself is the kernel test's: " + text + ". That test plants 10 heavy hitters in a 10000-vector and requires "
@@ -339,8 +335,8 @@ def q_analyze(ctx, runs, claims):
         nondec = {k: all(b >= a for a, b in zip(c, c[1:])) for k, c in chunks.items()}
         growth = {k: (c[-1] / c[0] if c and c[0] > 0 else float("nan")) for k, c in chunks.items()}
         mono_ok = all(nondec.values())
-        status = (C.VERDICT_HOLDS if pareto and mono_ok else
-                  C.VERDICT_PARTLY if pareto or mono_ok or len(dominated_dyn) < len(dyn) else C.VERDICT_NO)
+        status = (V.HOLDS if pareto and mono_ok else
+                  V.PARTLY if pareto or mono_ok or len(dominated_dyn) < len(dyn) else V.NO)
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(12.5, 4.7))
         for v, col, mk in [(f, "tab:blue", "o") for f in fixed] + [(d, "tab:red", "s") for d in dyn] + [("unc", "k", "*")]:
             ys = loss[v]
@@ -373,13 +369,13 @@ def q_analyze(ctx, runs, claims):
         a2.set_title("DQ-SGD levels over the run")
         a2.legend(fontsize=8)
         fig.suptitle(f"C4.1: L2 softmax regression (lambda=mu=0.01) on Fashion-MNIST, 2 ranks, lr 0.05, batch 64; "
-                     f"seeds {C.seeds_text(seeds)}", fontsize=10)
+                     f"seeds {F.seeds_text(seeds)}", fontsize=10)
         fig.tight_layout()
         figp = C.save_fig(ctx, fig, "C4.1")
         numbers = (f"fixed-bit points dominated by a DQ point: {len(dominated_fixed)}/{len(fixed)}; DQ points dominated "
                    f"by a fixed-bit point: {len(dominated_dyn)}/{len(dyn)}; levels non-decreasing (10-chunk medians) in "
                    f"{sum(nondec.values())}/{len(nondec)} DQ runs, last/first chunk " +
-                   ", ".join(f"{d}: {C.g(np.mean([growth[(d, s)] for s in seeds]), 2)}" for d in dyn))
+                   ", ".join(f"{d}: {F.g(np.mean([growth[(d, s)] for s in seeds]), 2)}" for d in dyn))
         details = [
             "Points (MB per rank, test loss): " + "; ".join(f"{v} ({bits[v] / 8e6:.2f}, {lm[v]:.4f})" for v in allv) + ".",
             "Final training loss (last 20% of logged minibatch losses): " + ", ".join(f"{v} {np.mean(tail[v]):.4f}" for v in allv) + ".",
@@ -397,7 +393,7 @@ def q_analyze(ctx, runs, claims):
             "levels non-decreasing in every DQ run (partly: one of them, or some DQ point not dominated)", seeds, figp))
     if "C4.2" in claims:
         passed, text = gtest("Quantize.UnbiasedWithBoundedVariance")
-        status = C.VERDICT_HOLDS if passed else (C.VERDICT_NO if passed is False else C.VERDICT_FAILED)
+        status = V.HOLDS if passed else (V.NO if passed is False else V.FAILED)
         fig, ax = plt.subplots(figsize=(7.2, 4.6))
         svals = [2 ** b - 1 for b in p["bits"]]
         exc = [np.mean(loss[f"q{b}"]) - lm["unc"] for b in p["bits"]]
@@ -416,7 +412,7 @@ def q_analyze(ctx, runs, claims):
         figp = C.save_fig(ctx, fig, "C4.2")
         numbers = (f"kernel test {'passed' if passed else 'FAILED' if passed is False else 'not run'} (d=64, s in "
                    f"{{1,4,32}}, 20000 draws); in training, excess test loss over fp32 at s=" +
-                   ", ".join(f"{s}: {C.g(e, 2)}" for s, e in zip(svals, exc)))
+                   ", ".join(f"{s}: {F.g(e, 2)}" for s, e in zip(svals, exc)))
         details = [
             "The claim is a property of the quantizer, checked by the kernel test " + text + ": every coordinate's mean "
             "of Q(v) within 5 standard errors of v, the empirical E||Q(v)-v||^2 <= min(d/s^2, sqrt(d)/s)||v||^2, and "

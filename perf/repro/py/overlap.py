@@ -9,6 +9,9 @@ import statistics
 import numpy as np
 
 import common as C
+from olsgdperf import fmt as F
+from olsgdperf import verdict as V
+from olsgdperf.stats import mean_sd, smooth
 
 ALGO_SHORT = {"local_sgd": "local SGD", "overlap_local_sgd": "Overlap-Local-SGD",
               "minibatch_sgd": "MB-SGD"}
@@ -125,8 +128,8 @@ def c11_analyze(ctx, runs, claims):
     med_abs = {a: statistics.median(abs(e) for e in v) for a, v in errs.items() if v}
     formula_ok = all(v <= 0.2 for v in med_abs.values())
     hidden_ok = bool(hidden_cases) and all(h >= 0.8 for _, _, h in hidden_cases)
-    status = C.VERDICT_HOLDS if formula_ok and hidden_ok else (
-        C.VERDICT_PARTLY if formula_ok or hidden_ok or any(v <= 0.2 for v in med_abs.values()) else C.VERDICT_NO)
+    status = V.HOLDS if formula_ok and hidden_ok else (
+        V.PARTLY if formula_ok or hidden_ok or any(v <= 0.2 for v in med_abs.values()) else V.NO)
     t_step_all = statistics.median(x["t_step"] for lst in pts.values() for x in lst)
     t_ar_all = t_ar_med
     plt = C.plt()
@@ -175,7 +178,7 @@ def c11_analyze(ctx, runs, claims):
     ax.set_title("overlap_frac -> 1 when the network fits behind tau steps")
     ax.legend(fontsize=8)
     fig.suptitle(f"C1.1: round time vs injected delay, 2 ranks, MLP 784-128-10 batch 512 (t_step ~ {t_step_all * 1e3:.1f} ms, "
-                 f"t_ar ~ {t_ar_all * 1e3:.2f} ms); medians over seeds {C.seeds_text(ctx.seeds)}, bars min..max\n"
+                 f"t_ar ~ {t_ar_all * 1e3:.2f} ms); medians over seeds {F.seeds_text(ctx.seeds)}, bars min..max\n"
                  f"{rel_note}", fontsize=10)
     fig.tight_layout()
     figp = C.save_fig(ctx, fig, "C1.1")
@@ -233,14 +236,6 @@ def c12_runs(ctx):
     return runs
 
 
-def smooth(y, w=10):
-    y = np.asarray(y, float)
-    if len(y) < w:
-        return y
-    c = np.convolve(y, np.ones(w) / w, mode="valid")
-    return np.concatenate([np.full(w - 1, np.nan), c])
-
-
 def c12_analyze(ctx, runs, claims):
     if not C.all_ok(runs):
         return [C.failed_verdict(ctx, "C1.2", "Overlap MLP", runs)]
@@ -283,14 +278,14 @@ def c12_analyze(ctx, runs, claims):
             for a in algos for c in ("delay", "delay+straggler")}
     S = {a: [steps_to(by[(a, "delay", s)]) for s in seeds] for a in algos}
     PS = {(a, c): [per_step(by[(a, c, s)]) * 1e3 for s in seeds] for a in algos for c in ("delay", "delay+straggler")}
-    mo, so = C.mean_sd(test["overlap_local_sgd"])
-    ml, sl = C.mean_sd(test["local_sgd"])
+    mo, so = mean_sd(test["overlap_local_sgd"])
+    ml, sl = mean_sd(test["local_sgd"])
     close = abs(mo - ml) <= 0.05 * ml
     t_o, t_l = np.mean(T[("overlap_local_sgd", "delay")]), np.mean(T[("local_sgd", "delay")])
     faster = t_o < t_l and sum(a < b for a, b in zip(T[("overlap_local_sgd", "delay")], T[("local_sgd", "delay")])) >= \
         math.ceil(2 * len(seeds) / 3)
-    status = C.VERDICT_HOLDS if close and faster else (C.VERDICT_PARTLY if close or faster else C.VERDICT_NO)
-    if rel_note.startswith("UNRELIABLE") and status != C.VERDICT_NO:
+    status = V.combine([close, faster])
+    if rel_note.startswith("UNRELIABLE") and status != V.NO:
         pass
     plt = C.plt()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
@@ -323,14 +318,14 @@ def c12_analyze(ctx, runs, claims):
     ax.set_ylim(0, max(np.mean(test[a]) for a in algos) * 1.25)
     ax.set_title("equal steps")
     fig.suptitle(f"C1.2: MLP 784-128-10 on Fashion-MNIST, 2 ranks, tau=2, alpha=0.6, Nesterov 0.9, lr 0.05; "
-                 f"seeds {C.seeds_text(seeds)}\n{rel_note}", fontsize=9.5)
+                 f"seeds {F.seeds_text(seeds)}\n{rel_note}", fontsize=9.5)
     fig.tight_layout()
     figp = C.save_fig(ctx, fig, "C1.2")
     numbers = (f"test loss Overlap {mo:.4f}+-{so:.4f} vs local {ml:.4f}+-{sl:.4f} (MB {np.mean(test['minibatch_sgd']):.4f}); "
                f"time to train loss {target:.3f} under {p['delay'] * 1e3:g} ms delay: Overlap "
-               f"{C.g(t_o)} s, local {C.g(t_l)} s, MB {C.g(np.mean(T[('minibatch_sgd', 'delay')]))} s; with straggler: "
-               f"Overlap {C.g(np.mean(T[('overlap_local_sgd', 'delay+straggler')]))} s, local "
-               f"{C.g(np.mean(T[('local_sgd', 'delay+straggler')]))} s")
+               f"{F.g(t_o)} s, local {F.g(t_l)} s, MB {F.g(np.mean(T[('minibatch_sgd', 'delay')]))} s; with straggler: "
+               f"Overlap {F.g(np.mean(T[('overlap_local_sgd', 'delay+straggler')]))} s, local "
+               f"{F.g(np.mean(T[('local_sgd', 'delay+straggler')]))} s")
     details = [
         "Equal steps and batch (64 per rank) for all; the learning rate is the deck's for all three (not tuned).",
         "Training loss at the end (mean of the last 20% of logged minibatch losses): " +
@@ -407,8 +402,8 @@ def c31_analyze(ctx, runs, claims):
             for b in p["betas"]}
     equal_bytes = len(set().union(*byts.values())) == 1
     n_t, n_f = sum(better_t.values()), sum(better_f.values())
-    status = (C.VERDICT_HOLDS if n_t == len(better_t) and n_f == len(better_f) and equal_bytes else
-              C.VERDICT_PARTLY if (n_t + n_f) > 0 else C.VERDICT_NO)
+    status = (V.HOLDS if n_t == len(better_t) and n_f == len(better_f) and equal_bytes else
+              V.PARTLY if (n_t + n_f) > 0 else V.NO)
     plt = C.plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12.5, 4.6))
     cols = {0.0: "tab:blue", 0.5: "tab:orange", 0.7: "tab:red"}
@@ -437,7 +432,7 @@ def c31_analyze(ctx, runs, claims):
     a2.set_title("equal steps, equal bytes" if equal_bytes else "equal steps (bytes differ!)")
     a2.legend()
     fig.suptitle(f"C3.1: SlowMo over local SGD, MLP on Fashion-MNIST, 2 ranks, tau={p['tau']}, alpha=1, Nesterov 0.9 "
-                 f"base; seeds {C.seeds_text(seeds)}", fontsize=10)
+                 f"base; seeds {F.seeds_text(seeds)}", fontsize=10)
     fig.tight_layout()
     figp = C.save_fig(ctx, fig, "C3.1")
 
@@ -522,11 +517,11 @@ def c32_analyze(ctx, runs, claims):
     ok32 = {c: worst[(c, "float32")] <= 1e-6 for c in ("A", "B")}
     ok64 = {c: worst[(c, "float64")] <= 1e-12 for c in ("A", "B")}
     if all(ok32.values()):
-        status = C.VERDICT_HOLDS
+        status = V.HOLDS
     elif all(ok64.values()) or any(ok32.values()):
-        status = C.VERDICT_PARTLY
+        status = V.PARTLY
     else:
-        status = C.VERDICT_NO
+        status = V.NO
     plt = C.plt()
     fig, ax = plt.subplots(figsize=(8, 4.8))
     lab = {"A": "A: SlowMo(beta=0, alpha=1, tau=8) vs local SGD (Nesterov 0.9)",
@@ -542,13 +537,13 @@ def c32_analyze(ctx, runs, claims):
     ax.set_ylim(1e-17, 1e-1)
     ax.set_xlabel("step")
     ax.set_ylabel("|loss - loss_ref| / |loss_ref|  (metrics.csv)")
-    ax.set_title(f"C3.2: SlowMo special cases, MLP on Fashion-MNIST, 2 ranks (0 drawn at 1e-17); seeds {C.seeds_text(seeds)}",
+    ax.set_title(f"C3.2: SlowMo special cases, MLP on Fashion-MNIST, 2 ranks (0 drawn at 1e-17); seeds {F.seeds_text(seeds)}",
                  fontsize=9.5)
     ax.legend(fontsize=7.5, loc="upper left")
     figp = C.save_fig(ctx, fig, "C3.2")
-    numbers = (f"max rel diff of logged losses and final test loss, fp32: case A {C.g(worst[('A', 'float32')], 2)}, "
-               f"case B {C.g(worst[('B', 'float32')], 2)}; fp64: A {C.g(worst[('A', 'float64')], 2)}, "
-               f"B {C.g(worst[('B', 'float64')], 2)}")
+    numbers = (f"max rel diff of logged losses and final test loss, fp32: case A {F.g(worst[('A', 'float32')], 2)}, "
+               f"case B {F.g(worst[('B', 'float32')], 2)}; fp64: A {F.g(worst[('A', 'float64')], 2)}, "
+               f"B {F.g(worst[('B', 'float64')], 2)}")
     details = ["Case A: alpha=1, beta=0 is the base algorithm (local SGD with Nesterov 0.9 buffers kept).",
                "Case B: tau=1 with a plain-SGD base is minibatch SGD with heavy-ball momentum beta and lr alpha*gamma.",
                "First logged step above 1e-6 (fp32): " + ", ".join(
@@ -598,7 +593,7 @@ def x1_runs(ctx):
 
 def x1_pending(ctx):
     return C.verdict(ctx, "X1", "Overlap-Local-SGD with a quantized anchor average vs plain Overlap vs DQ-SGD",
-                     C.VERDICT_PENDING, "pending: the algorithm is not in this build "
+                     V.PENDING, "pending: the algorithm is not in this build "
                      "(no algorithm.anchor_compression in olsgd --help)",
                      ["Prepared: inputs/repro/logistic_l2.yaml with --set algorithm.anchor_compression=quantize "
                       "quantize.bits={2,4}, 2 ranks, tau=4, alpha=0.6, 2 ms injected delay, against plain Overlap and "
@@ -624,7 +619,7 @@ def x1_analyze(ctx, runs, claims):
     close = abs(np.mean(L[qv]) - np.mean(L["overlap"])) <= 0.05 * np.mean(L["overlap"])
     faster = np.mean(W[qv]) < np.mean(W["dq_sgd"])
     parts = [fewer, close, faster]
-    status = C.VERDICT_HOLDS if all(parts) else (C.VERDICT_PARTLY if any(parts) else C.VERDICT_NO)
+    status = V.combine(parts)
     plt = C.plt()
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
     x = np.arange(len(variants))
@@ -644,7 +639,7 @@ def x1_analyze(ctx, runs, claims):
                             .replace("dq_sgd", "DQ-SGD") + ("-bit" if "+q" in v else "") for v in variants], fontsize=8.5)
         ax.set_title(ttl)
     fig.suptitle(f"X1: Overlap with a quantized anchor average (L2 softmax regression, 2 ranks, tau={p['tau']}, "
-                 f"alpha=0.6, {p['steps']} steps; seeds {C.seeds_text(seeds)})\n{rel_note}", fontsize=9.5)
+                 f"alpha=0.6, {p['steps']} steps; seeds {F.seeds_text(seeds)})\n{rel_note}", fontsize=9.5)
     fig.tight_layout()
     figp = C.save_fig(ctx, fig, "X1")
     numbers = ("bytes/rank " + ", ".join(f"{v} {B[v] / 1e6:.2f} MB" for v in variants) +

@@ -6,6 +6,9 @@ import math
 import numpy as np
 
 import common as C
+from olsgdperf import fmt as F
+from olsgdperf import verdict as V
+from olsgdperf.stats import gmean, loglog_slope, mean_sd
 import qproblem as Q
 
 M = 4  # ranks (oversubscribed on 2 cores): none of these claims is about time
@@ -29,7 +32,7 @@ def problem(seed, zeta, spec):
 
 def lr_name(lr):
     e = math.log2(lr)
-    return f"2^{e:g}" if abs(e - round(e)) < 1e-9 else C.g(lr)
+    return f"2^{e:g}" if abs(e - round(e)) < 1e-9 else F.g(lr)
 
 
 # =======================================================================================
@@ -107,7 +110,7 @@ class Curves:
         for lr in grid:
             vals = [self.err.get((meth, sigma, K, lr, s), np.full(self.p["Rmax"], np.inf))[R - 1]
                     for s in seeds]
-            gm = C.gmean(vals)
+            gm = gmean(vals)
             if best is None or gm < best[0]:
                 best = (gm, lr, vals)
         gm, lr, vals = best
@@ -216,8 +219,8 @@ def qhom_analyze(ctx, runs, claims):
         for sigma in p["sigmas"]:
             for K in p["Ks"]:
                 for R in p["Rs"]:
-                    loc = C.gmean(T[("local_sgd", sigma, K, R)][1])
-                    mb = C.gmean(T[("minibatch_sgd", sigma, K, R)][1])
+                    loc = gmean(T[("local_sgd", sigma, K, R)][1])
+                    mb = gmean(T[("minibatch_sgd", sigma, K, R)][1])
                     cells += 1
                     if not loc <= 1.05 * mb:
                         fails.append((sigma, K, R, loc, mb))
@@ -226,8 +229,8 @@ def qhom_analyze(ctx, runs, claims):
         ratios = {}
         for sigma in small:
             for R in p["Rs"]:
-                rs = [C.gmean(T[("minibatch_sgd", sigma, K, R)][1]) /
-                      C.gmean(T[("local_sgd", sigma, K, R)][1]) for K in p["Ks"]]
+                rs = [gmean(T[("minibatch_sgd", sigma, K, R)][1]) /
+                      gmean(T[("local_sgd", sigma, K, R)][1]) for K in p["Ks"]]
                 ratios[(sigma, R)] = rs
                 widen_n += 1
                 if not all(b >= 0.95 * a for a, b in zip(rs, rs[1:])):
@@ -241,7 +244,7 @@ def qhom_analyze(ctx, runs, claims):
                   (worst["olsgd_vs_host"] <= 1e-12 and worst["olsgd_vs_closed"] <= 2 * worst["host_vs_closed"] + 1e-15)))
         a_ok, b_ok = not fails, not widen_fail
         parts = [a_ok, b_ok, cf_ok]
-        status = C.VERDICT_HOLDS if all(parts) else (C.VERDICT_PARTLY if any(parts) else C.VERDICT_NO)
+        status = V.combine(parts)
         # figure: one panel per sigma, F-F* (tuned) vs K, per method, line style per R
         fig, axes = plt.subplots(1, len(p["sigmas"]), figsize=(5.2 * len(p["sigmas"]), 4.4), sharey=False)
         styles = ["-", "--", ":"]
@@ -249,7 +252,7 @@ def qhom_analyze(ctx, runs, claims):
             for meth in ("minibatch_sgd", "local_sgd"):
                 for R, ls in zip(p["Rs"], styles):
                     ys = [T[(meth, sigma, K, R)][1] for K in p["Ks"]]
-                    gm = [C.gmean(y) for y in ys]
+                    gm = [gmean(y) for y in ys]
                     lo = [np.min(y) for y in ys]
                     hi = [np.max(y) for y in ys]
                     ax.plot(p["Ks"], gm, ls, marker="o", color=COLOR[meth], label=f"{SHORT[meth]}, R={R}")
@@ -261,21 +264,21 @@ def qhom_analyze(ctx, runs, claims):
             ax.set_title(f"Q-HOM, sigma = {sigma:g}")
         np.atleast_1d(axes)[0].legend(loc="lower left", ncol=1)
         fig.suptitle(f"C5.1: local SGD vs minibatch SGD at equal K and R (m={M}, d=100, mu=1e-3, H=1; "
-                     f"band = min..max over seeds {C.seeds_text(seeds)})", fontsize=10)
+                     f"band = min..max over seeds {F.seeds_text(seeds)})", fontsize=10)
         fig.tight_layout()
         figp = C.save_fig(ctx, fig, "C5.1")
-        rat_txt = "; ".join(f"sigma={s:g},R={R}: " + "/".join(C.g(x, 3) for x in rs)
+        rat_txt = "; ".join(f"sigma={s:g},R={R}: " + "/".join(F.g(x, 3) for x in rs)
                             for (s, R), rs in ratios.items())
         numbers = (f"local<=MB in {cells - len(fails)}/{cells} (sigma,K,R) cells; MB/local gap vs K "
                    f"widening in {widen_n - len(widen_fail)}/{widen_n} rows at sigma<=0.1; sigma=0: vs closed form "
-                   f"max rel err {C.g(worst['olsgd_vs_closed'], 2)} (host fp64 recursion itself "
-                   f"{C.g(worst['host_vs_closed'], 2)}), vs host recursion {C.g(worst['olsgd_vs_host'], 2)}, AC-SA vs "
-                   f"host {C.g(worst['acsa_vs_host'], 2)} ({n_checked} values)")
+                   f"max rel err {F.g(worst['olsgd_vs_closed'], 2)} (host fp64 recursion itself "
+                   f"{F.g(worst['host_vs_closed'], 2)}), vs host recursion {F.g(worst['olsgd_vs_host'], 2)}, AC-SA vs "
+                   f"host {F.g(worst['acsa_vs_host'], 2)} ({n_checked} values)")
         details = [
             tuning, edge_note,
             f"MB-SGD / local SGD error ratio at K = {p['Ks']} (gmean over seeds): {rat_txt}.",
             "Cells where local SGD lost (sigma, K, R, local, MB): " +
-            (", ".join(f"({s:g},{K},{R},{C.g(l)},{C.g(m)})" for s, K, R, l, m in fails[:6]) or "none") + ".",
+            (", ".join(f"({s:g},{K},{R},{F.g(l)},{F.g(m)})" for s, K, R, l, m in fails[:6]) or "none") + ".",
             "Closed form (sigma = 0): F - F* = 1/2 sum_j a_j (1 - eta a_j)^(2n) (x0 - x*)_j^2 with n = KR "
             "(local SGD) or R (MB-SGD), evaluated for the exact problem olsgd generated (its Philox "
             "draws repeated on the host; F* and zeta_* match summary.json"
@@ -299,7 +302,7 @@ def qhom_analyze(ctx, runs, claims):
         for sigma in p["sigmas"]:
             for K in p["Ks"]:
                 for R in p["Rs"]:
-                    v = [C.gmean(T[(m, sigma, K, R)][1]) for m in METHODS]
+                    v = [gmean(T[(m, sigma, K, R)][1]) for m in METHODS]
                     spread[(sigma, K, R)] = max(v) / min(v)
         shrink_n, shrink_ok = 0, 0
         for K in p["Ks"]:
@@ -310,13 +313,13 @@ def qhom_analyze(ctx, runs, claims):
         top = max(noisy)
         floor_ratio = {}
         for m in METHODS:
-            rr = [C.gmean(T[(m, top, K, R)][1]) / (top * B / math.sqrt(M * K * R))
+            rr = [gmean(T[(m, top, K, R)][1]) / (top * B / math.sqrt(M * K * R))
                   for K in p["Ks"] for R in p["Rs"]]
             floor_ratio[m] = float(np.median(rr))
         frac = shrink_ok / shrink_n
         floor_ok = all(0.1 <= v <= 10 for v in floor_ratio.values())
-        status = (C.VERDICT_HOLDS if frac >= 0.8 and floor_ok else
-                  C.VERDICT_PARTLY if frac >= 0.5 or floor_ok else C.VERDICT_NO)
+        status = (V.HOLDS if frac >= 0.8 and floor_ok else
+                  V.PARTLY if frac >= 0.5 or floor_ok else V.NO)
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(11.5, 4.5))
         marks = {0.1: "s", 1.0: "o", 0.0: "x"}
         for m in METHODS:
@@ -325,7 +328,7 @@ def qhom_analyze(ctx, runs, claims):
                 for K in p["Ks"]:
                     for R in p["Rs"]:
                         xs.append(sigma * B / math.sqrt(M * K * R))
-                        ys.append(C.gmean(T[(m, sigma, K, R)][1]))
+                        ys.append(gmean(T[(m, sigma, K, R)][1]))
                 a1.scatter(xs, ys, marker=marks.get(sigma, "o"), color=COLOR[m], alpha=0.8,
                            label=f"{SHORT[m]}, sigma={sigma:g}")
         lim = [1e-4, 10]
@@ -348,17 +351,17 @@ def qhom_analyze(ctx, runs, claims):
         a2.set_ylabel("max / min tuned error over the 3 methods")
         a2.set_title("gap between the methods shrinks as sigma grows?")
         a2.legend()
-        fig.suptitle(f"C5.2: Q-HOM, m={M}, B=||x0-x*||={B:.2f} (mean over seeds {C.seeds_text(seeds)})",
+        fig.suptitle(f"C5.2: Q-HOM, m={M}, B=||x0-x*||={B:.2f} (mean over seeds {F.seeds_text(seeds)})",
                      fontsize=10)
         fig.tight_layout()
         figp = C.save_fig(ctx, fig, "C5.2")
         med = {s: float(np.median([spread[(s, K, R)] for K in p["Ks"] for R in p["Rs"]]))
                for s in p["sigmas"]}
         numbers = ("median max/min gap over methods: " +
-                   ", ".join(f"sigma={s:g}: {C.g(v)}" for s, v in med.items()) +
+                   ", ".join(f"sigma={s:g}: {F.g(v)}" for s, v in med.items()) +
                    f"; gap shrinking with sigma in {shrink_ok}/{shrink_n} (K,R); error/floor at "
                    f"sigma={top:g} (median): " +
-                   ", ".join(f"{SHORT[m]} {C.g(v, 2)}" for m, v in floor_ratio.items()))
+                   ", ".join(f"{SHORT[m]} {F.g(v, 2)}" for m, v in floor_ratio.items()))
         details = [tuning, edge_note,
                    f"Floor = sigma*B/sqrt(mKR) with B = ||x0 - x*|| = {B:.3f} (x0 = 0), constants dropped."]
         out.append(C.verdict(
@@ -375,14 +378,14 @@ def qhom_analyze(ctx, runs, claims):
         Rs = p["Rfit"]
         mb = [T[("minibatch_sgd", 0.0, K0, R)] for R in Rs]
         ac = [T[("accelerated_minibatch_sgd", 0.0, K0, R)] for R in Rs]
-        mb_g = [C.gmean(t[1]) for t in mb]
-        ac_g = [C.gmean(t[1]) for t in ac]
+        mb_g = [gmean(t[1]) for t in mb]
+        ac_g = [gmean(t[1]) for t in ac]
         wins = sum(a < b for a, b in zip(ac_g, mb_g))
-        s_mb, s_ac = C.loglog_slope(Rs, mb_g), C.loglog_slope(Rs, ac_g)
+        s_mb, s_ac = loglog_slope(Rs, mb_g), loglog_slope(Rs, ac_g)
         beats = wins == len(Rs)
         steeper = s_ac < s_mb
-        status = C.VERDICT_HOLDS if beats and steeper else (
-            C.VERDICT_PARTLY if beats or steeper or wins > 0 else C.VERDICT_NO)
+        status = V.HOLDS if beats and steeper else (
+            V.PARTLY if beats or steeper or wins > 0 else V.NO)
         fig, ax = plt.subplots(figsize=(6.8, 4.8))
         for meth, tt, gg, s in (("minibatch_sgd", mb, mb_g, s_mb), ("accelerated_minibatch_sgd", ac, ac_g, s_ac)):
             ax.plot(Rs, gg, "o-", color=COLOR[meth], label=f"{SHORT[meth]} (slope {s:.2f})")
@@ -395,12 +398,12 @@ def qhom_analyze(ctx, runs, claims):
         ax.set_yscale("log")
         ax.set_xlabel("R (rounds)")
         ax.set_ylabel("F(x_hat) - F*, eta tuned per R")
-        ax.set_title(f"C5.3: Q-HOM sigma=0, ACC-MB-SGD vs MB-SGD (m={M}; band = seeds {C.seeds_text(seeds)})",
+        ax.set_title(f"C5.3: Q-HOM sigma=0, ACC-MB-SGD vs MB-SGD (m={M}; band = seeds {F.seeds_text(seeds)})",
                      fontsize=10)
         ax.legend()
         figp = C.save_fig(ctx, fig, "C5.3")
         numbers = (f"ACC < MB at {wins}/{len(Rs)} R in {Rs}; log-log slope ACC {s_ac:.2f} vs MB {s_mb:.2f}; "
-                   f"R={Rs[-1]}: ACC {C.g(ac_g[-1])} vs MB {C.g(mb_g[-1])}")
+                   f"R={Rs[-1]}: ACC {F.g(ac_g[-1])} vs MB {F.g(mb_g[-1])}")
         details = [tuning, "At sigma = 0 K does not matter for either method (it only sets the batch).",
                    "Best lr per R: MB " + ", ".join(lr_name(t[0]) for t in mb) + "; AC-SA " +
                    ", ".join(lr_name(t[0]) for t in ac) + "."]
@@ -476,12 +479,12 @@ def c61_analyze(ctx, runs, claims):
             curves[("mb", t["zeta"], t["seed"])] = (r.m("step"), r.m("suboptimality"), None)
     zs = [z for z in p["zetas"] if z > 0]
     f_ls_mean = [np.mean([a for a, _ in gap[z]]) for z in zs]
-    slope = C.loglog_slope(zs, f_ls_mean)
+    slope = loglog_slope(zs, f_ls_mean)
     conv_ok = rel_ls <= 1e-10 and not mism
     slope_ok = abs(slope - 2) <= 0.1
     mb_ok = max(mb_final) <= 1e-12
     parts = [conv_ok, slope_ok, mb_ok]
-    status = C.VERDICT_HOLDS if all(parts) else (C.VERDICT_PARTLY if any(parts) else C.VERDICT_NO)
+    status = V.combine(parts)
     plt = C.plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.6))
     cmap = plt.get_cmap("viridis")
@@ -510,19 +513,19 @@ def c61_analyze(ctx, runs, claims):
     a2.set_ylabel("F(x_LS) - F*")
     a2.set_title(f"fixed-point gap vs heterogeneity: slope {slope:.3f}")
     a2.legend()
-    fig.suptitle(f"C6.1: Q-HET (m={M}, d=100, split Hessians H=1, mu=0.01), K={p['K']}, seeds {C.seeds_text(seeds)}",
+    fig.suptitle(f"C6.1: Q-HET (m={M}, d=100, split Hessians H=1, mu=0.01), K={p['K']}, seeds {F.seeds_text(seeds)}",
                  fontsize=10)
     fig.tight_layout()
     figp = C.save_fig(ctx, fig, "C6.1")
-    numbers = (f"local SGD final vs host x_LS: max rel diff {C.g(rel_ls, 2)} (F-F* and ||x-x*||^2); "
-               f"trajectory vs numpy {C.g(rel_traj, 2)}; F(x_LS)-F* slope in zeta {slope:.3f}; "
-               f"MB-SGD final (F-F*)/(F(x0)-F*) max {C.g(max(mb_final), 2)}")
+    numbers = (f"local SGD final vs host x_LS: max rel diff {F.g(rel_ls, 2)} (F-F* and ||x-x*||^2); "
+               f"trajectory vs numpy {F.g(rel_traj, 2)}; F(x_LS)-F* slope in zeta {slope:.3f}; "
+               f"MB-SGD final (F-F*)/(F(x0)-F*) max {F.g(max(mb_final), 2)}")
     details = [
         "x_LS = sum_i e_i c_i / sum_i e_i with e_i = 1 - (1 - eta a_i)^K per coordinate, computed on the "
         "host for exactly the problem olsgd generated (F* and zeta_* checked against summary.json"
         + (f" — MISMATCH {mism[:2]}" if mism else "") + "). olsgd reports F(x_bar)-F* and ||x_bar-x*||^2, "
         "so the comparison uses both scalars (two independent functions of x_bar) rather than the vector.",
-        "F(x_LS) - F* by zeta: " + ", ".join(f"{z:g}: {C.g(v)}" for z, v in zip(zs, f_ls_mean)) + ".",
+        "F(x_LS) - F* by zeta: " + ", ".join(f"{z:g}: {F.g(v)}" for z, v in zip(zs, f_ls_mean)) + ".",
     ]
     return [C.verdict(
         ctx, "C6.1", "Q-HET sigma=0: local SGD converges to x_LS, F(x_LS)-F* grows as s^2; MB-SGD converges to x*",
@@ -593,7 +596,7 @@ def c62_analyze(ctx, runs, claims):
             best = None
             for lr in p["grid"][meth]:
                 vals = np.array([E[(meth, mult, lr, s)] for s in seeds])
-                gm = C.gmean(vals)
+                gm = gmean(vals)
                 if best is None or gm < best[0]:
                     best = (gm, lr, vals)
             tuned[(meth, mult)] = best
@@ -642,7 +645,7 @@ def c62_analyze(ctx, runs, claims):
         mb_wins_big = ratio[-1] > 1
         cross_ok = cross is not None and 0.1 ** 0.5 <= cross <= 10 ** 0.5
         parts = [local_wins0, mb_wins_big, cross_ok]
-        status = C.VERDICT_HOLDS if all(parts) else (C.VERDICT_PARTLY if any(parts) else C.VERDICT_NO)
+        status = V.combine(parts)
         fig, ax = plt.subplots(figsize=(7.2, 4.8))
         curve_plot(ax, METHODS)
         ax.axvline(1.0, color="gray", ls="--", lw=1, label="predicted crossover zeta^2 = H^2B^2/R")
@@ -650,12 +653,12 @@ def c62_analyze(ctx, runs, claims):
             ax.axvline(cross, color="tab:purple", ls=":", lw=1.5, label=f"measured crossover {cross:.2g}")
         ax.set_ylabel(f"F(x_hat) - F* after R={p['R']} rounds (eta tuned)")
         ax.set_title(f"C6.2: Q-HET, R={p['R']}, K={p['K']}, sigma={p['sigma']}, m={M}, B~{B:.1f}; "
-                     f"band = seeds {C.seeds_text(seeds)}", fontsize=10)
+                     f"band = seeds {F.seeds_text(seeds)}", fontsize=10)
         ax.legend(fontsize=8)
         figp = C.save_fig(ctx, fig, "C6.2")
         numbers = ("local/MB error ratio by zeta/(HB/sqrt R) " +
-                   ", ".join(f"{mu:g}: {C.g(r_, 2)}" for mu, r_ in zip(p["mults"], ratio)) +
-                   f"; crossover at {C.g(cross, 2) if cross else 'none'} x HB/sqrt(R)")
+                   ", ".join(f"{mu:g}: {F.g(r_, 2)}" for mu, r_ in zip(p["mults"], ratio)) +
+                   f"; crossover at {F.g(cross, 2) if cross else 'none'} x HB/sqrt(R)")
         details = [tuning,
                    f"zeta_* = mult x H B / sqrt(R), with B = ||x0 - x*|| of the zeta = 0 instance of each seed "
                    f"(mean {B:.2f}); H = 1 is each rank's largest curvature.",
@@ -666,7 +669,7 @@ def c62_analyze(ctx, runs, claims):
                        f"{np.mean([r.run.tags['zeta'] / (QHET['H'] * Bz[(r.run.tags['mult'], r.run.tags['seed'])] / math.sqrt(p['R'])) for r in res if r.run.tags['mult'] == mu]):.2g}"
                        for mu in p["mults"]) + ": the regime zeta >> HB/sqrt(R) is out of reach of this generator.",
                    "Tuned F-F* (gmean): " + "; ".join(
-                       f"{SHORT[m]}: " + ", ".join(C.g(tuned[(m, mu)][0], 2) for mu in p["mults"]) for m in METHODS) + "."]
+                       f"{SHORT[m]}: " + ", ".join(F.g(tuned[(m, mu)][0], 2) for mu in p["mults"]) for m in METHODS) + "."]
         out.append(C.verdict(
             ctx, "C6.2", "Q-HET zeta sweep: local SGD wins at zeta=0, MB-SGD at large zeta, crossover near "
             "zeta^2 ~ H^2B^2/R", status, numbers, details,
@@ -685,20 +688,20 @@ def c62_analyze(ctx, runs, claims):
             seed_spread = float(np.median([np.max(tuned[(meth, mu)][2]) / np.min(tuned[(meth, mu)][2])
                                            for mu in p["mults"]]))
             # the same with each seed's error divided by its B^2 (B moves with zeta, see below)
-            gn = [C.gmean([tuned[(meth, mu)][2][i] / Bz[(mu, s)] ** 2 for i, s in enumerate(seeds)])
+            gn = [gmean([tuned[(meth, mu)][2][i] / Bz[(mu, s)] ** 2 for i, s in enumerate(seeds)])
                   for mu in p["mults"]]
             # at one fixed lr of the grid (the same for every zeta): the flattest curve
             flat = []
             for lr in p["grid"][meth]:
-                gz = [C.gmean([E[(meth, mu, lr, s_)] for s_ in seeds]) for mu in p["mults"]]
+                gz = [gmean([E[(meth, mu, lr, s_)] for s_ in seeds]) for mu in p["mults"]]
                 if all(np.isfinite(gz)):
                     flat.append((max(gz) / min(gz), lr))
             fl = min(flat) if flat else (float("inf"), None)
             stats[meth] = (across, seed_spread, max(gn) / min(gn), fl)
         ok = {m: a <= max(1.5, s) for m, (a, s, _, _) in stats.items()}
         ok_fixed = {m: f[0] <= max(1.05, s) for m, (_, s, _, f) in stats.items()}
-        status = (C.VERDICT_HOLDS if all(ok.values()) else
-                  C.VERDICT_PARTLY if any(ok.values()) or all(ok_fixed.values()) else C.VERDICT_NO)
+        status = (V.HOLDS if all(ok.values()) else
+                  V.PARTLY if any(ok.values()) or all(ok_fixed.values()) else V.NO)
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(11.5, 4.5))
         curve_plot(a1, ("minibatch_sgd", "accelerated_minibatch_sgd"))
         a1.set_ylabel("tuned F(x_hat) - F*")
@@ -709,18 +712,18 @@ def c62_analyze(ctx, runs, claims):
         a2.set_title("relative to zeta = 0 (local SGD for contrast)")
         a2.legend()
         fig.suptitle(f"C6.3: MB-SGD and ACC-MB-SGD do not depend on zeta? (Q-HET R={p['R']}, K={p['K']}, "
-                     f"sigma={p['sigma']}, seeds {C.seeds_text(seeds)})", fontsize=10)
+                     f"sigma={p['sigma']}, seeds {F.seeds_text(seeds)})", fontsize=10)
         fig.tight_layout()
         figp = C.save_fig(ctx, fig, "C6.3")
         bvals = [Bz[(mu, s)] for mu in p["mults"] for s in seeds]
-        numbers = "; ".join(f"{SHORT[m]}: tuned max/min over zeta {C.g(a, 3)} (seed spread {C.g(s, 3)}), at fixed lr "
-                            f"{lr_name(f[1]) if f[1] else '-'} {C.g(f[0], 4)}" for m, (a, s, n, f) in stats.items())
+        numbers = "; ".join(f"{SHORT[m]}: tuned max/min over zeta {F.g(a, 3)} (seed spread {F.g(s, 3)}), at fixed lr "
+                            f"{lr_name(f[1]) if f[1] else '-'} {F.g(f[0], 4)}" for m, (a, s, n, f) in stats.items())
         details = [tuning,
                    f"B = ||x0 - x*|| itself moves with zeta (the centres c_i shift): {min(bvals):.2f}..{max(bvals):.2f} "
                    f"over the sweep, which alone can move the bias term HB^2/R.",
                    "Seed spread = median over zeta of max/min over seeds at the tuned lr.",
                    "Divided by each instance's B^2 the tuned errors vary more, not less (" + ", ".join(
-                       f"{SHORT[m]} {C.g(n, 3)}" for m, (_, _, n, _) in stats.items()) + "): the noise term, not the "
+                       f"{SHORT[m]} {F.g(n, 3)}" for m, (_, _, n, _) in stats.items()) + "): the noise term, not the "
                    "B^2 bias term, dominates at the best lr. What moves the tuned curve is the factor-2 grid: as B grows "
                    "with zeta the best lr jumps to the next grid value, whose noise floor differs; at one fixed lr whose "
                    "bias has contracted away, the error is the same at every zeta (the 'at fixed lr' numbers)."]
@@ -787,10 +790,10 @@ def c13_analyze(ctx, runs, claims):
     vs06 = np.mean(cons[0.0]) / max(np.mean(cons[0.6]), 1e-300)
     grow_ok = grow >= 1 and vs06 >= 10
     worse = [l1 > l6 for l1, l6 in zip(loss[1.0], loss[0.6])]
-    m1, s1 = C.mean_sd(loss[1.0])
-    m6, s6 = C.mean_sd(loss[0.6])
+    m1, s1 = mean_sd(loss[1.0])
+    m6, s6 = mean_sd(loss[0.6])
     worse_ok = all(worse) and (m1 - m6) > max(s1, s6)
-    status = C.VERDICT_HOLDS if grow_ok and worse_ok else (C.VERDICT_PARTLY if grow_ok or worse_ok else C.VERDICT_NO)
+    status = V.combine([grow_ok, worse_ok])
     plt = C.plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5))
     cols = {0.0: "tab:orange", 0.6: "tab:blue", 1.0: "tab:purple", "local": "gray"}
@@ -813,19 +816,19 @@ def c13_analyze(ctx, runs, claims):
     a2.set_title("loss of the averaged model")
     a2.legend()
     fig.suptitle(f"C1.3: Overlap-Local-SGD pull coefficient on Q-HET (m={M}, zeta*={p['zeta']}, sigma={p['sigma']}, "
-                 f"tau={p['tau']}, eta={p['lr']}; seeds {C.seeds_text(seeds)})", fontsize=10)
+                 f"tau={p['tau']}, eta={p['lr']}; seeds {F.seeds_text(seeds)})", fontsize=10)
     fig.tight_layout()
     figp = C.save_fig(ctx, fig, "C1.3")
-    numbers = (f"alpha=0 consensus grows x{C.g(grow, 3)} from the first logged step and is x{C.g(vs06, 3)} that of "
-               f"alpha=0.6; final F-F*: alpha=1 {C.g(m1)}+-{C.g(s1, 2)} vs alpha=0.6 {C.g(m6)}+-{C.g(s6, 2)} "
-               f"(alpha=0 {C.g(np.mean(loss[0.0]))}, local SGD {C.g(np.mean(loss['local']))})")
+    numbers = (f"alpha=0 consensus grows x{F.g(grow, 3)} from the first logged step and is x{F.g(vs06, 3)} that of "
+               f"alpha=0.6; final F-F*: alpha=1 {F.g(m1)}+-{F.g(s1, 2)} vs alpha=0.6 {F.g(m6)}+-{F.g(s6, 2)} "
+               f"(alpha=0 {F.g(np.mean(loss[0.0]))}, local SGD {F.g(np.mean(loss['local']))})")
     f0 = np.mean([problem(s, p["zeta"], QHET).subopt(np.zeros(100)) for s in seeds])
     details = ["Values are means over the logged steps of the last 20% of the run (every 4 steps, so every "
                "phase of a round is represented), then mean +- sd over seeds; the figure shows means per round.",
                f"alpha=1 worse than 0.6 in {sum(worse)}/{len(worse)} seeds.",
                f"With alpha=1 the rule of ALGORITHMS.md §2 never moves the anchor: every rank is overwritten by the "
                f"anchor and then posts that same model, so the next anchor is the same point, x0 (F(x0)-F* = "
-               f"{C.g(f0)} here); only the tau local steps of the current round move x_bar."]
+               f"{F.g(f0)} here); only the tau local steps of the current round move x_bar."]
     return [C.verdict(
         ctx, "C1.3", "Overlap on heterogeneous data: alpha=0 lets consensus grow; alpha=1 gives a worse loss than 0.6",
         status, numbers, details,
