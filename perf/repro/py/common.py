@@ -259,6 +259,18 @@ def verdict(ctx, claim, title, status, numbers, details, why, thresholds, seeds,
     return rec
 
 
+def run_claims(ctx, claims, shared, parts):
+    """The claims of one experiment that were asked for, in the order of `parts` (claim ->
+    (compute, figure, verdict)): each computes its numbers from the experiment's `shared` data,
+    draws its figure and writes its verdict. Returns the verdict records."""
+    out = []
+    for claim, (compute, figure, write) in parts.items():
+        if claim in claims:
+            data = compute(ctx, shared)
+            out.append(write(ctx, shared, data, figure(ctx, shared, data)))
+    return out
+
+
 def failed_verdict(ctx, claim, title, runs, why=""):
     bad = [r for r in runs if not r.ok]
     msg = f"{len(bad)} of {len(runs)} runs failed" + (f", e.g. {bad[0].exp}/{bad[0].name}: {bad[0].error}"
