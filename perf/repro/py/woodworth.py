@@ -720,6 +720,7 @@ def c62_shared(ctx, runs):
 
 def c62_compute(ctx, shared):
     p, ratio = shared.p, shared.ratio
+    # crossover: first zeta where local/MB > 1, interpolated in log(zeta) between grid points
     cross = None
     for i in range(1, len(p["mults"])):
         a, b = ratio[i - 1], ratio[i]
