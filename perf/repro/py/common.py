@@ -1,34 +1,28 @@
-"""Shared machinery of perf/repro/run_all: runs, the job pool, reading outputs, statistics,
-figures and verdict records. Python 3 standard library + numpy + matplotlib (Debian)."""
+"""perf/repro/run_all's experiment machinery on top of the shared olsgdperf package: the
+context of one invocation, runs keyed by deck text and overrides (so an interrupted run_all
+resumes), the job pool, results with the tail statistics the claims use, and verdict records."""
 
 import concurrent.futures as cf
-import csv
 import hashlib
 import json
-import math
 import os
-import re
-import shutil
-import subprocess
-import sys
 import threading
 import time
 
 import numpy as np
 
+from olsgdperf import log as L
+from olsgdperf import plot as P
+from olsgdperf import results as R
+from olsgdperf import runner
+from olsgdperf import verdict as V
+from olsgdperf.fmt import set_value
+
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # perf/repro
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 DECKS = os.path.join(ROOT, "inputs", "repro")
 
-VERDICT_HOLDS = "holds"
-VERDICT_PARTLY = "partly"
-VERDICT_NO = "does not hold at this scale"
-VERDICT_PENDING = "pending"
-VERDICT_FAILED = "not evaluated"
-
-
-def log(msg):
-    print(f"[repro] {msg}", file=sys.stderr, flush=True)
+log = L.logger("repro")
 
 
 # ---------------------------------------------------------------------------------------
@@ -56,46 +50,8 @@ class Ctx:
         return d
 
 
-def olsgd_help(olsgd):
-    try:
-        return subprocess.run([olsgd, "--help"], capture_output=True, text=True, timeout=60).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-
-
-def olsgd_version(olsgd):
-    try:
-        r = subprocess.run([olsgd, "--version"], capture_output=True, text=True, timeout=60,
-                           env=dict(os.environ, OMP_PROC_BIND="false", OMP_NUM_THREADS="1"))
-        lines = [l.strip() for l in r.stdout.splitlines() if l.strip() and "Kokkos::OpenMP" not in l
-                 and not l.startswith(("In general", "For best", "For unit"))]
-        return "; ".join(lines)[:400]
-    except (OSError, subprocess.TimeoutExpired):
-        return "?"
-
-
-def snapshot_binary(src, out):
-    """Copies the olsgd binary into out/bin so that a rebuild of build/ by someone else during
-    a long run cannot change (or remove) the program half way; returns the copy's path."""
-    d = os.path.join(out, "bin")
-    os.makedirs(d, exist_ok=True)
-    dst = os.path.join(d, "olsgd")
-    tmp = dst + ".tmp"
-    shutil.copy2(src, tmp)
-    os.replace(tmp, dst)
-    return dst
-
-
 # ---------------------------------------------------------------------------------------
 # Runs
-
-
-def fmt_val(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
 
 
 class Run:
@@ -126,64 +82,30 @@ class Run:
         sets = dict(self.sets)
         sets["run.output_dir"] = self.dir
         sets["run.progress"] = "false"
-        cmd = mpi + [ctx.olsgd, os.path.join(DECKS, self.deck)]
-        for k in sorted(sets):
-            cmd += ["--set", f"{k}={fmt_val(sets[k])}"]
-        return cmd
+        return mpi + [ctx.olsgd, os.path.join(DECKS, self.deck)] + runner.set_args(
+            {k: sets[k] for k in sorted(sets)})
 
     def key(self):
         """What makes a run's result reusable: the deck text and the overrides."""
         with open(os.path.join(DECKS, self.deck), "rb") as f:
             deck = f.read()
         h = hashlib.sha256(deck)
-        h.update(json.dumps({k: fmt_val(v) for k, v in sorted(self.sets.items())}).encode())
+        h.update(json.dumps({k: set_value(v) for k, v in sorted(self.sets.items())}).encode())
         h.update(str(self.np).encode())
         return h.hexdigest()[:16]
 
     def done(self):
-        try:
-            with open(os.path.join(self.dir, "run.json")) as f:
-                meta = json.load(f)
-        except (OSError, json.JSONDecodeError):
-            return False
+        meta = R.read_json(os.path.join(self.dir, "run.json"))
         return meta.get("key") == self.key() and meta.get("rc") == 0 and os.path.isfile(
             os.path.join(self.dir, "summary.json"))
 
 
 def _env(timing):
-    env = dict(os.environ)
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1")
     if timing:
-        env.update(OMP_PROC_BIND="spread", OMP_PLACES="threads")
-    else:
-        env.update(OMP_PROC_BIND="false")
-        env.pop("OMP_PLACES", None)
+        return runner.mpi_env(OMP_NUM_THREADS="1", OMP_PROC_BIND="spread", OMP_PLACES="threads")
+    env = runner.mpi_env(OMP_NUM_THREADS="1", OMP_PROC_BIND="false")
+    env.pop("OMP_PLACES", None)
     return env
-
-
-def _loadavg():
-    try:
-        with open("/proc/loadavg") as f:
-            return float(f.read().split()[0])
-    except OSError:
-        return float("nan")
-
-
-def _cpu_busy_s():
-    """Seconds of CPU time spent by everything on the machine (all cores), from /proc/stat."""
-    try:
-        with open("/proc/stat") as f:
-            parts = f.readline().split()[1:]
-        v = [int(x) for x in parts]
-        busy = v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
-        return busy / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return float("nan")
-
-
-def _children_cpu_s():
-    t = os.times()
-    return t.children_user + t.children_system
 
 
 def execute(ctx, run):
@@ -194,20 +116,15 @@ def execute(ctx, run):
             os.remove(p)
     cmd = run.args(ctx)
     meta = {"key": run.key(), "cmd": cmd, "exp": run.exp, "name": run.name, "tags": run.tags}
-    load0 = _loadavg()
-    busy0, mine0, t0 = _cpu_busy_s(), _children_cpu_s(), time.time()
-    with open(os.path.join(run.dir, "olsgd.log"), "w") as logf:
-        try:
-            rc = subprocess.run(cmd, stdout=logf, stderr=subprocess.STDOUT, env=_env(run.timing),
-                                timeout=900).returncode
-        except subprocess.TimeoutExpired:
-            rc = 124
-    wall = time.time() - t0
+    load0 = runner.loadavg()
+    busy0, mine0 = runner.cpu_busy_s(), runner.children_cpu_s()
+    rc, wall = runner.run_logged(cmd, os.path.join(run.dir, "olsgd.log"), env=_env(run.timing),
+                                 timeout=900)
     meta.update(rc=rc, wall_s=wall, loadavg_before=load0)
     if run.timing:
         # CPU used by processes other than this run during it, in cores (mpirun's children
         # are this process's children; the pool is idle during timing runs).
-        others = (_cpu_busy_s() - busy0) - (_children_cpu_s() - mine0)
+        others = (runner.cpu_busy_s() - busy0) - (runner.children_cpu_s() - mine0)
         meta["others_cpu_cores"] = max(0.0, others / wall) if wall > 0 else float("nan")
     with open(os.path.join(run.dir, "run.json"), "w") as f:
         json.dump(meta, f, indent=1)
@@ -245,7 +162,8 @@ def run_jobs(ctx, runs):
         # the load of the machine before our first timed run (later 1-min averages include our own
         # two ranks of the run before)
         with open(os.path.join(ctx.out, "timing_phase.json"), "w") as f:
-            json.dump({"loadavg_before_timing_phase": _loadavg(), "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+            json.dump({"loadavg_before_timing_phase": runner.loadavg(),
+                       "time": time.strftime("%Y-%m-%d %H:%M:%S"),
                        "runs": [f"{r.exp}/{r.name}" for r in timing]}, f, indent=1)
     for i, r in enumerate(timing, 1):
         execute(ctx, r)
@@ -277,48 +195,12 @@ def run_jobs(ctx, runs):
 # Reading outputs
 
 
-def _num(v):
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return float("nan")
+class Result(R.RunOutput):
+    """A run's outputs (empty when it failed) with the tail statistics the claims read."""
 
-
-def read_csv_cols(path):
-    cols = {}
-    try:
-        with open(path, newline="") as f:
-            rd = csv.DictReader(f)
-            for row in rd:
-                for k, v in row.items():
-                    cols.setdefault(k, []).append(_num(v))
-    except OSError:
-        return {}
-    return {k: np.array(v) for k, v in cols.items()}
-
-
-class Result:
     def __init__(self, run):
+        super().__init__(run.dir, run.ok)
         self.run = run
-        self.ok = bool(run.ok)
-        self.summary, self.metrics, self.syncs, self.meta = {}, {}, {}, {}
-        if self.ok:
-            with open(os.path.join(run.dir, "summary.json")) as f:
-                self.summary = json.load(f)
-            self.metrics = read_csv_cols(os.path.join(run.dir, "metrics.csv"))
-            self.syncs = read_csv_cols(os.path.join(run.dir, "syncs.csv"))
-            try:
-                with open(os.path.join(run.dir, "run.json")) as f:
-                    self.meta = json.load(f)
-            except (OSError, json.JSONDecodeError):
-                pass
-
-    def m(self, col):
-        return self.metrics.get(col, np.array([]))
-
-    def final(self, key):
-        v = self.summary.get("final", {}).get(key)
-        return float("nan") if v is None else float(v)
 
     def train_loss_tail(self, frac=0.2):
         """Mean minibatch loss over the logged rows of the last `frac` of the steps."""
@@ -350,107 +232,47 @@ def results(runs):
     return [Result(r) for r in runs]
 
 
-# ---------------------------------------------------------------------------------------
-# Statistics helpers
-
-
-def finite(x):
-    x = np.asarray(x, dtype=float)
-    return x[np.isfinite(x)]
-
-
-def mean_sd(xs):
-    x = finite(xs)
-    if len(x) == 0:
-        return float("nan"), float("nan")
-    return float(np.mean(x)), float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
-
-
-def gmean(xs):
-    """Geometric mean of positive values (inf if any is inf/nan: a diverged run)."""
-    x = np.asarray(xs, dtype=float)
-    if len(x) == 0 or not np.all(np.isfinite(x)):
-        return float("inf")
-    x = np.maximum(x, 1e-300)
-    return float(np.exp(np.mean(np.log(x))))
-
-
-def loglog_slope(x, y):
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = (x > 0) & (y > 0) & np.isfinite(y)
-    if ok.sum() < 2:
-        return float("nan")
-    return float(np.polyfit(np.log(x[ok]), np.log(y[ok]), 1)[0])
-
-
-def g(v, p=3):
-    """Compact number for tables."""
-    if v is None:
-        return "-"
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    if not math.isfinite(v):
-        return "inf" if v > 0 else ("-inf" if v < 0 else "nan")
-    return format(v, f".{p}g")
+def all_ok(runs):
+    return all(r.ok for r in runs)
 
 
 # ---------------------------------------------------------------------------------------
-# Figures
+# Figures and verdicts
+
+RC = {"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 8.5, "figure.dpi": 110,
+      "axes.grid": True, "grid.alpha": 0.3}
 
 
 def plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as p
-
-    p.rcParams.update({"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 8.5,
-                       "figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3})
-    return p
+    return P.pyplot(RC)
 
 
 def save_fig(ctx, fig, claim):
-    name = f"{claim.replace('.', '_')}.png"
-    path = os.path.join(ctx.figdir, name)
-    fig.savefig(path, bbox_inches="tight")
-    import matplotlib.pyplot as p
-
-    p.close(fig)
-    return path
-
-
-# ---------------------------------------------------------------------------------------
-# Verdicts
+    return P.save(fig, os.path.join(ctx.figdir, f"{claim.replace('.', '_')}.png"), bbox_inches="tight")
 
 
 def verdict(ctx, claim, title, status, numbers, details, why, thresholds, seeds, figure=None,
             reliability=""):
-    rec = {"claim": claim, "title": title, "verdict": status, "numbers": numbers,
-           "details": details, "why": why, "thresholds": thresholds, "seeds": seeds,
-           "figure": figure, "reliability": reliability, "quick": ctx.quick,
-           "written": time.strftime("%Y-%m-%d %H:%M:%S")}
-    with open(os.path.join(ctx.verdict_dir(), f"{claim}.json"), "w") as f:
-        json.dump(rec, f, indent=1)
+    rec = V.write(ctx.verdict_dir(), V.record(claim, title, status, numbers, details, why, thresholds,
+                                              seeds, figure, reliability, ctx.quick))
     log(f"{claim}: {status} — {numbers}")
     return rec
+
+
+def run_claims(ctx, claims, shared, parts):
+    """The claims of one experiment that were asked for, in the order of `parts` (claim ->
+    (compute, figure, verdict)): each computes its numbers from the experiment's `shared` data,
+    draws its figure and writes its verdict. Returns the verdict records."""
+    out = []
+    for claim, (compute, figure, write) in parts.items():
+        if claim in claims:
+            data = compute(ctx, shared)
+            out.append(write(ctx, shared, data, figure(ctx, shared, data)))
+    return out
 
 
 def failed_verdict(ctx, claim, title, runs, why=""):
     bad = [r for r in runs if not r.ok]
     msg = f"{len(bad)} of {len(runs)} runs failed" + (f", e.g. {bad[0].exp}/{bad[0].name}: {bad[0].error}"
                                                       if bad else "")
-    return verdict(ctx, claim, title, VERDICT_FAILED, msg, [msg], why, "", [], None)
-
-
-def all_ok(runs):
-    return all(r.ok for r in runs)
-
-
-def seeds_text(seeds):
-    return ",".join(str(s) for s in seeds)
-
-
-def slug(x):
-    return re.sub(r"[^A-Za-z0-9_.+-]", "_", str(x))
+    return verdict(ctx, claim, title, V.FAILED, msg, [msg], why, "", [], None)

@@ -5,10 +5,14 @@ import json
 import math
 import os
 import statistics
+from types import SimpleNamespace
 
 import numpy as np
 
 import common as C
+from olsgdperf import fmt as F
+from olsgdperf import verdict as V
+from olsgdperf.stats import mean_sd, smooth
 
 ALGO_SHORT = {"local_sgd": "local SGD", "overlap_local_sgd": "Overlap-Local-SGD",
               "minibatch_sgd": "MB-SGD"}
@@ -94,6 +98,11 @@ def predict(algo, tau, t_step, t_ar, dly):
 def c11_analyze(ctx, runs, claims):
     if not C.all_ok(runs):
         return [C.failed_verdict(ctx, "C1.1", "round time", runs)]
+    data = c11_compute(ctx, runs)
+    return [c11_verdict(ctx, data, c11_figure(ctx, data))]
+
+
+def c11_compute(ctx, runs):
     p = c11_plan(ctx)
     res = C.results(runs)
     rel_note, rel_st = timing_reliability(res, ctx)
@@ -125,10 +134,20 @@ def c11_analyze(ctx, runs, claims):
     med_abs = {a: statistics.median(abs(e) for e in v) for a, v in errs.items() if v}
     formula_ok = all(v <= 0.2 for v in med_abs.values())
     hidden_ok = bool(hidden_cases) and all(h >= 0.8 for _, _, h in hidden_cases)
-    status = C.VERDICT_HOLDS if formula_ok and hidden_ok else (
-        C.VERDICT_PARTLY if formula_ok or hidden_ok or any(v <= 0.2 for v in med_abs.values()) else C.VERDICT_NO)
+    status = V.HOLDS if formula_ok and hidden_ok else (
+        V.PARTLY if formula_ok or hidden_ok or any(v <= 0.2 for v in med_abs.values()) else V.NO)
     t_step_all = statistics.median(x["t_step"] for lst in pts.values() for x in lst)
     t_ar_all = t_ar_med
+    return SimpleNamespace(p=p, pts=pts, t_step_all=t_step_all,
+                           t_ar_med=t_ar_med, rel_note=rel_note, t_ar_all=t_ar_all,
+                           hidden_cases=hidden_cases, med_abs=med_abs, t_ar_runs=t_ar_runs,
+                           status=status)
+
+
+def c11_figure(ctx, data):
+    p, pts = data.p, data.pts
+    t_step_all, t_ar_med, rel_note = data.t_step_all, data.t_ar_med, data.rel_note
+    t_ar_all = data.t_ar_all
     plt = C.plt()
     n = len(p["taus"])
     ncol = 3
@@ -175,10 +194,15 @@ def c11_analyze(ctx, runs, claims):
     ax.set_title("overlap_frac -> 1 when the network fits behind tau steps")
     ax.legend(fontsize=8)
     fig.suptitle(f"C1.1: round time vs injected delay, 2 ranks, MLP 784-128-10 batch 512 (t_step ~ {t_step_all * 1e3:.1f} ms, "
-                 f"t_ar ~ {t_ar_all * 1e3:.2f} ms); medians over seeds {C.seeds_text(ctx.seeds)}, bars min..max\n"
+                 f"t_ar ~ {t_ar_all * 1e3:.2f} ms); medians over seeds {F.seeds_text(ctx.seeds)}, bars min..max\n"
                  f"{rel_note}", fontsize=10)
     fig.tight_layout()
-    figp = C.save_fig(ctx, fig, "C1.1")
+    return C.save_fig(ctx, fig, "C1.1")
+
+
+def c11_verdict(ctx, data, figp):
+    hidden_cases, med_abs, rel_note, p = data.hidden_cases, data.med_abs, data.rel_note, data.p
+    t_ar_med, t_ar_runs, pts, status = data.t_ar_med, data.t_ar_runs, data.pts, data.status
     numbers = ("median |measured - formula| / formula: " +
                ", ".join(f"{ALGO_SHORT[a]} {100 * v:.1f}%" for a, v in med_abs.items()) +
                "; hidden fraction where t_ar+dly <= 0.8 tau t_step: " +
@@ -195,14 +219,14 @@ def c11_analyze(ctx, runs, claims):
             for (a, t, d), l in sorted(pts.items())) + ".",
         f"Machine load: {rel_note}.",
     ]
-    return [C.verdict(
+    return C.verdict(
         ctx, "C1.1", "Overlap round time ~ tau*t_step + max(0, t_ar+dly-tau*t_step); local SGD ~ tau*t_step + "
         "t_ar + dly; overlap_frac -> 1 when t_ar+dly <= tau*t_step", status, numbers, details,
         "The paper's network is real (16 GPUs); here the delay is injected on one 2-core VM, t_ar is a "
         "shared-memory allreduce, and other jobs on the machine stretch both compute and waits.",
         "median relative error of the formula <= 20% for both algorithms, and Overlap's median hidden "
         "fraction >= 0.8 at every point with t_ar + dly <= 0.8 tau t_step", ctx.seeds, figp,
-        reliability="timing unreliable: machine loaded" if rel_note.startswith("UNRELIABLE") else "")]
+        reliability="timing unreliable: machine loaded" if rel_note.startswith("UNRELIABLE") else "")
 
 
 # =======================================================================================
@@ -233,17 +257,14 @@ def c12_runs(ctx):
     return runs
 
 
-def smooth(y, w=10):
-    y = np.asarray(y, float)
-    if len(y) < w:
-        return y
-    c = np.convolve(y, np.ones(w) / w, mode="valid")
-    return np.concatenate([np.full(w - 1, np.nan), c])
-
-
 def c12_analyze(ctx, runs, claims):
     if not C.all_ok(runs):
         return [C.failed_verdict(ctx, "C1.2", "Overlap MLP", runs)]
+    data = c12_compute(ctx, runs)
+    return [c12_verdict(ctx, data, c12_figure(ctx, data))]
+
+
+def c12_compute(ctx, runs):
     p = c12_plan(ctx)
     res = C.results(runs)
     rel_note, _ = timing_reliability(res, ctx)
@@ -283,15 +304,23 @@ def c12_analyze(ctx, runs, claims):
             for a in algos for c in ("delay", "delay+straggler")}
     S = {a: [steps_to(by[(a, "delay", s)]) for s in seeds] for a in algos}
     PS = {(a, c): [per_step(by[(a, c, s)]) * 1e3 for s in seeds] for a in algos for c in ("delay", "delay+straggler")}
-    mo, so = C.mean_sd(test["overlap_local_sgd"])
-    ml, sl = C.mean_sd(test["local_sgd"])
+    mo, so = mean_sd(test["overlap_local_sgd"])
+    ml, sl = mean_sd(test["local_sgd"])
     close = abs(mo - ml) <= 0.05 * ml
     t_o, t_l = np.mean(T[("overlap_local_sgd", "delay")]), np.mean(T[("local_sgd", "delay")])
     faster = t_o < t_l and sum(a < b for a, b in zip(T[("overlap_local_sgd", "delay")], T[("local_sgd", "delay")])) >= \
         math.ceil(2 * len(seeds) / 3)
-    status = C.VERDICT_HOLDS if close and faster else (C.VERDICT_PARTLY if close or faster else C.VERDICT_NO)
-    if rel_note.startswith("UNRELIABLE") and status != C.VERDICT_NO:
+    status = V.combine([close, faster])
+    if rel_note.startswith("UNRELIABLE") and status != V.NO:
         pass
+    return SimpleNamespace(algos=algos, target=target, seeds=seeds, by=by, p=p, test=test, acc=acc,
+                           rel_note=rel_note, mo=mo, so=so, ml=ml, sl=sl, t_o=t_o, t_l=t_l, T=T,
+                           same=same, tail=tail, PS=PS, wall=wall, S=S, status=status)
+
+
+def c12_figure(ctx, data):
+    algos, target, seeds, by, p = data.algos, data.target, data.seeds, data.by, data.p
+    test, acc, rel_note = data.test, data.acc, data.rel_note
     plt = C.plt()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
     for ci, cond in enumerate(("delay", "delay+straggler")):
@@ -323,14 +352,21 @@ def c12_analyze(ctx, runs, claims):
     ax.set_ylim(0, max(np.mean(test[a]) for a in algos) * 1.25)
     ax.set_title("equal steps")
     fig.suptitle(f"C1.2: MLP 784-128-10 on Fashion-MNIST, 2 ranks, tau=2, alpha=0.6, Nesterov 0.9, lr 0.05; "
-                 f"seeds {C.seeds_text(seeds)}\n{rel_note}", fontsize=9.5)
+                 f"seeds {F.seeds_text(seeds)}\n{rel_note}", fontsize=9.5)
     fig.tight_layout()
-    figp = C.save_fig(ctx, fig, "C1.2")
+    return C.save_fig(ctx, fig, "C1.2")
+
+
+def c12_verdict(ctx, data, figp):
+    mo, so, ml, sl, target, t_o = data.mo, data.so, data.ml, data.sl, data.target, data.t_o
+    t_l, test, p, T, same, rel_note = data.t_l, data.test, data.p, data.T, data.same, data.rel_note
+    algos, tail, PS, wall, S = data.algos, data.tail, data.PS, data.wall, data.S
+    status, seeds = data.status, data.seeds
     numbers = (f"test loss Overlap {mo:.4f}+-{so:.4f} vs local {ml:.4f}+-{sl:.4f} (MB {np.mean(test['minibatch_sgd']):.4f}); "
                f"time to train loss {target:.3f} under {p['delay'] * 1e3:g} ms delay: Overlap "
-               f"{C.g(t_o)} s, local {C.g(t_l)} s, MB {C.g(np.mean(T[('minibatch_sgd', 'delay')]))} s; with straggler: "
-               f"Overlap {C.g(np.mean(T[('overlap_local_sgd', 'delay+straggler')]))} s, local "
-               f"{C.g(np.mean(T[('local_sgd', 'delay+straggler')]))} s")
+               f"{F.g(t_o)} s, local {F.g(t_l)} s, MB {F.g(np.mean(T[('minibatch_sgd', 'delay')]))} s; with straggler: "
+               f"Overlap {F.g(np.mean(T[('overlap_local_sgd', 'delay+straggler')]))} s, local "
+               f"{F.g(np.mean(T[('local_sgd', 'delay+straggler')]))} s")
     details = [
         "Equal steps and batch (64 per rank) for all; the learning rate is the deck's for all three (not tuned).",
         "Training loss at the end (mean of the last 20% of logged minibatch losses): " +
@@ -345,14 +381,14 @@ def c12_analyze(ctx, runs, claims):
          "deterministic regardless of timing)."),
         f"Machine load: {rel_note}.",
     ]
-    return [C.verdict(
+    return C.verdict(
         ctx, "C1.2", "Overlap (tau=2, alpha=0.6) final loss close to local SGD at equal steps; lower wall time to a "
         "target loss with delay > 0", status, numbers, details,
         "The paper trains ResNet-18 on CIFAR-10 for 300 epochs on 16 GPUs; here a small MLP for ~1.7 epochs on 2 "
         "ranks, where the relative cost of the 3 ms delay and of one-round staleness differ.",
         "|test loss Overlap - local| <= 5% of local's, and Overlap's time to the target training loss (the highest "
         "smoothed loss over all runs at 75% of the steps) below local SGD's on average and in >= 2/3 of the seeds", seeds, figp,
-        reliability="timing unreliable: machine loaded" if rel_note.startswith("UNRELIABLE") else "")]
+        reliability="timing unreliable: machine loaded" if rel_note.startswith("UNRELIABLE") else "")
 
 
 # =======================================================================================
@@ -381,6 +417,11 @@ def c31_runs(ctx):
 def c31_analyze(ctx, runs, claims):
     if not C.all_ok(runs):
         return [C.failed_verdict(ctx, "C3.1", "SlowMo", runs)]
+    data = c31_compute(ctx, runs)
+    return [c31_verdict(ctx, data, c31_figure(ctx, data))]
+
+
+def c31_compute(ctx, runs):
     p = c31_plan(ctx)
     res = C.results(runs)
     seeds = ctx.seeds
@@ -407,8 +448,16 @@ def c31_analyze(ctx, runs, claims):
             for b in p["betas"]}
     equal_bytes = len(set().union(*byts.values())) == 1
     n_t, n_f = sum(better_t.values()), sum(better_f.values())
-    status = (C.VERDICT_HOLDS if n_t == len(better_t) and n_f == len(better_f) and equal_bytes else
-              C.VERDICT_PARTLY if (n_t + n_f) > 0 else C.VERDICT_NO)
+    status = (V.HOLDS if n_t == len(better_t) and n_f == len(better_f) and equal_bytes else
+              V.PARTLY if (n_t + n_f) > 0 else V.NO)
+    return SimpleNamespace(p=p, seeds=seeds, by=by, best=best, TL=TL, byts=byts,
+                           equal_bytes=equal_bytes, tail_f=tail_f, tail_t=tail_t, diff_t=diff_t,
+                           diff_f=diff_f, acc=acc, test=test, status=status)
+
+
+def c31_figure(ctx, data):
+    p, seeds, by, best, TL, byts = data.p, data.seeds, data.by, data.best, data.TL, data.byts
+    equal_bytes = data.equal_bytes
     plt = C.plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12.5, 4.6))
     cols = {0.0: "tab:blue", 0.5: "tab:orange", 0.7: "tab:red"}
@@ -437,9 +486,15 @@ def c31_analyze(ctx, runs, claims):
     a2.set_title("equal steps, equal bytes" if equal_bytes else "equal steps (bytes differ!)")
     a2.legend()
     fig.suptitle(f"C3.1: SlowMo over local SGD, MLP on Fashion-MNIST, 2 ranks, tau={p['tau']}, alpha=1, Nesterov 0.9 "
-                 f"base; seeds {C.seeds_text(seeds)}", fontsize=10)
+                 f"base; seeds {F.seeds_text(seeds)}", fontsize=10)
     fig.tight_layout()
-    figp = C.save_fig(ctx, fig, "C3.1")
+    return C.save_fig(ctx, fig, "C3.1")
+
+
+def c31_verdict(ctx, data, figp):
+    p, tail_f, tail_t, diff_t = data.p, data.tail_f, data.tail_t, data.diff_t
+    equal_bytes, best, diff_f, acc = data.equal_bytes, data.best, data.diff_f, data.acc
+    test, status, seeds = data.test, data.status, data.seeds
 
     def fmt(tail):
         return ", ".join(f"beta={b:g}: {np.mean(tail[b]):.4f}+-{np.std(tail[b], ddof=1):.4f}" for b in p["betas"])
@@ -457,14 +512,14 @@ def c31_analyze(ctx, runs, claims):
                f"Paired gain over beta=0 at the deck's lr: {fmtd(diff_f)}.",
                "At the best lr: test loss " + ", ".join(f"beta={b:g} {np.mean(test[b]):.4f}" for b in p["betas"]) +
                "; test accuracy " + ", ".join(f"{100 * np.mean(acc[b]):.2f}%" for b in p["betas"]) + "."]
-    return [C.verdict(
+    return C.verdict(
         ctx, "C3.1", "SlowMo beta>0 gives lower training loss than beta=0 (local SGD) at equal steps and bytes",
         status, numbers, details,
         "The paper tunes the base lr with beta on CIFAR-10/ImageNet over many epochs; in ~2.5 epochs of a small "
         "MLP, slow momentum mostly multiplies the effective step by 1/(1-beta).",
         "holds: for each beta > 0 the training loss is below beta=0's in every seed (paired: same seed, same data "
         "order), both at the deck's lr and at each beta's best lr, with identical payload bytes; partly: in some of "
-        "these comparisons", seeds, figp)]
+        "these comparisons", seeds, figp)
 
 
 # =======================================================================================
@@ -499,6 +554,11 @@ def c32_runs(ctx):
 def c32_analyze(ctx, runs, claims):
     if not C.all_ok(runs):
         return [C.failed_verdict(ctx, "C3.2", "SlowMo special cases", runs)]
+    data = c32_compute(ctx, runs)
+    return [c32_verdict(ctx, data, c32_figure(ctx, data))]
+
+
+def c32_compute(ctx, runs):
     res = C.results(runs)
     seeds = ctx.seeds
     by = {(r.run.tags["case"], r.run.tags["side"], r.run.tags["prec"], r.run.tags["seed"]): r for r in res}
@@ -522,11 +582,17 @@ def c32_analyze(ctx, runs, claims):
     ok32 = {c: worst[(c, "float32")] <= 1e-6 for c in ("A", "B")}
     ok64 = {c: worst[(c, "float64")] <= 1e-12 for c in ("A", "B")}
     if all(ok32.values()):
-        status = C.VERDICT_HOLDS
+        status = V.HOLDS
     elif all(ok64.values()) or any(ok32.values()):
-        status = C.VERDICT_PARTLY
+        status = V.PARTLY
     else:
-        status = C.VERDICT_NO
+        status = V.NO
+    return SimpleNamespace(seeds=seeds, curves=curves, worst=worst, first_bad=first_bad,
+                           status=status)
+
+
+def c32_figure(ctx, data):
+    seeds, curves = data.seeds, data.curves
     plt = C.plt()
     fig, ax = plt.subplots(figsize=(8, 4.8))
     lab = {"A": "A: SlowMo(beta=0, alpha=1, tau=8) vs local SGD (Nesterov 0.9)",
@@ -542,13 +608,17 @@ def c32_analyze(ctx, runs, claims):
     ax.set_ylim(1e-17, 1e-1)
     ax.set_xlabel("step")
     ax.set_ylabel("|loss - loss_ref| / |loss_ref|  (metrics.csv)")
-    ax.set_title(f"C3.2: SlowMo special cases, MLP on Fashion-MNIST, 2 ranks (0 drawn at 1e-17); seeds {C.seeds_text(seeds)}",
+    ax.set_title(f"C3.2: SlowMo special cases, MLP on Fashion-MNIST, 2 ranks (0 drawn at 1e-17); seeds {F.seeds_text(seeds)}",
                  fontsize=9.5)
     ax.legend(fontsize=7.5, loc="upper left")
-    figp = C.save_fig(ctx, fig, "C3.2")
-    numbers = (f"max rel diff of logged losses and final test loss, fp32: case A {C.g(worst[('A', 'float32')], 2)}, "
-               f"case B {C.g(worst[('B', 'float32')], 2)}; fp64: A {C.g(worst[('A', 'float64')], 2)}, "
-               f"B {C.g(worst[('B', 'float64')], 2)}")
+    return C.save_fig(ctx, fig, "C3.2")
+
+
+def c32_verdict(ctx, data, figp):
+    worst, first_bad, status, seeds = data.worst, data.first_bad, data.status, data.seeds
+    numbers = (f"max rel diff of logged losses and final test loss, fp32: case A {F.g(worst[('A', 'float32')], 2)}, "
+               f"case B {F.g(worst[('B', 'float32')], 2)}; fp64: A {F.g(worst[('A', 'float64')], 2)}, "
+               f"B {F.g(worst[('B', 'float64')], 2)}")
     details = ["Case A: alpha=1, beta=0 is the base algorithm (local SGD with Nesterov 0.9 buffers kept).",
                "Case B: tau=1 with a plain-SGD base is minibatch SGD with heavy-ball momentum beta and lr alpha*gamma.",
                "First logged step above 1e-6 (fp32): " + ", ".join(
@@ -558,12 +628,12 @@ def c32_analyze(ctx, runs, claims):
                "flips) amplifies it, so the fp32 trajectories part after tens of steps while the fp64 ones agree to "
                "rounding (the identity itself is exact).",
                "The test suite also checks both (mpi_tests, host references at 1e-12)."]
-    return [C.verdict(
+    return C.verdict(
         ctx, "C3.2", "SlowMo special cases reproduce local SGD and heavy-ball MB-SGD (rel. tol 1e-6, fp32)", status,
         numbers, details, "An algebraic identity: only floating-point rounding can separate the two runs, and a "
         "non-convex model amplifies rounding differences over many steps.",
         "holds: max relative difference of every logged minibatch loss and of the final test loss <= 1e-6 in fp32 for "
-        "both cases; partly: the identity holds in fp64 (<= 1e-12) but fp32 exceeds 1e-6 in some case", seeds, figp)]
+        "both cases; partly: the identity holds in fp64 (<= 1e-12) but fp32 exceeds 1e-6 in some case", seeds, figp)
 
 
 # =======================================================================================
@@ -598,7 +668,7 @@ def x1_runs(ctx):
 
 def x1_pending(ctx):
     return C.verdict(ctx, "X1", "Overlap-Local-SGD with a quantized anchor average vs plain Overlap vs DQ-SGD",
-                     C.VERDICT_PENDING, "pending: the algorithm is not in this build "
+                     V.PENDING, "pending: the algorithm is not in this build "
                      "(no algorithm.anchor_compression in olsgd --help)",
                      ["Prepared: inputs/repro/logistic_l2.yaml with --set algorithm.anchor_compression=quantize "
                       "quantize.bits={2,4}, 2 ranks, tau=4, alpha=0.6, 2 ms injected delay, against plain Overlap and "
@@ -609,6 +679,11 @@ def x1_pending(ctx):
 def x1_analyze(ctx, runs, claims):
     if not C.all_ok(runs):
         return [C.failed_verdict(ctx, "X1", "quantized anchor", runs)]
+    data = x1_compute(ctx, runs)
+    return [x1_verdict(ctx, data, x1_figure(ctx, data))]
+
+
+def x1_compute(ctx, runs):
     p = x1_plan(ctx)
     res = C.results(runs)
     rel_note, _ = timing_reliability(res, ctx)
@@ -624,7 +699,14 @@ def x1_analyze(ctx, runs, claims):
     close = abs(np.mean(L[qv]) - np.mean(L["overlap"])) <= 0.05 * np.mean(L["overlap"])
     faster = np.mean(W[qv]) < np.mean(W["dq_sgd"])
     parts = [fewer, close, faster]
-    status = C.VERDICT_HOLDS if all(parts) else (C.VERDICT_PARTLY if any(parts) else C.VERDICT_NO)
+    status = V.combine(parts)
+    return SimpleNamespace(variants=variants, W=W, L=L, B=B, p=p, rel_note=rel_note, seeds=seeds,
+                           A=A, status=status)
+
+
+def x1_figure(ctx, data):
+    variants, W, L, B, p, rel_note = data.variants, data.W, data.L, data.B, data.p, data.rel_note
+    seeds = data.seeds
     plt = C.plt()
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
     x = np.arange(len(variants))
@@ -644,19 +726,24 @@ def x1_analyze(ctx, runs, claims):
                             .replace("dq_sgd", "DQ-SGD") + ("-bit" if "+q" in v else "") for v in variants], fontsize=8.5)
         ax.set_title(ttl)
     fig.suptitle(f"X1: Overlap with a quantized anchor average (L2 softmax regression, 2 ranks, tau={p['tau']}, "
-                 f"alpha=0.6, {p['steps']} steps; seeds {C.seeds_text(seeds)})\n{rel_note}", fontsize=9.5)
+                 f"alpha=0.6, {p['steps']} steps; seeds {F.seeds_text(seeds)})\n{rel_note}", fontsize=9.5)
     fig.tight_layout()
-    figp = C.save_fig(ctx, fig, "X1")
+    return C.save_fig(ctx, fig, "X1")
+
+
+def x1_verdict(ctx, data, figp):
+    variants, L, W, B, rel_note, p = data.variants, data.L, data.W, data.B, data.rel_note, data.p
+    A, status, seeds = data.A, data.status, data.seeds
     numbers = ("bytes/rank " + ", ".join(f"{v} {B[v] / 1e6:.2f} MB" for v in variants) +
                "; wall " + ", ".join(f"{v} {np.mean(W[v]):.2f} s" for v in variants) +
                "; test loss " + ", ".join(f"{v} {np.mean(L[v]):.4f}" for v in variants))
     details = ["Test accuracy: " + ", ".join(f"{v} {100 * np.mean(A[v]):.2f}%" for v in variants) + ".",
                f"DQ-SGD with eps_q = {p['dq_eps']} (levels chosen per step), synchronous every step, pays the "
                "injected delay every step.", f"Machine load: {rel_note}."]
-    return [C.verdict(
+    return C.verdict(
         ctx, "X1", f"Overlap with a quantized anchor ({max(p['bits'])} bits) sends <= 1/4 of plain Overlap's bytes at a "
         "test loss within 5%, and is faster than DQ-SGD under delay", status, numbers, details,
         "No paper makes this claim; it is a hypothesis about combining the two ideas, tested on one small convex "
         "problem.", "bytes <= 0.25 x plain Overlap's; |test loss - plain Overlap's| <= 5%; train wall time < DQ-SGD's "
         "(partly: some of the three)", seeds, figp,
-        reliability="timing unreliable: machine loaded" if rel_note.startswith("UNRELIABLE") else "")]
+        reliability="timing unreliable: machine loaded" if rel_note.startswith("UNRELIABLE") else "")

@@ -1,10 +1,11 @@
 """Writes REPORT.md from the verdict records in <out>/verdicts/*.json."""
 
-import json
 import os
 import time
 
 import common as C
+from olsgdperf import fmt as F
+from olsgdperf import verdict as V
 
 ORDER = ["C5.1", "C5.2", "C5.3", "C6.1", "C6.2", "C6.3", "C1.1", "C1.2", "C1.3", "C3.1", "C3.2",
          "C2.1", "C2.2", "C2.3", "C4.1", "C4.2", "X1"]
@@ -29,24 +30,12 @@ TITLES = {
 }
 
 
-def load(out):
-    d = os.path.join(out, "verdicts")
-    recs = {}
-    if os.path.isdir(d):
-        for f in os.listdir(d):
-            if f.endswith(".json"):
-                with open(os.path.join(d, f)) as fh:
-                    r = json.load(fh)
-                recs[r["claim"]] = r
-    return recs
-
-
 def esc(s):
     return str(s).replace("|", "\\|").replace("\n", " ")
 
 
 def write(ctx, meta):
-    recs = load(ctx.out)
+    recs = V.load_all(os.path.join(ctx.out, "verdicts"))
     rel = os.path.relpath(ctx.figdir, os.path.dirname(os.path.abspath(ctx.report)))
     L = []
     L.append("# Reproducing the papers' claims with olsgd")
@@ -84,7 +73,7 @@ def write(ctx, meta):
             continue
         v = r["verdict"] + (f" ({r['reliability']})" if r.get("reliability") else "")
         L.append(f"| [{c}](#{c.replace('.', '').lower()}) | {esc(TITLES.get(c, r['title']))} | **{esc(v)}** | "
-                 f"{esc(r['numbers'])} | {esc(C.seeds_text(r['seeds']))} |")
+                 f"{esc(r['numbers'])} | {esc(F.seeds_text(r['seeds']))} |")
     L.append("")
     for c in ORDER:
         r = recs.get(c)
@@ -111,7 +100,7 @@ def write(ctx, meta):
             fn = os.path.basename(r["figure"])
             L.append(f"![{c}]({rel}/{fn})")
             L.append("")
-        L.append(f"<sub>seeds {C.seeds_text(r['seeds'])}; written {r.get('written', '')}</sub>")
+        L.append(f"<sub>seeds {F.seeds_text(r['seeds'])}; written {r.get('written', '')}</sub>")
         L.append("")
     with open(ctx.report + ".tmp", "w") as f:
         f.write("\n".join(L) + "\n")

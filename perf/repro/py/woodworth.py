@@ -2,10 +2,14 @@
 synthetic quadratics of docs/algorithms.md §6, and C1.3 (Overlap's pull coefficient on Q-HET)."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 
 import common as C
+from olsgdperf import fmt as F
+from olsgdperf import verdict as V
+from olsgdperf.stats import gmean, loglog_slope, mean_sd
 import qproblem as Q
 
 M = 4  # ranks (oversubscribed on 2 cores): none of these claims is about time
@@ -29,7 +33,7 @@ def problem(seed, zeta, spec):
 
 def lr_name(lr):
     e = math.log2(lr)
-    return f"2^{e:g}" if abs(e - round(e)) < 1e-9 else C.g(lr)
+    return f"2^{e:g}" if abs(e - round(e)) < 1e-9 else F.g(lr)
 
 
 # =======================================================================================
@@ -107,7 +111,7 @@ class Curves:
         for lr in grid:
             vals = [self.err.get((meth, sigma, K, lr, s), np.full(self.p["Rmax"], np.inf))[R - 1]
                     for s in seeds]
-            gm = C.gmean(vals)
+            gm = gmean(vals)
             if best is None or gm < best[0]:
                 best = (gm, lr, vals)
         gm, lr, vals = best
@@ -180,12 +184,20 @@ def _closed_form_check(ctx, curves, seeds):
 
 
 def qhom_analyze(ctx, runs, claims):
+    if not C.all_ok(runs):
+        return [C.failed_verdict(ctx, c, "Q-HOM", runs) for c in claims]
+    return C.run_claims(ctx, claims, qhom_shared(ctx, runs), {
+        "C5.1": (c51_compute, c51_figure, c51_verdict),
+        "C5.2": (c52_compute, c52_figure, c52_verdict),
+        "C5.3": (c53_compute, c53_figure, c53_verdict)})
+
+
+def qhom_shared(ctx, runs):
+    """Q-HOM: the tuned table T[(meth, sigma, K, R)] = (lr, errors, distances, at grid edge)
+    and the texts C5.1-C5.3 share."""
     res = C.results(runs)
     p = qhom_plan(ctx)
     seeds = ctx.seeds
-    out = []
-    if not C.all_ok(runs):
-        return [C.failed_verdict(ctx, c, "Q-HOM", runs) for c in claims]
     cv = Curves(res, p)
     # tuned table: T[(meth, sigma, K, R)] = (lr, errs, dists, edge)
     T = {}
@@ -199,7 +211,6 @@ def qhom_analyze(ctx, runs, claims):
     low = sorted({(SHORT[k[0]], k[1], k[2], k[3]) for k, v in cells if v[3] and v[0] == p["grid"][k[0]][0]})
     top_ac = sum(1 for k in top if k[0] == "accelerated_minibatch_sgd")
     B = np.mean([np.linalg.norm(problem(s, 0.0, QHOM).xstar) for s in seeds])
-    plt = C.plt()
     tuning = (f"eta tuned per (method, sigma, K, R) on a factor-2 grid — MB-SGD and local SGD "
               f"{lr_name(p['grid']['local_sgd'][0])}..{lr_name(p['grid']['local_sgd'][-1])}, AC-SA "
               f"{lr_name(p['grid']['accelerated_minibatch_sgd'][0])}.."
@@ -210,208 +221,259 @@ def qhom_analyze(ctx, runs, claims):
                  f"is the stability limit of the stiffest coordinate); {len(low)} picked the smallest lr" +
                  (f" ({', '.join(f'{m} sigma={s_:g} K={K} R={R}' for m, s_, K, R in low[:4])}: the grid may be too "
                   f"short there)" if low else "") + ".")
+    return SimpleNamespace(p=p, T=T, cv=cv, seeds=seeds, tuning=tuning, edge_note=edge_note, B=B)
 
-    if "C5.1" in claims:
-        cells, fails = 0, []
-        for sigma in p["sigmas"]:
-            for K in p["Ks"]:
-                for R in p["Rs"]:
-                    loc = C.gmean(T[("local_sgd", sigma, K, R)][1])
-                    mb = C.gmean(T[("minibatch_sgd", sigma, K, R)][1])
-                    cells += 1
-                    if not loc <= 1.05 * mb:
-                        fails.append((sigma, K, R, loc, mb))
-        widen_fail, widen_n = [], 0
-        small = [s for s in p["sigmas"] if s <= 0.1]
-        ratios = {}
-        for sigma in small:
-            for R in p["Rs"]:
-                rs = [C.gmean(T[("minibatch_sgd", sigma, K, R)][1]) /
-                      C.gmean(T[("local_sgd", sigma, K, R)][1]) for K in p["Ks"]]
-                ratios[(sigma, R)] = rs
-                widen_n += 1
-                if not all(b >= 0.95 * a for a, b in zip(rs, rs[1:])):
-                    widen_fail.append((sigma, R, rs))
-        worst, n_checked, mismatch = _closed_form_check(ctx, cv, seeds)
-        # the closed form to 1e-12, or (when fp64 rounding of the long recursions exceeds that)
-        # olsgd equal to the same fp64 recursion on the host to 1e-12 and no further from the
-        # closed form than twice the host's own distance
-        cf_ok = (not mismatch and n_checked > 0 and worst["acsa_vs_host"] <= 1e-12 and
-                 (worst["olsgd_vs_closed"] <= 1e-12 or
-                  (worst["olsgd_vs_host"] <= 1e-12 and worst["olsgd_vs_closed"] <= 2 * worst["host_vs_closed"] + 1e-15)))
-        a_ok, b_ok = not fails, not widen_fail
-        parts = [a_ok, b_ok, cf_ok]
-        status = C.VERDICT_HOLDS if all(parts) else (C.VERDICT_PARTLY if any(parts) else C.VERDICT_NO)
-        # figure: one panel per sigma, F-F* (tuned) vs K, per method, line style per R
-        fig, axes = plt.subplots(1, len(p["sigmas"]), figsize=(5.2 * len(p["sigmas"]), 4.4), sharey=False)
-        styles = ["-", "--", ":"]
-        for ax, sigma in zip(np.atleast_1d(axes), p["sigmas"]):
-            for meth in ("minibatch_sgd", "local_sgd"):
-                for R, ls in zip(p["Rs"], styles):
-                    ys = [T[(meth, sigma, K, R)][1] for K in p["Ks"]]
-                    gm = [C.gmean(y) for y in ys]
-                    lo = [np.min(y) for y in ys]
-                    hi = [np.max(y) for y in ys]
-                    ax.plot(p["Ks"], gm, ls, marker="o", color=COLOR[meth], label=f"{SHORT[meth]}, R={R}")
-                    ax.fill_between(p["Ks"], lo, hi, color=COLOR[meth], alpha=0.12)
-            ax.set_xscale("log", base=2)
-            ax.set_yscale("log")
-            ax.set_xlabel("K (gradients per machine per round)")
-            ax.set_ylabel("F(x_hat) - F*  (eta tuned)")
-            ax.set_title(f"Q-HOM, sigma = {sigma:g}")
-        np.atleast_1d(axes)[0].legend(loc="lower left", ncol=1)
-        fig.suptitle(f"C5.1: local SGD vs minibatch SGD at equal K and R (m={M}, d=100, mu=1e-3, H=1; "
-                     f"band = min..max over seeds {C.seeds_text(seeds)})", fontsize=10)
-        fig.tight_layout()
-        figp = C.save_fig(ctx, fig, "C5.1")
-        rat_txt = "; ".join(f"sigma={s:g},R={R}: " + "/".join(C.g(x, 3) for x in rs)
-                            for (s, R), rs in ratios.items())
-        numbers = (f"local<=MB in {cells - len(fails)}/{cells} (sigma,K,R) cells; MB/local gap vs K "
-                   f"widening in {widen_n - len(widen_fail)}/{widen_n} rows at sigma<=0.1; sigma=0: vs closed form "
-                   f"max rel err {C.g(worst['olsgd_vs_closed'], 2)} (host fp64 recursion itself "
-                   f"{C.g(worst['host_vs_closed'], 2)}), vs host recursion {C.g(worst['olsgd_vs_host'], 2)}, AC-SA vs "
-                   f"host {C.g(worst['acsa_vs_host'], 2)} ({n_checked} values)")
-        details = [
-            tuning, edge_note,
-            f"MB-SGD / local SGD error ratio at K = {p['Ks']} (gmean over seeds): {rat_txt}.",
-            "Cells where local SGD lost (sigma, K, R, local, MB): " +
-            (", ".join(f"({s:g},{K},{R},{C.g(l)},{C.g(m)})" for s, K, R, l, m in fails[:6]) or "none") + ".",
-            "Closed form (sigma = 0): F - F* = 1/2 sum_j a_j (1 - eta a_j)^(2n) (x0 - x*)_j^2 with n = KR "
-            "(local SGD) or R (MB-SGD), evaluated for the exact problem olsgd generated (its Philox "
-            "draws repeated on the host; F* and zeta_* match summary.json"
-            + (f" — MISMATCH: {mismatch}" if mismatch else "") + "); every method is also compared with the same "
-            "recursion run on the host in numpy (AC-SA has no closed form). Values with F - F* < 1e-6 (F(x0) - F*) "
-            "are skipped: there fp64 rounding of the iterates alone exceeds 1e-12 relative.",
-        ]
-        out.append(C.verdict(
-            ctx, "C5.1", "Q-HOM: local SGD <= MB-SGD at every (K,R); gap widens with K at small sigma; "
-            "sigma=0 matches the closed form", status, numbers, details,
-            "The papers' statements are worst-case bounds over all quadratics with these constants; one "
-            "log-spaced spectrum with tuned eta on a factor-2 grid is a single instance of that class.",
-            "local <= 1.05 x MB (geometric means over seeds) in every cell; MB/local non-decreasing in K "
-            "(5% slack) for sigma <= 0.1; closed form within 1e-12 relative — or, where fp64 rounding of the long "
-            "recursions exceeds that, olsgd within 1e-12 of the same recursion on the host and no further from the closed "
-            "form than twice the host's own distance", seeds, figp))
 
-    if "C5.2" in claims:
-        noisy = [s for s in p["sigmas"] if s > 0]
-        spread = {}
-        for sigma in p["sigmas"]:
-            for K in p["Ks"]:
-                for R in p["Rs"]:
-                    v = [C.gmean(T[(m, sigma, K, R)][1]) for m in METHODS]
-                    spread[(sigma, K, R)] = max(v) / min(v)
-        shrink_n, shrink_ok = 0, 0
+def c51_compute(ctx, shared):
+    p, T, cv, seeds = shared.p, shared.T, shared.cv, shared.seeds
+    cells, fails = 0, []
+    for sigma in p["sigmas"]:
         for K in p["Ks"]:
             for R in p["Rs"]:
-                seq = [spread[(s, K, R)] for s in p["sigmas"]]
-                shrink_n += 1
-                shrink_ok += all(b <= a * 1.05 for a, b in zip(seq, seq[1:]))
-        top = max(noisy)
-        floor_ratio = {}
-        for m in METHODS:
-            rr = [C.gmean(T[(m, top, K, R)][1]) / (top * B / math.sqrt(M * K * R))
-                  for K in p["Ks"] for R in p["Rs"]]
-            floor_ratio[m] = float(np.median(rr))
-        frac = shrink_ok / shrink_n
-        floor_ok = all(0.1 <= v <= 10 for v in floor_ratio.values())
-        status = (C.VERDICT_HOLDS if frac >= 0.8 and floor_ok else
-                  C.VERDICT_PARTLY if frac >= 0.5 or floor_ok else C.VERDICT_NO)
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(11.5, 4.5))
-        marks = {0.1: "s", 1.0: "o", 0.0: "x"}
-        for m in METHODS:
-            for sigma in noisy:
-                xs, ys = [], []
-                for K in p["Ks"]:
-                    for R in p["Rs"]:
-                        xs.append(sigma * B / math.sqrt(M * K * R))
-                        ys.append(C.gmean(T[(m, sigma, K, R)][1]))
-                a1.scatter(xs, ys, marker=marks.get(sigma, "o"), color=COLOR[m], alpha=0.8,
-                           label=f"{SHORT[m]}, sigma={sigma:g}")
-        lim = [1e-4, 10]
-        a1.plot(lim, lim, "k--", lw=1, label="error = floor")
-        a1.set_xscale("log")
-        a1.set_yscale("log")
-        a1.set_xlabel("statistical floor  sigma B / sqrt(m K R)")
-        a1.set_ylabel("tuned F(x_hat) - F*")
-        a1.set_title("errors against the floor (all K, R)")
-        a1.legend(fontsize=7.5)
-        labels = [f"K={K},R={R}" for K in p["Ks"] for R in p["Rs"]]
-        x = np.arange(len(labels))
-        w = 0.8 / len(p["sigmas"])
-        for i, sigma in enumerate(p["sigmas"]):
-            a2.bar(x + i * w, [spread[(sigma, K, R)] for K in p["Ks"] for R in p["Rs"]], w,
-                   label=f"sigma={sigma:g}")
-        a2.set_yscale("log")
-        a2.set_xticks(x + w * (len(p["sigmas"]) - 1) / 2)
-        a2.set_xticklabels(labels, rotation=70, fontsize=7)
-        a2.set_ylabel("max / min tuned error over the 3 methods")
-        a2.set_title("gap between the methods shrinks as sigma grows?")
-        a2.legend()
-        fig.suptitle(f"C5.2: Q-HOM, m={M}, B=||x0-x*||={B:.2f} (mean over seeds {C.seeds_text(seeds)})",
-                     fontsize=10)
-        fig.tight_layout()
-        figp = C.save_fig(ctx, fig, "C5.2")
-        med = {s: float(np.median([spread[(s, K, R)] for K in p["Ks"] for R in p["Rs"]]))
-               for s in p["sigmas"]}
-        numbers = ("median max/min gap over methods: " +
-                   ", ".join(f"sigma={s:g}: {C.g(v)}" for s, v in med.items()) +
-                   f"; gap shrinking with sigma in {shrink_ok}/{shrink_n} (K,R); error/floor at "
-                   f"sigma={top:g} (median): " +
-                   ", ".join(f"{SHORT[m]} {C.g(v, 2)}" for m, v in floor_ratio.items()))
-        details = [tuning, edge_note,
-                   f"Floor = sigma*B/sqrt(mKR) with B = ||x0 - x*|| = {B:.3f} (x0 = 0), constants dropped."]
-        out.append(C.verdict(
-            ctx, "C5.2", "Q-HOM: as sigma grows the methods approach the sigma*B/sqrt(mKR) floor and the "
-            "gaps shrink", status, numbers, details,
-            "The floor is an order-of-magnitude bound with constants dropped; on one spectrum the "
-            "constant in front of it differs per method and per (K,R).",
-            "gap (max/min over methods) non-increasing in sigma (5% slack) in >= 80% of (K,R) cells, "
-            "and the median error/floor at the largest sigma within [0.1, 10] for every method "
-            "(partly: one of the two, or >= 50% of cells)", seeds, figp))
+                loc = gmean(T[("local_sgd", sigma, K, R)][1])
+                mb = gmean(T[("minibatch_sgd", sigma, K, R)][1])
+                cells += 1
+                if not loc <= 1.05 * mb:
+                    fails.append((sigma, K, R, loc, mb))
+    widen_fail, widen_n = [], 0
+    small = [s for s in p["sigmas"] if s <= 0.1]
+    ratios = {}
+    for sigma in small:
+        for R in p["Rs"]:
+            rs = [gmean(T[("minibatch_sgd", sigma, K, R)][1]) /
+                  gmean(T[("local_sgd", sigma, K, R)][1]) for K in p["Ks"]]
+            ratios[(sigma, R)] = rs
+            widen_n += 1
+            if not all(b >= 0.95 * a for a, b in zip(rs, rs[1:])):
+                widen_fail.append((sigma, R, rs))
+    worst, n_checked, mismatch = _closed_form_check(ctx, cv, seeds)
+    # the closed form to 1e-12, or (when fp64 rounding of the long recursions exceeds that)
+    # olsgd equal to the same fp64 recursion on the host to 1e-12 and no further from the
+    # closed form than twice the host's own distance
+    cf_ok = (not mismatch and n_checked > 0 and worst["acsa_vs_host"] <= 1e-12 and
+             (worst["olsgd_vs_closed"] <= 1e-12 or
+              (worst["olsgd_vs_host"] <= 1e-12 and worst["olsgd_vs_closed"] <= 2 * worst["host_vs_closed"] + 1e-15)))
+    a_ok, b_ok = not fails, not widen_fail
+    parts = [a_ok, b_ok, cf_ok]
+    status = V.combine(parts)
+    return SimpleNamespace(ratios=ratios, cells=cells, widen_n=widen_n, n_checked=n_checked,
+                           fails=fails, widen_fail=widen_fail, worst=worst, mismatch=mismatch,
+                           status=status)
 
-    if "C5.3" in claims:
-        K0 = p["Ks"][0]
-        Rs = p["Rfit"]
-        mb = [T[("minibatch_sgd", 0.0, K0, R)] for R in Rs]
-        ac = [T[("accelerated_minibatch_sgd", 0.0, K0, R)] for R in Rs]
-        mb_g = [C.gmean(t[1]) for t in mb]
-        ac_g = [C.gmean(t[1]) for t in ac]
-        wins = sum(a < b for a, b in zip(ac_g, mb_g))
-        s_mb, s_ac = C.loglog_slope(Rs, mb_g), C.loglog_slope(Rs, ac_g)
-        beats = wins == len(Rs)
-        steeper = s_ac < s_mb
-        status = C.VERDICT_HOLDS if beats and steeper else (
-            C.VERDICT_PARTLY if beats or steeper or wins > 0 else C.VERDICT_NO)
-        fig, ax = plt.subplots(figsize=(6.8, 4.8))
-        for meth, tt, gg, s in (("minibatch_sgd", mb, mb_g, s_mb), ("accelerated_minibatch_sgd", ac, ac_g, s_ac)):
-            ax.plot(Rs, gg, "o-", color=COLOR[meth], label=f"{SHORT[meth]} (slope {s:.2f})")
-            ax.fill_between(Rs, [np.min(t[1]) for t in tt], [np.max(t[1]) for t in tt],
-                            color=COLOR[meth], alpha=0.15)
-        r0, y0 = Rs[0], mb_g[0]
-        ax.plot(Rs, [y0 * r0 / R for R in Rs], "k:", lw=1, label="1/R guide")
-        ax.plot(Rs, [y0 * (r0 / R) ** 2 for R in Rs], "k--", lw=1, label="1/R^2 guide")
-        ax.set_xscale("log")
+
+def c51_figure(ctx, shared, data):
+    p, T, seeds = shared.p, shared.T, shared.seeds
+    plt = C.plt()
+    # figure: one panel per sigma, F-F* (tuned) vs K, per method, line style per R
+    fig, axes = plt.subplots(1, len(p["sigmas"]), figsize=(5.2 * len(p["sigmas"]), 4.4), sharey=False)
+    styles = ["-", "--", ":"]
+    for ax, sigma in zip(np.atleast_1d(axes), p["sigmas"]):
+        for meth in ("minibatch_sgd", "local_sgd"):
+            for R, ls in zip(p["Rs"], styles):
+                ys = [T[(meth, sigma, K, R)][1] for K in p["Ks"]]
+                gm = [gmean(y) for y in ys]
+                lo = [np.min(y) for y in ys]
+                hi = [np.max(y) for y in ys]
+                ax.plot(p["Ks"], gm, ls, marker="o", color=COLOR[meth], label=f"{SHORT[meth]}, R={R}")
+                ax.fill_between(p["Ks"], lo, hi, color=COLOR[meth], alpha=0.12)
+        ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.set_xlabel("R (rounds)")
-        ax.set_ylabel("F(x_hat) - F*, eta tuned per R")
-        ax.set_title(f"C5.3: Q-HOM sigma=0, ACC-MB-SGD vs MB-SGD (m={M}; band = seeds {C.seeds_text(seeds)})",
-                     fontsize=10)
-        ax.legend()
-        figp = C.save_fig(ctx, fig, "C5.3")
-        numbers = (f"ACC < MB at {wins}/{len(Rs)} R in {Rs}; log-log slope ACC {s_ac:.2f} vs MB {s_mb:.2f}; "
-                   f"R={Rs[-1]}: ACC {C.g(ac_g[-1])} vs MB {C.g(mb_g[-1])}")
-        details = [tuning, "At sigma = 0 K does not matter for either method (it only sets the batch).",
-                   "Best lr per R: MB " + ", ".join(lr_name(t[0]) for t in mb) + "; AC-SA " +
-                   ", ".join(lr_name(t[0]) for t in ac) + "."]
-        out.append(C.verdict(
-            ctx, "C5.3", "Q-HOM sigma=0: ACC-MB-SGD beats MB-SGD at equal R with a steeper log-log slope",
-            status, numbers, details,
-            "1/R vs 1/R^2 are worst-case rates; with mu = 1e-3 and a log-spaced spectrum both curves "
-            "bend (the strongly convex part is linear-rate), so the measured slopes are local.",
-            "ACC below MB (gmean over seeds) at every R, and ACC's fitted slope below MB's "
-            "(partly: either)", seeds, figp))
-    return out
+        ax.set_xlabel("K (gradients per machine per round)")
+        ax.set_ylabel("F(x_hat) - F*  (eta tuned)")
+        ax.set_title(f"Q-HOM, sigma = {sigma:g}")
+    np.atleast_1d(axes)[0].legend(loc="lower left", ncol=1)
+    fig.suptitle(f"C5.1: local SGD vs minibatch SGD at equal K and R (m={M}, d=100, mu=1e-3, H=1; "
+                 f"band = min..max over seeds {F.seeds_text(seeds)})", fontsize=10)
+    fig.tight_layout()
+    return C.save_fig(ctx, fig, "C5.1")
+
+
+def c51_verdict(ctx, shared, data, figp):
+    tuning, edge_note, p, seeds = shared.tuning, shared.edge_note, shared.p, shared.seeds
+    ratios, cells, widen_n, n_checked = data.ratios, data.cells, data.widen_n, data.n_checked
+    fails, widen_fail, worst, mismatch = data.fails, data.widen_fail, data.worst, data.mismatch
+    status = data.status
+    rat_txt = "; ".join(f"sigma={s:g},R={R}: " + "/".join(F.g(x, 3) for x in rs)
+                        for (s, R), rs in ratios.items())
+    numbers = (f"local<=MB in {cells - len(fails)}/{cells} (sigma,K,R) cells; MB/local gap vs K "
+               f"widening in {widen_n - len(widen_fail)}/{widen_n} rows at sigma<=0.1; sigma=0: vs closed form "
+               f"max rel err {F.g(worst['olsgd_vs_closed'], 2)} (host fp64 recursion itself "
+               f"{F.g(worst['host_vs_closed'], 2)}), vs host recursion {F.g(worst['olsgd_vs_host'], 2)}, AC-SA vs "
+               f"host {F.g(worst['acsa_vs_host'], 2)} ({n_checked} values)")
+    details = [
+        tuning, edge_note,
+        f"MB-SGD / local SGD error ratio at K = {p['Ks']} (gmean over seeds): {rat_txt}.",
+        "Cells where local SGD lost (sigma, K, R, local, MB): " +
+        (", ".join(f"({s:g},{K},{R},{F.g(l)},{F.g(m)})" for s, K, R, l, m in fails[:6]) or "none") + ".",
+        "Closed form (sigma = 0): F - F* = 1/2 sum_j a_j (1 - eta a_j)^(2n) (x0 - x*)_j^2 with n = KR "
+        "(local SGD) or R (MB-SGD), evaluated for the exact problem olsgd generated (its Philox "
+        "draws repeated on the host; F* and zeta_* match summary.json"
+        + (f" — MISMATCH: {mismatch}" if mismatch else "") + "); every method is also compared with the same "
+        "recursion run on the host in numpy (AC-SA has no closed form). Values with F - F* < 1e-6 (F(x0) - F*) "
+        "are skipped: there fp64 rounding of the iterates alone exceeds 1e-12 relative.",
+    ]
+    return C.verdict(
+        ctx, "C5.1", "Q-HOM: local SGD <= MB-SGD at every (K,R); gap widens with K at small sigma; "
+        "sigma=0 matches the closed form", status, numbers, details,
+        "The papers' statements are worst-case bounds over all quadratics with these constants; one "
+        "log-spaced spectrum with tuned eta on a factor-2 grid is a single instance of that class.",
+        "local <= 1.05 x MB (geometric means over seeds) in every cell; MB/local non-decreasing in K "
+        "(5% slack) for sigma <= 0.1; closed form within 1e-12 relative — or, where fp64 rounding of the long "
+        "recursions exceeds that, olsgd within 1e-12 of the same recursion on the host and no further from the closed "
+        "form than twice the host's own distance", seeds, figp)
+
+
+def c52_compute(ctx, shared):
+    p, T, B = shared.p, shared.T, shared.B
+    noisy = [s for s in p["sigmas"] if s > 0]
+    spread = {}
+    for sigma in p["sigmas"]:
+        for K in p["Ks"]:
+            for R in p["Rs"]:
+                v = [gmean(T[(m, sigma, K, R)][1]) for m in METHODS]
+                spread[(sigma, K, R)] = max(v) / min(v)
+    shrink_n, shrink_ok = 0, 0
+    for K in p["Ks"]:
+        for R in p["Rs"]:
+            seq = [spread[(s, K, R)] for s in p["sigmas"]]
+            shrink_n += 1
+            shrink_ok += all(b <= a * 1.05 for a, b in zip(seq, seq[1:]))
+    top = max(noisy)
+    floor_ratio = {}
+    for m in METHODS:
+        rr = [gmean(T[(m, top, K, R)][1]) / (top * B / math.sqrt(M * K * R))
+              for K in p["Ks"] for R in p["Rs"]]
+        floor_ratio[m] = float(np.median(rr))
+    frac = shrink_ok / shrink_n
+    floor_ok = all(0.1 <= v <= 10 for v in floor_ratio.values())
+    status = (V.HOLDS if frac >= 0.8 and floor_ok else
+              V.PARTLY if frac >= 0.5 or floor_ok else V.NO)
+    return SimpleNamespace(noisy=noisy, spread=spread, shrink_ok=shrink_ok, shrink_n=shrink_n,
+                           top=top, floor_ratio=floor_ratio, status=status)
+
+
+def c52_figure(ctx, shared, data):
+    p, B, T, seeds = shared.p, shared.B, shared.T, shared.seeds
+    noisy, spread = data.noisy, data.spread
+    plt = C.plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11.5, 4.5))
+    marks = {0.1: "s", 1.0: "o", 0.0: "x"}
+    for m in METHODS:
+        for sigma in noisy:
+            xs, ys = [], []
+            for K in p["Ks"]:
+                for R in p["Rs"]:
+                    xs.append(sigma * B / math.sqrt(M * K * R))
+                    ys.append(gmean(T[(m, sigma, K, R)][1]))
+            a1.scatter(xs, ys, marker=marks.get(sigma, "o"), color=COLOR[m], alpha=0.8,
+                       label=f"{SHORT[m]}, sigma={sigma:g}")
+    lim = [1e-4, 10]
+    a1.plot(lim, lim, "k--", lw=1, label="error = floor")
+    a1.set_xscale("log")
+    a1.set_yscale("log")
+    a1.set_xlabel("statistical floor  sigma B / sqrt(m K R)")
+    a1.set_ylabel("tuned F(x_hat) - F*")
+    a1.set_title("errors against the floor (all K, R)")
+    a1.legend(fontsize=7.5)
+    labels = [f"K={K},R={R}" for K in p["Ks"] for R in p["Rs"]]
+    x = np.arange(len(labels))
+    w = 0.8 / len(p["sigmas"])
+    for i, sigma in enumerate(p["sigmas"]):
+        a2.bar(x + i * w, [spread[(sigma, K, R)] for K in p["Ks"] for R in p["Rs"]], w,
+               label=f"sigma={sigma:g}")
+    a2.set_yscale("log")
+    a2.set_xticks(x + w * (len(p["sigmas"]) - 1) / 2)
+    a2.set_xticklabels(labels, rotation=70, fontsize=7)
+    a2.set_ylabel("max / min tuned error over the 3 methods")
+    a2.set_title("gap between the methods shrinks as sigma grows?")
+    a2.legend()
+    fig.suptitle(f"C5.2: Q-HOM, m={M}, B=||x0-x*||={B:.2f} (mean over seeds {F.seeds_text(seeds)})",
+                 fontsize=10)
+    fig.tight_layout()
+    return C.save_fig(ctx, fig, "C5.2")
+
+
+def c52_verdict(ctx, shared, data, figp):
+    p, tuning, edge_note, B = shared.p, shared.tuning, shared.edge_note, shared.B
+    seeds = shared.seeds
+    spread, shrink_ok, shrink_n, top = data.spread, data.shrink_ok, data.shrink_n, data.top
+    floor_ratio, status = data.floor_ratio, data.status
+    med = {s: float(np.median([spread[(s, K, R)] for K in p["Ks"] for R in p["Rs"]]))
+           for s in p["sigmas"]}
+    numbers = ("median max/min gap over methods: " +
+               ", ".join(f"sigma={s:g}: {F.g(v)}" for s, v in med.items()) +
+               f"; gap shrinking with sigma in {shrink_ok}/{shrink_n} (K,R); error/floor at "
+               f"sigma={top:g} (median): " +
+               ", ".join(f"{SHORT[m]} {F.g(v, 2)}" for m, v in floor_ratio.items()))
+    details = [tuning, edge_note,
+               f"Floor = sigma*B/sqrt(mKR) with B = ||x0 - x*|| = {B:.3f} (x0 = 0), constants dropped."]
+    return C.verdict(
+        ctx, "C5.2", "Q-HOM: as sigma grows the methods approach the sigma*B/sqrt(mKR) floor and the "
+        "gaps shrink", status, numbers, details,
+        "The floor is an order-of-magnitude bound with constants dropped; on one spectrum the "
+        "constant in front of it differs per method and per (K,R).",
+        "gap (max/min over methods) non-increasing in sigma (5% slack) in >= 80% of (K,R) cells, "
+        "and the median error/floor at the largest sigma within [0.1, 10] for every method "
+        "(partly: one of the two, or >= 50% of cells)", seeds, figp)
+
+
+def c53_compute(ctx, shared):
+    p, T = shared.p, shared.T
+    K0 = p["Ks"][0]
+    Rs = p["Rfit"]
+    mb = [T[("minibatch_sgd", 0.0, K0, R)] for R in Rs]
+    ac = [T[("accelerated_minibatch_sgd", 0.0, K0, R)] for R in Rs]
+    mb_g = [gmean(t[1]) for t in mb]
+    ac_g = [gmean(t[1]) for t in ac]
+    wins = sum(a < b for a, b in zip(ac_g, mb_g))
+    s_mb, s_ac = loglog_slope(Rs, mb_g), loglog_slope(Rs, ac_g)
+    beats = wins == len(Rs)
+    steeper = s_ac < s_mb
+    status = V.HOLDS if beats and steeper else (
+        V.PARTLY if beats or steeper or wins > 0 else V.NO)
+    return SimpleNamespace(mb=mb, mb_g=mb_g, s_mb=s_mb, ac=ac, ac_g=ac_g, s_ac=s_ac, Rs=Rs,
+                           wins=wins, status=status)
+
+
+def c53_figure(ctx, shared, data):
+    seeds = shared.seeds
+    mb, mb_g, s_mb, ac, ac_g, s_ac = data.mb, data.mb_g, data.s_mb, data.ac, data.ac_g, data.s_ac
+    Rs = data.Rs
+    plt = C.plt()
+    fig, ax = plt.subplots(figsize=(6.8, 4.8))
+    for meth, tt, gg, s in (("minibatch_sgd", mb, mb_g, s_mb), ("accelerated_minibatch_sgd", ac, ac_g, s_ac)):
+        ax.plot(Rs, gg, "o-", color=COLOR[meth], label=f"{SHORT[meth]} (slope {s:.2f})")
+        ax.fill_between(Rs, [np.min(t[1]) for t in tt], [np.max(t[1]) for t in tt],
+                        color=COLOR[meth], alpha=0.15)
+    r0, y0 = Rs[0], mb_g[0]
+    ax.plot(Rs, [y0 * r0 / R for R in Rs], "k:", lw=1, label="1/R guide")
+    ax.plot(Rs, [y0 * (r0 / R) ** 2 for R in Rs], "k--", lw=1, label="1/R^2 guide")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("R (rounds)")
+    ax.set_ylabel("F(x_hat) - F*, eta tuned per R")
+    ax.set_title(f"C5.3: Q-HOM sigma=0, ACC-MB-SGD vs MB-SGD (m={M}; band = seeds {F.seeds_text(seeds)})",
+                 fontsize=10)
+    ax.legend()
+    return C.save_fig(ctx, fig, "C5.3")
+
+
+def c53_verdict(ctx, shared, data, figp):
+    tuning, seeds = shared.tuning, shared.seeds
+    wins, Rs, s_ac, s_mb, ac_g = data.wins, data.Rs, data.s_ac, data.s_mb, data.ac_g
+    mb_g, ac, mb, status = data.mb_g, data.ac, data.mb, data.status
+    numbers = (f"ACC < MB at {wins}/{len(Rs)} R in {Rs}; log-log slope ACC {s_ac:.2f} vs MB {s_mb:.2f}; "
+               f"R={Rs[-1]}: ACC {F.g(ac_g[-1])} vs MB {F.g(mb_g[-1])}")
+    details = [tuning, "At sigma = 0 K does not matter for either method (it only sets the batch).",
+               "Best lr per R: MB " + ", ".join(lr_name(t[0]) for t in mb) + "; AC-SA " +
+               ", ".join(lr_name(t[0]) for t in ac) + "."]
+    return C.verdict(
+        ctx, "C5.3", "Q-HOM sigma=0: ACC-MB-SGD beats MB-SGD at equal R with a steeper log-log slope",
+        status, numbers, details,
+        "1/R vs 1/R^2 are worst-case rates; with mu = 1e-3 and a log-spaced spectrum both curves "
+        "bend (the strongly convex part is linear-rate), so the measured slopes are local.",
+        "ACC below MB (gmean over seeds) at every R, and ACC's fitted slope below MB's "
+        "(partly: either)", seeds, figp)
 
 
 # =======================================================================================
@@ -443,6 +505,11 @@ def c61_runs(ctx):
 def c61_analyze(ctx, runs, claims):
     if not C.all_ok(runs):
         return [C.failed_verdict(ctx, "C6.1", "Q-HET fixed points", runs)]
+    data = c61_compute(ctx, runs)
+    return [c61_verdict(ctx, data, c61_figure(ctx, data))]
+
+
+def c61_compute(ctx, runs):
     p = c61_plan(ctx)
     res = C.results(runs)
     seeds = ctx.seeds
@@ -476,12 +543,20 @@ def c61_analyze(ctx, runs, claims):
             curves[("mb", t["zeta"], t["seed"])] = (r.m("step"), r.m("suboptimality"), None)
     zs = [z for z in p["zetas"] if z > 0]
     f_ls_mean = [np.mean([a for a, _ in gap[z]]) for z in zs]
-    slope = C.loglog_slope(zs, f_ls_mean)
+    slope = loglog_slope(zs, f_ls_mean)
     conv_ok = rel_ls <= 1e-10 and not mism
     slope_ok = abs(slope - 2) <= 0.1
     mb_ok = max(mb_final) <= 1e-12
     parts = [conv_ok, slope_ok, mb_ok]
-    status = C.VERDICT_HOLDS if all(parts) else (C.VERDICT_PARTLY if any(parts) else C.VERDICT_NO)
+    status = V.combine(parts)
+    return SimpleNamespace(p=p, seeds=seeds, curves=curves, zs=zs, gap=gap, f_ls_mean=f_ls_mean,
+                           slope=slope, rel_ls=rel_ls, rel_traj=rel_traj, mb_final=mb_final,
+                           mism=mism, status=status)
+
+
+def c61_figure(ctx, data):
+    p, seeds, curves, zs, gap = data.p, data.seeds, data.curves, data.zs, data.gap
+    f_ls_mean, slope = data.f_ls_mean, data.slope
     plt = C.plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.6))
     cmap = plt.get_cmap("viridis")
@@ -510,26 +585,32 @@ def c61_analyze(ctx, runs, claims):
     a2.set_ylabel("F(x_LS) - F*")
     a2.set_title(f"fixed-point gap vs heterogeneity: slope {slope:.3f}")
     a2.legend()
-    fig.suptitle(f"C6.1: Q-HET (m={M}, d=100, split Hessians H=1, mu=0.01), K={p['K']}, seeds {C.seeds_text(seeds)}",
+    fig.suptitle(f"C6.1: Q-HET (m={M}, d=100, split Hessians H=1, mu=0.01), K={p['K']}, seeds {F.seeds_text(seeds)}",
                  fontsize=10)
     fig.tight_layout()
-    figp = C.save_fig(ctx, fig, "C6.1")
-    numbers = (f"local SGD final vs host x_LS: max rel diff {C.g(rel_ls, 2)} (F-F* and ||x-x*||^2); "
-               f"trajectory vs numpy {C.g(rel_traj, 2)}; F(x_LS)-F* slope in zeta {slope:.3f}; "
-               f"MB-SGD final (F-F*)/(F(x0)-F*) max {C.g(max(mb_final), 2)}")
+    return C.save_fig(ctx, fig, "C6.1")
+
+
+def c61_verdict(ctx, data, figp):
+    slope, rel_ls, rel_traj, mb_final = data.slope, data.rel_ls, data.rel_traj, data.mb_final
+    mism, zs, f_ls_mean, status = data.mism, data.zs, data.f_ls_mean, data.status
+    seeds = data.seeds
+    numbers = (f"local SGD final vs host x_LS: max rel diff {F.g(rel_ls, 2)} (F-F* and ||x-x*||^2); "
+               f"trajectory vs numpy {F.g(rel_traj, 2)}; F(x_LS)-F* slope in zeta {slope:.3f}; "
+               f"MB-SGD final (F-F*)/(F(x0)-F*) max {F.g(max(mb_final), 2)}")
     details = [
         "x_LS = sum_i e_i c_i / sum_i e_i with e_i = 1 - (1 - eta a_i)^K per coordinate, computed on the "
         "host for exactly the problem olsgd generated (F* and zeta_* checked against summary.json"
         + (f" — MISMATCH {mism[:2]}" if mism else "") + "). olsgd reports F(x_bar)-F* and ||x_bar-x*||^2, "
         "so the comparison uses both scalars (two independent functions of x_bar) rather than the vector.",
-        "F(x_LS) - F* by zeta: " + ", ".join(f"{z:g}: {C.g(v)}" for z, v in zip(zs, f_ls_mean)) + ".",
+        "F(x_LS) - F* by zeta: " + ", ".join(f"{z:g}: {F.g(v)}" for z, v in zip(zs, f_ls_mean)) + ".",
     ]
-    return [C.verdict(
+    return C.verdict(
         ctx, "C6.1", "Q-HET sigma=0: local SGD converges to x_LS, F(x_LS)-F* grows as s^2; MB-SGD converges to x*",
         status, numbers, details,
         "This is an exact property of the recursion, so scale does not enter; only fp64 rounding limits it.",
         "final F-F* and ||x-x*||^2 within 1e-10 relative of the host x_LS; slope of F(x_LS)-F* in zeta "
-        "2 +- 0.1; MB-SGD's final F-F* <= 1e-12 of the initial", seeds, figp)]
+        "2 +- 0.1; MB-SGD's final F-F* <= 1e-12 of the initial", seeds, figp)
 
 
 # =======================================================================================
@@ -573,9 +654,35 @@ def c62_runs(ctx):
     return runs
 
 
+def _zeta_curves(ax, shared, meths, norm=False):
+    """Tuned error against zeta_*/(HB/sqrt R) per method, band = min..max over seeds."""
+    p, tuned, xs = shared.p, shared.tuned, shared.xs
+    for meth in meths:
+        gm = np.array([tuned[(meth, mu)][0] for mu in p["mults"]])
+        lo = np.array([np.min(tuned[(meth, mu)][2]) for mu in p["mults"]])
+        hi = np.array([np.max(tuned[(meth, mu)][2]) for mu in p["mults"]])
+        if norm:
+            gm, lo, hi = gm / gm[0], lo / gm[0], hi / gm[0]
+        ax.plot(xs, gm, "o-", color=COLOR[meth], label=SHORT[meth])
+        ax.fill_between(xs, lo, hi, color=COLOR[meth], alpha=0.15)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(xs)
+    ax.set_xticklabels(["0"] + [f"{mu:g}" for mu in p["mults"][1:]])
+    ax.set_xlabel("zeta_* / (H B / sqrt(R))")
+
+
 def c62_analyze(ctx, runs, claims):
     if not C.all_ok(runs):
         return [C.failed_verdict(ctx, c, "Q-HET zeta sweep", runs) for c in claims]
+    return C.run_claims(ctx, claims, c62_shared(ctx, runs), {
+        "C6.2": (c62_compute, c62_figure, c62_verdict),
+        "C6.3": (c63_compute, c63_figure, c63_verdict)})
+
+
+def c62_shared(ctx, runs):
+    """Q-HET zeta sweep: final errors E, each instance's B, the tuned errors per (method, zeta)
+    and the texts C6.2 and C6.3 share."""
     p = c62_plan(ctx)
     seeds = ctx.seeds
     res = C.results(runs)
@@ -593,7 +700,7 @@ def c62_analyze(ctx, runs, claims):
             best = None
             for lr in p["grid"][meth]:
                 vals = np.array([E[(meth, mult, lr, s)] for s in seeds])
-                gm = C.gmean(vals)
+                gm = gmean(vals)
                 if best is None or gm < best[0]:
                     best = (gm, lr, vals)
             tuned[(meth, mult)] = best
@@ -601,137 +708,149 @@ def c62_analyze(ctx, runs, claims):
              if b[1] in (p["grid"][m][0], p["grid"][m][-1])]
     ratio = [tuned[("local_sgd", mu)][0] / tuned[("minibatch_sgd", mu)][0] for mu in p["mults"]]
     B = np.mean([c62_B(s) for s in seeds])
-    plt = C.plt()
-    out = []
     xs = [mu if mu > 0 else p["mults"][1] / 3 for mu in p["mults"]]  # zeta = 0 drawn at the left
     tuning = (f"eta tuned per (method, zeta) on factor-2 grids (local SGD {lr_name(p['grid']['local_sgd'][0])}.."
               f"{lr_name(p['grid']['local_sgd'][-1])}, MB-SGD {lr_name(p['grid']['minibatch_sgd'][0])}.."
               f"{lr_name(p['grid']['minibatch_sgd'][-1])}, AC-SA {lr_name(p['grid']['accelerated_minibatch_sgd'][0])}.."
               f"{lr_name(p['grid']['accelerated_minibatch_sgd'][-1])}) by the geometric mean over seeds; "
               + (f"grid-edge picks: {'; '.join(edges)}" if edges else "no grid-edge picks") + ".")
+    return SimpleNamespace(p=p, ratio=ratio, B=B, seeds=seeds, tuning=tuning, res=res, tuned=tuned,
+                           Bz=Bz, E=E, xs=xs)
 
-    def curve_plot(ax, meths, norm=False):
-        for meth in meths:
-            gm = np.array([tuned[(meth, mu)][0] for mu in p["mults"]])
-            lo = np.array([np.min(tuned[(meth, mu)][2]) for mu in p["mults"]])
-            hi = np.array([np.max(tuned[(meth, mu)][2]) for mu in p["mults"]])
-            if norm:
-                gm, lo, hi = gm / gm[0], lo / gm[0], hi / gm[0]
-            ax.plot(xs, gm, "o-", color=COLOR[meth], label=SHORT[meth])
-            ax.fill_between(xs, lo, hi, color=COLOR[meth], alpha=0.15)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xticks(xs)
-        ax.set_xticklabels(["0"] + [f"{mu:g}" for mu in p["mults"][1:]])
-        ax.set_xlabel("zeta_* / (H B / sqrt(R))")
 
-    if "C6.2" in claims:
-        # crossover: first zeta where local/MB > 1, interpolated in log(zeta) between grid points
-        cross = None
-        for i in range(1, len(p["mults"])):
-            a, b = ratio[i - 1], ratio[i]
-            if a <= 1 < b and p["mults"][i - 1] > 0:
-                la, lb = math.log(a), math.log(b)
-                f = (0 - la) / (lb - la)
-                cross = math.exp(math.log(p["mults"][i - 1]) + f * (math.log(p["mults"][i]) - math.log(p["mults"][i - 1])))
-                break
-            if a <= 1 < b and p["mults"][i - 1] == 0:
-                cross = p["mults"][i]
-                break
-        local_wins0 = ratio[0] < 1
-        mb_wins_big = ratio[-1] > 1
-        cross_ok = cross is not None and 0.1 ** 0.5 <= cross <= 10 ** 0.5
-        parts = [local_wins0, mb_wins_big, cross_ok]
-        status = C.VERDICT_HOLDS if all(parts) else (C.VERDICT_PARTLY if any(parts) else C.VERDICT_NO)
-        fig, ax = plt.subplots(figsize=(7.2, 4.8))
-        curve_plot(ax, METHODS)
-        ax.axvline(1.0, color="gray", ls="--", lw=1, label="predicted crossover zeta^2 = H^2B^2/R")
-        if cross:
-            ax.axvline(cross, color="tab:purple", ls=":", lw=1.5, label=f"measured crossover {cross:.2g}")
-        ax.set_ylabel(f"F(x_hat) - F* after R={p['R']} rounds (eta tuned)")
-        ax.set_title(f"C6.2: Q-HET, R={p['R']}, K={p['K']}, sigma={p['sigma']}, m={M}, B~{B:.1f}; "
-                     f"band = seeds {C.seeds_text(seeds)}", fontsize=10)
-        ax.legend(fontsize=8)
-        figp = C.save_fig(ctx, fig, "C6.2")
-        numbers = ("local/MB error ratio by zeta/(HB/sqrt R) " +
-                   ", ".join(f"{mu:g}: {C.g(r_, 2)}" for mu, r_ in zip(p["mults"], ratio)) +
-                   f"; crossover at {C.g(cross, 2) if cross else 'none'} x HB/sqrt(R)")
-        details = [tuning,
-                   f"zeta_* = mult x H B / sqrt(R), with B = ||x0 - x*|| of the zeta = 0 instance of each seed "
-                   f"(mean {B:.2f}); H = 1 is each rank's largest curvature.",
-                   "But olsgd keeps x0 = 0 while x* moves with zeta (the centres c_i = c0 + s delta_i), so B itself "
-                   "grows with zeta: B = " + ", ".join(f"{np.mean([Bz[(mu, s_)] for s_ in seeds]):.3g}" for mu in p["mults"])
-                   + " at the sweep's points, and in units of each instance's own H B / sqrt(R) the sweep spans only "
-                   "zeta_* = " + ", ".join(
-                       f"{np.mean([r.run.tags['zeta'] / (QHET['H'] * Bz[(r.run.tags['mult'], r.run.tags['seed'])] / math.sqrt(p['R'])) for r in res if r.run.tags['mult'] == mu]):.2g}"
-                       for mu in p["mults"]) + ": the regime zeta >> HB/sqrt(R) is out of reach of this generator.",
-                   "Tuned F-F* (gmean): " + "; ".join(
-                       f"{SHORT[m]}: " + ", ".join(C.g(tuned[(m, mu)][0], 2) for mu in p["mults"]) for m in METHODS) + "."]
-        out.append(C.verdict(
-            ctx, "C6.2", "Q-HET zeta sweep: local SGD wins at zeta=0, MB-SGD at large zeta, crossover near "
-            "zeta^2 ~ H^2B^2/R", status, numbers, details,
-            "The crossover rule is an order-of-magnitude comparison of bounds at fixed B; olsgd's Q-HET moves x* (and B) "
-            "with zeta, and the split-Hessian recipe makes the averaged objective perfectly conditioned (abar_j "
-            "identical), which favours MB-SGD at any zeta.",
-            "local/MB < 1 at zeta=0; > 1 at the largest zeta; the crossover (log-interpolated) within a "
-            "factor sqrt(10) of HB/sqrt(R) in zeta, i.e. within 10x in zeta^2 (partly: some of these)",
-            seeds, figp))
+def c62_compute(ctx, shared):
+    p, ratio = shared.p, shared.ratio
+    # crossover: first zeta where local/MB > 1, interpolated in log(zeta) between grid points
+    cross = None
+    for i in range(1, len(p["mults"])):
+        a, b = ratio[i - 1], ratio[i]
+        if a <= 1 < b and p["mults"][i - 1] > 0:
+            la, lb = math.log(a), math.log(b)
+            f = (0 - la) / (lb - la)
+            cross = math.exp(math.log(p["mults"][i - 1]) + f * (math.log(p["mults"][i]) - math.log(p["mults"][i - 1])))
+            break
+        if a <= 1 < b and p["mults"][i - 1] == 0:
+            cross = p["mults"][i]
+            break
+    local_wins0 = ratio[0] < 1
+    mb_wins_big = ratio[-1] > 1
+    cross_ok = cross is not None and 0.1 ** 0.5 <= cross <= 10 ** 0.5
+    parts = [local_wins0, mb_wins_big, cross_ok]
+    status = V.combine(parts)
+    return SimpleNamespace(cross=cross, status=status)
 
-    if "C6.3" in claims:
-        stats = {}
-        for meth in ("minibatch_sgd", "accelerated_minibatch_sgd"):
-            gm = [tuned[(meth, mu)][0] for mu in p["mults"]]
-            across = max(gm) / min(gm)
-            seed_spread = float(np.median([np.max(tuned[(meth, mu)][2]) / np.min(tuned[(meth, mu)][2])
-                                           for mu in p["mults"]]))
-            # the same with each seed's error divided by its B^2 (B moves with zeta, see below)
-            gn = [C.gmean([tuned[(meth, mu)][2][i] / Bz[(mu, s)] ** 2 for i, s in enumerate(seeds)])
-                  for mu in p["mults"]]
-            # at one fixed lr of the grid (the same for every zeta): the flattest curve
-            flat = []
-            for lr in p["grid"][meth]:
-                gz = [C.gmean([E[(meth, mu, lr, s_)] for s_ in seeds]) for mu in p["mults"]]
-                if all(np.isfinite(gz)):
-                    flat.append((max(gz) / min(gz), lr))
-            fl = min(flat) if flat else (float("inf"), None)
-            stats[meth] = (across, seed_spread, max(gn) / min(gn), fl)
-        ok = {m: a <= max(1.5, s) for m, (a, s, _, _) in stats.items()}
-        ok_fixed = {m: f[0] <= max(1.05, s) for m, (_, s, _, f) in stats.items()}
-        status = (C.VERDICT_HOLDS if all(ok.values()) else
-                  C.VERDICT_PARTLY if any(ok.values()) or all(ok_fixed.values()) else C.VERDICT_NO)
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(11.5, 4.5))
-        curve_plot(a1, ("minibatch_sgd", "accelerated_minibatch_sgd"))
-        a1.set_ylabel("tuned F(x_hat) - F*")
-        a1.set_title("raw")
-        a1.legend()
-        curve_plot(a2, ("minibatch_sgd", "accelerated_minibatch_sgd", "local_sgd"), norm=True)
-        a2.set_ylabel("error / error at zeta=0")
-        a2.set_title("relative to zeta = 0 (local SGD for contrast)")
-        a2.legend()
-        fig.suptitle(f"C6.3: MB-SGD and ACC-MB-SGD do not depend on zeta? (Q-HET R={p['R']}, K={p['K']}, "
-                     f"sigma={p['sigma']}, seeds {C.seeds_text(seeds)})", fontsize=10)
-        fig.tight_layout()
-        figp = C.save_fig(ctx, fig, "C6.3")
-        bvals = [Bz[(mu, s)] for mu in p["mults"] for s in seeds]
-        numbers = "; ".join(f"{SHORT[m]}: tuned max/min over zeta {C.g(a, 3)} (seed spread {C.g(s, 3)}), at fixed lr "
-                            f"{lr_name(f[1]) if f[1] else '-'} {C.g(f[0], 4)}" for m, (a, s, n, f) in stats.items())
-        details = [tuning,
-                   f"B = ||x0 - x*|| itself moves with zeta (the centres c_i shift): {min(bvals):.2f}..{max(bvals):.2f} "
-                   f"over the sweep, which alone can move the bias term HB^2/R.",
-                   "Seed spread = median over zeta of max/min over seeds at the tuned lr.",
-                   "Divided by each instance's B^2 the tuned errors vary more, not less (" + ", ".join(
-                       f"{SHORT[m]} {C.g(n, 3)}" for m, (_, _, n, _) in stats.items()) + "): the noise term, not the "
-                   "B^2 bias term, dominates at the best lr. What moves the tuned curve is the factor-2 grid: as B grows "
-                   "with zeta the best lr jumps to the next grid value, whose noise floor differs; at one fixed lr whose "
-                   "bias has contracted away, the error is the same at every zeta (the 'at fixed lr' numbers)."]
-        out.append(C.verdict(
-            ctx, "C6.3", "Q-HET: MB-SGD and ACC-MB-SGD errors do not depend on zeta", status, numbers, details,
-            "The bounds are independent of zeta at fixed B; this generator moves x* (and so B) with zeta, and the "
-            "tuned lr, picked from a factor-2 grid, jumps with B.",
-            "holds: max/min over zeta of the tuned error <= max(1.5, the median seed spread) for each method; "
-            "partly: for one method, or for both only at some fixed lr of the grid (max/min <= max(1.05, seed spread))",
-            seeds, figp))
-    return out
+
+def c62_figure(ctx, shared, data):
+    p, B, seeds = shared.p, shared.B, shared.seeds
+    cross = data.cross
+    plt = C.plt()
+    fig, ax = plt.subplots(figsize=(7.2, 4.8))
+    _zeta_curves(ax, shared, METHODS)
+    ax.axvline(1.0, color="gray", ls="--", lw=1, label="predicted crossover zeta^2 = H^2B^2/R")
+    if cross:
+        ax.axvline(cross, color="tab:purple", ls=":", lw=1.5, label=f"measured crossover {cross:.2g}")
+    ax.set_ylabel(f"F(x_hat) - F* after R={p['R']} rounds (eta tuned)")
+    ax.set_title(f"C6.2: Q-HET, R={p['R']}, K={p['K']}, sigma={p['sigma']}, m={M}, B~{B:.1f}; "
+                 f"band = seeds {F.seeds_text(seeds)}", fontsize=10)
+    ax.legend(fontsize=8)
+    return C.save_fig(ctx, fig, "C6.2")
+
+
+def c62_verdict(ctx, shared, data, figp):
+    ratio, p, tuning, B, res = shared.ratio, shared.p, shared.tuning, shared.B, shared.res
+    tuned, Bz, seeds = shared.tuned, shared.Bz, shared.seeds
+    cross, status = data.cross, data.status
+    numbers = ("local/MB error ratio by zeta/(HB/sqrt R) " +
+               ", ".join(f"{mu:g}: {F.g(r_, 2)}" for mu, r_ in zip(p["mults"], ratio)) +
+               f"; crossover at {F.g(cross, 2) if cross else 'none'} x HB/sqrt(R)")
+    details = [tuning,
+               f"zeta_* = mult x H B / sqrt(R), with B = ||x0 - x*|| of the zeta = 0 instance of each seed "
+               f"(mean {B:.2f}); H = 1 is each rank's largest curvature.",
+               "But olsgd keeps x0 = 0 while x* moves with zeta (the centres c_i = c0 + s delta_i), so B itself "
+               "grows with zeta: B = " + ", ".join(f"{np.mean([Bz[(mu, s_)] for s_ in seeds]):.3g}" for mu in p["mults"])
+               + " at the sweep's points, and in units of each instance's own H B / sqrt(R) the sweep spans only "
+               "zeta_* = " + ", ".join(
+                   f"{np.mean([r.run.tags['zeta'] / (QHET['H'] * Bz[(r.run.tags['mult'], r.run.tags['seed'])] / math.sqrt(p['R'])) for r in res if r.run.tags['mult'] == mu]):.2g}"
+                   for mu in p["mults"]) + ": the regime zeta >> HB/sqrt(R) is out of reach of this generator.",
+               "Tuned F-F* (gmean): " + "; ".join(
+                   f"{SHORT[m]}: " + ", ".join(F.g(tuned[(m, mu)][0], 2) for mu in p["mults"]) for m in METHODS) + "."]
+    return C.verdict(
+        ctx, "C6.2", "Q-HET zeta sweep: local SGD wins at zeta=0, MB-SGD at large zeta, crossover near "
+        "zeta^2 ~ H^2B^2/R", status, numbers, details,
+        "The crossover rule is an order-of-magnitude comparison of bounds at fixed B; olsgd's Q-HET moves x* (and B) "
+        "with zeta, and the split-Hessian recipe makes the averaged objective perfectly conditioned (abar_j "
+        "identical), which favours MB-SGD at any zeta.",
+        "local/MB < 1 at zeta=0; > 1 at the largest zeta; the crossover (log-interpolated) within a "
+        "factor sqrt(10) of HB/sqrt(R) in zeta, i.e. within 10x in zeta^2 (partly: some of these)",
+        seeds, figp)
+
+
+def c63_compute(ctx, shared):
+    p, tuned, seeds, E, Bz = shared.p, shared.tuned, shared.seeds, shared.E, shared.Bz
+    stats = {}
+    for meth in ("minibatch_sgd", "accelerated_minibatch_sgd"):
+        gm = [tuned[(meth, mu)][0] for mu in p["mults"]]
+        across = max(gm) / min(gm)
+        seed_spread = float(np.median([np.max(tuned[(meth, mu)][2]) / np.min(tuned[(meth, mu)][2])
+                                       for mu in p["mults"]]))
+        # the same with each seed's error divided by its B^2 (B moves with zeta, see below)
+        gn = [gmean([tuned[(meth, mu)][2][i] / Bz[(mu, s)] ** 2 for i, s in enumerate(seeds)])
+              for mu in p["mults"]]
+        # at one fixed lr of the grid (the same for every zeta): the flattest curve
+        flat = []
+        for lr in p["grid"][meth]:
+            gz = [gmean([E[(meth, mu, lr, s_)] for s_ in seeds]) for mu in p["mults"]]
+            if all(np.isfinite(gz)):
+                flat.append((max(gz) / min(gz), lr))
+        fl = min(flat) if flat else (float("inf"), None)
+        stats[meth] = (across, seed_spread, max(gn) / min(gn), fl)
+    ok = {m: a <= max(1.5, s) for m, (a, s, _, _) in stats.items()}
+    ok_fixed = {m: f[0] <= max(1.05, s) for m, (_, s, _, f) in stats.items()}
+    status = (V.HOLDS if all(ok.values()) else
+              V.PARTLY if any(ok.values()) or all(ok_fixed.values()) else V.NO)
+    return SimpleNamespace(stats=stats, status=status)
+
+
+def c63_figure(ctx, shared, data):
+    p, seeds = shared.p, shared.seeds
+    plt = C.plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11.5, 4.5))
+    _zeta_curves(a1, shared, ("minibatch_sgd", "accelerated_minibatch_sgd"))
+    a1.set_ylabel("tuned F(x_hat) - F*")
+    a1.set_title("raw")
+    a1.legend()
+    _zeta_curves(a2, shared, ("minibatch_sgd", "accelerated_minibatch_sgd", "local_sgd"), norm=True)
+    a2.set_ylabel("error / error at zeta=0")
+    a2.set_title("relative to zeta = 0 (local SGD for contrast)")
+    a2.legend()
+    fig.suptitle(f"C6.3: MB-SGD and ACC-MB-SGD do not depend on zeta? (Q-HET R={p['R']}, K={p['K']}, "
+                 f"sigma={p['sigma']}, seeds {F.seeds_text(seeds)})", fontsize=10)
+    fig.tight_layout()
+    return C.save_fig(ctx, fig, "C6.3")
+
+
+def c63_verdict(ctx, shared, data, figp):
+    Bz, seeds, p, tuning = shared.Bz, shared.seeds, shared.p, shared.tuning
+    stats, status = data.stats, data.status
+    bvals = [Bz[(mu, s)] for mu in p["mults"] for s in seeds]
+    numbers = "; ".join(f"{SHORT[m]}: tuned max/min over zeta {F.g(a, 3)} (seed spread {F.g(s, 3)}), at fixed lr "
+                        f"{lr_name(f[1]) if f[1] else '-'} {F.g(f[0], 4)}" for m, (a, s, n, f) in stats.items())
+    details = [tuning,
+               f"B = ||x0 - x*|| itself moves with zeta (the centres c_i shift): {min(bvals):.2f}..{max(bvals):.2f} "
+               f"over the sweep, which alone can move the bias term HB^2/R.",
+               "Seed spread = median over zeta of max/min over seeds at the tuned lr.",
+               "Divided by each instance's B^2 the tuned errors vary more, not less (" + ", ".join(
+                   f"{SHORT[m]} {F.g(n, 3)}" for m, (_, _, n, _) in stats.items()) + "): the noise term, not the "
+               "B^2 bias term, dominates at the best lr. What moves the tuned curve is the factor-2 grid: as B grows "
+               "with zeta the best lr jumps to the next grid value, whose noise floor differs; at one fixed lr whose "
+               "bias has contracted away, the error is the same at every zeta (the 'at fixed lr' numbers)."]
+    return C.verdict(
+        ctx, "C6.3", "Q-HET: MB-SGD and ACC-MB-SGD errors do not depend on zeta", status, numbers, details,
+        "The bounds are independent of zeta at fixed B; this generator moves x* (and so B) with zeta, and the "
+        "tuned lr, picked from a factor-2 grid, jumps with B.",
+        "holds: max/min over zeta of the tuned error <= max(1.5, the median seed spread) for each method; "
+        "partly: for one method, or for both only at some fixed lr of the grid (max/min <= max(1.05, seed spread))",
+        seeds, figp)
 
 
 # =======================================================================================
@@ -757,9 +876,22 @@ def c13_runs(ctx):
     return runs
 
 
+def _round_means(r, col, tau):
+    """Rounds of tau steps and the mean of metrics.csv's `col` over each round's logged rows."""
+    s, v = r.m("step"), r.m(col)
+    rnd = np.ceil(s / tau).astype(int)
+    xs = np.unique(rnd)
+    return xs, np.array([np.mean(v[rnd == j]) for j in xs])
+
+
 def c13_analyze(ctx, runs, claims):
     if not C.all_ok(runs):
         return [C.failed_verdict(ctx, "C1.3", "Overlap alpha", runs)]
+    data = c13_compute(ctx, runs)
+    return [c13_verdict(ctx, data, c13_figure(ctx, data))]
+
+
+def c13_compute(ctx, runs):
     p = c13_plan(ctx)
     seeds = ctx.seeds
     res = C.results(runs)
@@ -774,12 +906,6 @@ def c13_analyze(ctx, runs, claims):
     def head(r, col):
         return float(r.m(col)[0])  # the first logged step (4 local steps in)
 
-    def per_round(r, col):
-        s, v = r.m("step"), r.m(col)
-        rnd = np.ceil(s / p["tau"]).astype(int)
-        xs = np.unique(rnd)
-        return xs, np.array([np.mean(v[rnd == j]) for j in xs])
-
     cons = {a: [tail(by[(a, s)], "consensus") for s in seeds] for a in p["alphas"] + ["local"]}
     cons0 = {a: [head(by[(a, s)], "consensus") for s in seeds] for a in p["alphas"]}
     loss = {a: [tail(by[(a, s)], "suboptimality") for s in seeds] for a in p["alphas"] + ["local"]}
@@ -787,10 +913,16 @@ def c13_analyze(ctx, runs, claims):
     vs06 = np.mean(cons[0.0]) / max(np.mean(cons[0.6]), 1e-300)
     grow_ok = grow >= 1 and vs06 >= 10
     worse = [l1 > l6 for l1, l6 in zip(loss[1.0], loss[0.6])]
-    m1, s1 = C.mean_sd(loss[1.0])
-    m6, s6 = C.mean_sd(loss[0.6])
+    m1, s1 = mean_sd(loss[1.0])
+    m6, s6 = mean_sd(loss[0.6])
     worse_ok = all(worse) and (m1 - m6) > max(s1, s6)
-    status = C.VERDICT_HOLDS if grow_ok and worse_ok else (C.VERDICT_PARTLY if grow_ok or worse_ok else C.VERDICT_NO)
+    status = V.combine([grow_ok, worse_ok])
+    return SimpleNamespace(p=p, seeds=seeds, by=by, grow=grow, vs06=vs06,
+                           m1=m1, s1=s1, m6=m6, s6=s6, loss=loss, worse=worse, status=status)
+
+
+def c13_figure(ctx, data):
+    p, seeds, by = data.p, data.seeds, data.by
     plt = C.plt()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5))
     cols = {0.0: "tab:orange", 0.6: "tab:blue", 1.0: "tab:purple", "local": "gray"}
@@ -798,9 +930,9 @@ def c13_analyze(ctx, runs, claims):
         lab = "local SGD (reference)" if a == "local" else f"Overlap alpha={a:g}"
         for i, s in enumerate(seeds):
             r = by[(a, s)]
-            x, y = per_round(r, "consensus")
+            x, y = _round_means(r, "consensus", p["tau"])
             a1.plot(x, y, color=cols[a], alpha=0.7, lw=1, label=lab if i == 0 else None)
-            x, y = per_round(r, "suboptimality")
+            x, y = _round_means(r, "suboptimality", p["tau"])
             a2.plot(x, y, color=cols[a], alpha=0.7, lw=1, label=lab if i == 0 else None)
     a1.set_yscale("log")
     a1.set_xlabel(f"round ({p['tau']} steps)")
@@ -813,24 +945,29 @@ def c13_analyze(ctx, runs, claims):
     a2.set_title("loss of the averaged model")
     a2.legend()
     fig.suptitle(f"C1.3: Overlap-Local-SGD pull coefficient on Q-HET (m={M}, zeta*={p['zeta']}, sigma={p['sigma']}, "
-                 f"tau={p['tau']}, eta={p['lr']}; seeds {C.seeds_text(seeds)})", fontsize=10)
+                 f"tau={p['tau']}, eta={p['lr']}; seeds {F.seeds_text(seeds)})", fontsize=10)
     fig.tight_layout()
-    figp = C.save_fig(ctx, fig, "C1.3")
-    numbers = (f"alpha=0 consensus grows x{C.g(grow, 3)} from the first logged step and is x{C.g(vs06, 3)} that of "
-               f"alpha=0.6; final F-F*: alpha=1 {C.g(m1)}+-{C.g(s1, 2)} vs alpha=0.6 {C.g(m6)}+-{C.g(s6, 2)} "
-               f"(alpha=0 {C.g(np.mean(loss[0.0]))}, local SGD {C.g(np.mean(loss['local']))})")
+    return C.save_fig(ctx, fig, "C1.3")
+
+
+def c13_verdict(ctx, data, figp):
+    grow, vs06, m1, s1, m6, s6 = data.grow, data.vs06, data.m1, data.s1, data.m6, data.s6
+    loss, seeds, p, worse, status = data.loss, data.seeds, data.p, data.worse, data.status
+    numbers = (f"alpha=0 consensus grows x{F.g(grow, 3)} from the first logged step and is x{F.g(vs06, 3)} that of "
+               f"alpha=0.6; final F-F*: alpha=1 {F.g(m1)}+-{F.g(s1, 2)} vs alpha=0.6 {F.g(m6)}+-{F.g(s6, 2)} "
+               f"(alpha=0 {F.g(np.mean(loss[0.0]))}, local SGD {F.g(np.mean(loss['local']))})")
     f0 = np.mean([problem(s, p["zeta"], QHET).subopt(np.zeros(100)) for s in seeds])
     details = ["Values are means over the logged steps of the last 20% of the run (every 4 steps, so every "
                "phase of a round is represented), then mean +- sd over seeds; the figure shows means per round.",
                f"alpha=1 worse than 0.6 in {sum(worse)}/{len(worse)} seeds.",
                f"With alpha=1 the rule of docs/algorithms.md §2 never moves the anchor: every rank is overwritten by the "
                f"anchor and then posts that same model, so the next anchor is the same point, x0 (F(x0)-F* = "
-               f"{C.g(f0)} here); only the tau local steps of the current round move x_bar."]
-    return [C.verdict(
+               f"{F.g(f0)} here); only the tau local steps of the current round move x_bar."]
+    return C.verdict(
         ctx, "C1.3", "Overlap on heterogeneous data: alpha=0 lets consensus grow; alpha=1 gives a worse loss than 0.6",
         status, numbers, details,
         "A derived sanity check, not a paper claim; on a quadratic the effect of alpha depends on tau, eta and "
         "zeta, and real non-IID data (the paper's Dirichlet CIFAR-10) may weigh staleness differently.",
         "consensus(alpha=0) over the last 20% at least its value at the first logged step (no contraction) and "
         ">= 10x that of alpha=0.6; "
-        "F-F*(alpha=1) > F-F*(alpha=0.6) in every seed and by more than one sd", seeds, figp)]
+        "F-F*(alpha=1) > F-F*(alpha=0.6) in every seed and by more than one sd", seeds, figp)
