@@ -55,7 +55,7 @@ double Communicator::count_allgather(std::size_t bytes) {
 }
 
 // The clock only when there is an injected delay to honour: a small average on a real
-// network is itself a microsecond (issue 8, bench_allreduce), a clock read tens of ns.
+// network is itself a microsecond (bench_allreduce), a clock read tens of ns.
 Request::Clock::time_point Communicator::start_of_delay(double delay) {
   return delay > 0 ? Request::Clock::now() : Request::Clock::time_point();
 }

@@ -75,7 +75,7 @@ class Communicator {
   Request iallgather(const ExecSpace& exec, const WordVector& send, const WordVector& recv);
 
   // Whether every rank passed the same value (bookkeeping: 16 bytes, not algorithm traffic).
-  // For decisions taken from reduced data that must agree on all ranks (ALGORITHMS.md §0).
+  // For decisions taken from reduced data that must agree on all ranks (docs/algorithms.md §0).
   bool same_on_all_ranks(std::uint64_t value) const;
 
   // The injected network model for algorithm collectives (none by default).

@@ -43,7 +43,7 @@ class Activity {
   friend class Watchdog;
   static std::atomic<std::int64_t> step_;
   static std::atomic<std::int64_t> since_;
-  // Watchdogs alive in this process; without one a mark reads no clock (issue 8: a 1 KiB
+  // Watchdogs alive in this process; without one a mark reads no clock (a 1 KiB
   // average costs under a microsecond, a clock read tens of nanoseconds).
   static std::atomic<int> watched_;
 };

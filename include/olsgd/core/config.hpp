@@ -41,7 +41,7 @@ struct DataConfig {
   // Every rank holds ALL samples and draws the same batches (a homogeneity test setting:
   // with identical seeds the ranks' models must stay identical).
   bool replicate = false;
-  // synthetic_quadratic (ALGORITHMS.md §6 Q-HET): per-rank Hessians and the target
+  // synthetic_quadratic (docs/algorithms.md §6 Q-HET): per-rank Hessians and the target
   // heterogeneity at the optimum, zeta_*.
   std::string hessians = "split";  // split | shared
   double zeta = 0.0;
@@ -68,7 +68,7 @@ struct AlgorithmConfig {
   Index slowmo_period = 0;  // slowmo: steps between outer updates, a multiple of tau (0: tau)
 };
 
-// Sketched SGD (ALGORITHMS.md §4): a rows x cols count sketch, top-k of P*k candidates.
+// Sketched SGD (docs/algorithms.md §4): a rows x cols count sketch, top-k of P*k candidates.
 struct SketchConfig {
   Index rows = 5;
   Index cols = 1000;
@@ -77,7 +77,7 @@ struct SketchConfig {
   bool error_feedback = true;  // false: the error accumulator restarts every step
 };
 
-// QSGD (fixed levels) and DQ-SGD (levels chosen every step), ALGORITHMS.md §5.
+// QSGD (fixed levels) and DQ-SGD (levels chosen every step), docs/algorithms.md §5.
 struct QuantizeConfig {
   Index bits = 4;        // qsgd, quantized anchor: s = 2^bits - 1 levels
   Index min_levels = 1;  // dq_sgd: s_t in [min_levels, max_levels]

@@ -1,5 +1,5 @@
 #pragma once
-// The heterogeneous quadratic of ALGORITHMS.md §6 (Q-HET), with a known optimum and a known
+// The heterogeneous quadratic of docs/algorithms.md §6 (Q-HET), with a known optimum and a known
 // heterogeneity zeta_*. Rank i minimises F_i(x) = 1/2 (x - c_i)^T A_i (x - c_i), A_i diagonal;
 // training minimises F = (1/m) sum_i F_i.
 //   hessians "split":  a_ij = H if j mod m == i else mu (each rank stiff on its own

@@ -1,5 +1,5 @@
 #pragma once
-// Synthetic least squares with a known optimum (ALGORITHMS.md §6, LS-HOM): sample a ~
+// Synthetic least squares with a known optimum (docs/algorithms.md §6, LS-HOM): sample a ~
 // N(0, Sigma), Sigma = diag of eigenvalues log-spaced in [min_eig, max_eig]; label
 // y = a.w* + noise * N(0,1). Every number is a counter-based draw keyed by the GLOBAL
 // sample index, so the dataset is the same whatever the rank count; ranks hold even blocks.

@@ -1,5 +1,5 @@
 #pragma once
-// Count sketch of Sketched SGD (ALGORITHMS.md §4, following csvec), and the host-side top-k
+// Count sketch of Sketched SGD (docs/algorithms.md §4, following csvec), and the host-side top-k
 // selection the algorithm uses on the estimates.
 //
 //   CountSketch<Mem> cs(dim, rows, cols, seed);  // hashes built once on the host

@@ -1,5 +1,5 @@
 #pragma once
-// Fused passes of Sketched SGD (ALGORITHMS.md §4): momentum and error accumulation on every
+// Fused passes of Sketched SGD (docs/algorithms.md §4): momentum and error accumulation on every
 // coordinate, and the sparse update of the k chosen ones.
 #include <Kokkos_Core.hpp>
 

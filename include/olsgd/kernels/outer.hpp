@@ -1,5 +1,5 @@
 #pragma once
-// Fused passes of the algorithms with an outer iterate (ALGORITHMS.md §1b, §3).
+// Fused passes of the algorithms with an outer iterate (docs/algorithms.md §1b, §3).
 #include <Kokkos_Core.hpp>
 
 namespace olsgd::kernels {

@@ -1,5 +1,5 @@
 #pragma once
-// Overlap-Local-SGD's sync-point update (ALGORITHMS.md §2, lines 6-7), each fused into one
+// Overlap-Local-SGD's sync-point update (docs/algorithms.md §2, lines 6-7), each fused into one
 // pass that reads x, the anchor z (and b) once and writes x, the send buffer (and b):
 //   plain:     x = (1-alpha) x + alpha z;                      send = x / m
 //   momentum:  x = (1-alpha) x + alpha z;  b = beta b + (z - x) / lr;  send = (z - lr b) / m
@@ -32,7 +32,7 @@ void pull_to_anchor_momentum(const ExecSpace& exec, const XView& x, const ZView&
   static_assert(XView::rank == 1 && ZView::rank == 1 && BView::rank == 1 && SView::rank == 1,
                 "pull_to_anchor_momentum works on flat vectors");
   using Scalar = typename XView::non_const_value_type;
-  // 1/lr once here: a division per element made this the one pull below copy speed (issue 8).
+  // 1/lr once here: a division per element made this the one pull below copy speed.
   const Scalar a = alpha, keep = 1 - alpha, be = beta, eta = lr, inv_eta = 1 / lr, scale = inv_m;
   Kokkos::parallel_for(
       "olsgd::kernels::pull_to_anchor_momentum",

@@ -1,5 +1,5 @@
 #pragma once
-// The QSGD-type stochastic quantizer of QSGD and DQ-SGD (ALGORITHMS.md §5) and its packed
+// The QSGD-type stochastic quantizer of QSGD and DQ-SGD (docs/algorithms.md §5) and its packed
 // wire format.
 //
 //   Q_s(v)_l = N sign(v_l) q_l / s,  N = ||v||_2,  q_l = floor(r_l) + Bernoulli(r_l - floor(r_l)),
@@ -70,7 +70,7 @@ namespace detail {
 // Packs the group of 32 elements starting at `first` (level(l) = |code|, `negative(l)` the
 // sign bit) into words[base .. base + bits]. The levels are computed first, all 32 of them
 // independent (so the CPU overlaps their random draws), then packed without a branch on a
-// random bit (issue 8: this kernel was ~125 cycles an element on the host).
+// random bit (this kernel was ~125 cycles an element on the host before).
 template <class Words, class Negative, class Level>
 KOKKOS_INLINE_FUNCTION void pack_group(const Words& words, Index base, int bits, Index first,
                                        Index dim, const Negative& negative, const Level& level) {

@@ -1,7 +1,7 @@
 #pragma once
 // The rank's quadratic F_i(x) = 1/2 (x - c_i)^T A_i (x - c_i) (A_i diagonal) with additive
 // gradient noise: g = A_i (x - c_i) + xi, xi ~ N(0, sigma^2 / (d b) I), drawn from
-// (seed, rank, step) — ALGORITHMS.md §6. The loss reported is F_i(x) itself.
+// (seed, rank, step) — docs/algorithms.md §6. The loss reported is F_i(x) itself.
 #include <olsgd/data/quadratic_problem.hpp>
 #include <olsgd/model/model.hpp>
 
