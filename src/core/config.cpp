@@ -16,10 +16,6 @@ namespace {
 
 // Longest injected delay or latency per collective, seconds.
 constexpr double kMaxInjectedSeconds = 3600;
-// Largest deck read: far above any real deck, and a bound on what a wrong path (a log file,
-// a device) can make every rank read.
-constexpr std::size_t kMaxDeckBytes = 1 << 20;
-
 struct Field {
   const char* key;
   const char* help;
