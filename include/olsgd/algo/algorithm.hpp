@@ -44,7 +44,9 @@ struct AlgorithmContext {
   comm::Communicator& comm;
   Timers& timers;
   LocalParams local;
-  AlgorithmContext(const TrainingContext<Scalar>& t)  // NOLINT: a narrowing on purpose
+  // Implicit, so a registration hands its TrainingContext straight to a constructor: the
+  // algorithm keeps the run's parts and the local step's keys, never the whole deck.
+  AlgorithmContext(const TrainingContext<Scalar>& t)  // NOLINT(google-explicit-constructor)
       : exec(t.exec),
         model(t.model),
         comm(t.comm),
