@@ -1,4 +1,4 @@
-#include <olsgd/data/rng.hpp>
+#include <olsgd/core/rng.hpp>
 #include <olsgd/model/cross_entropy.hpp>
 #include <olsgd/model/mlp.hpp>
 #include <olsgd/model/mlp_kernels.hpp>

@@ -17,7 +17,7 @@
 // would have done with the same bits, so a restart continues the same trajectory.
 #include <olsgd/algo/algorithm.hpp>
 #include <olsgd/comm/request.hpp>
-#include <olsgd/data/rng.hpp>
+#include <olsgd/core/rng.hpp>
 #include <olsgd/kernels/quantize.hpp>
 
 namespace olsgd {

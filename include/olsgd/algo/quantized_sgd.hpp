@@ -16,7 +16,7 @@
 // ceil(d/32) (1 + ceil(log2(s_t + 1)))); on the wire (m - 1) times that.
 // State: params (replicated) | momentum (optional). The packed messages are scratch.
 #include <olsgd/algo/algorithm.hpp>
-#include <olsgd/data/rng.hpp>
+#include <olsgd/core/rng.hpp>
 
 #include <cstdint>
 
