@@ -1,7 +1,8 @@
-#include <olsgd/model/cross_entropy.hpp>
 #include <olsgd/model/logistic.hpp>
 
 #include <algorithm>
+
+#include "cross_entropy.hpp"
 
 namespace olsgd {
 namespace {

@@ -1,12 +1,13 @@
 #include <olsgd/core/rng.hpp>
-#include <olsgd/model/cross_entropy.hpp>
 #include <olsgd/model/mlp.hpp>
-#include <olsgd/model/mlp_kernels.hpp>
 
 #include <KokkosBlas3_gemm.hpp>
 
 #include <algorithm>
 #include <cmath>
+
+#include "cross_entropy.hpp"
+#include "mlp_kernels.hpp"
 
 namespace olsgd {
 namespace {

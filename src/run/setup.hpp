@@ -5,7 +5,6 @@
 // allocates what follows.
 #include <olsgd/algo/algorithm.hpp>
 #include <olsgd/comm/communicator.hpp>
-#include <olsgd/comm/watchdog.hpp>
 #include <olsgd/core/config.hpp>
 #include <olsgd/data/loader.hpp>
 #include <olsgd/data/sampler.hpp>
@@ -16,6 +15,7 @@
 #include <memory>
 #include <optional>
 
+#include "comm/watchdog.hpp"
 #include "metrics_probe.hpp"
 
 namespace olsgd::run {
