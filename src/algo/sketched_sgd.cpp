@@ -1,10 +1,11 @@
 #include <olsgd/algo/sketched_sgd.hpp>
 #include <olsgd/core/error.hpp>
-#include <olsgd/kernels/error_feedback.hpp>
 #include <olsgd/kernels/vector_ops.hpp>
 
 #include <chrono>
 #include <stdexcept>
+
+#include "kernels/error_feedback.hpp"
 
 namespace olsgd {
 namespace {

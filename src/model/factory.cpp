@@ -1,4 +1,5 @@
-#include <olsgd/model/factory.hpp>
+#include "factory.hpp"
+
 #include <olsgd/model/least_squares.hpp>
 #include <olsgd/model/logistic.hpp>
 #include <olsgd/model/mlp.hpp>

@@ -5,7 +5,6 @@
 #include <olsgd/core/error.hpp>
 #include <olsgd/data/quadratic_optimum.hpp>
 #include <olsgd/io/checkpoint.hpp>
-#include <olsgd/model/factory.hpp>
 #include <olsgd/run/trainer.hpp>
 
 #include <mpi.h>
@@ -18,6 +17,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "model/factory.hpp"
 
 namespace olsgd {
 namespace run {
