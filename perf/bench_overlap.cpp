@@ -4,12 +4,12 @@
 // both progress strategies: MPI_Test every local step, and a progress thread.
 // Expected: local SGD ~ 2.0 (compute, then the whole delay); Overlap ~ 1.0 (delay hidden).
 //   mpirun -np 2 build/perf/bench_overlap [--set key=value ...] [--json FILE]
-#include <olsgd/algo/trainer.hpp>
 #include <olsgd/comm/environment.hpp>
 #include <olsgd/core/error.hpp>
 #include <olsgd/deck/deck.hpp>
 #include <olsgd/io/build_info.hpp>
 #include <olsgd/io/json.hpp>
+#include <olsgd/run/trainer.hpp>
 
 #include <cstdio>
 #include <fstream>

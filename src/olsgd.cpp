@@ -2,7 +2,6 @@
 // Parses and validates the deck on every rank, trains, writes metrics.csv, syncs.csv and
 // summary.json.
 // Bad input of any kind ends with one line on stderr and exit code 2.
-#include <olsgd/algo/trainer.hpp>
 #include <olsgd/comm/communicator.hpp>
 #include <olsgd/comm/environment.hpp>
 #include <olsgd/core/error.hpp>
@@ -14,7 +13,8 @@
 #include <olsgd/io/metrics_csv.hpp>
 #include <olsgd/io/output_lock.hpp>
 #include <olsgd/io/progress.hpp>
-#include <olsgd/io/run_summary.hpp>
+#include <olsgd/run/run_summary.hpp>
+#include <olsgd/run/trainer.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -183,7 +183,7 @@ void print_timers(const olsgd::RunOutcome& out, const olsgd::comm::Communicator&
 }
 
 void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out,
-                   const olsgd::io::RunFacts& facts) {
+                   const olsgd::run::RunFacts& facts) {
   const int ranks = facts.ranks, threads = facts.threads_per_rank;
   const auto& r = out.last;
   std::printf(
@@ -268,7 +268,7 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
     files.close();
   });
 
-  olsgd::io::RunFacts facts;
+  olsgd::run::RunFacts facts;
   facts.ranks = comm.size();
   facts.threads_per_rank = olsgd::ExecSpace().concurrency();
   facts.mpi_thread_level = env.thread_level();
@@ -285,7 +285,7 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
   if (facts.training_peak_rss_bytes < 0) facts.training_peak_rss_bytes = std::nan("");
   facts.overrides = cl.overrides;
   on_rank0_together(comm, [&] {
-    olsgd::io::write_run_summary(cfg.run.output_dir + "/summary.json", cfg, out, facts);
+    olsgd::run::write_run_summary(cfg.run.output_dir + "/summary.json", cfg, out, facts);
     if (!out.restarted_from.empty())
       std::printf("olsgd: resumed from %s at step %lld\n", out.restarted_from.c_str(),
                   static_cast<long long>(out.first_step));

@@ -3,7 +3,7 @@
 // reference implementations of the update rules. Data and batches come from the library's
 // generator and sampler, so a reference sees exactly the samples a run sees.
 #include <olsgd/core/config.hpp>
-#include <olsgd/data/rng.hpp>
+#include <olsgd/core/rng.hpp>
 #include <olsgd/data/sampler.hpp>
 #include <olsgd/data/synthetic.hpp>
 

@@ -2,9 +2,9 @@
 // checkpoint ends bitwise equal to the uninterrupted run, for every algorithm; writing one
 // does not perturb the run; and every bad checkpoint is refused on all ranks with one message
 // while the files already there survive.
-#include <olsgd/algo/trainer.hpp>
 #include <olsgd/core/error.hpp>
 #include <olsgd/io/checkpoint.hpp>
+#include <olsgd/run/trainer.hpp>
 
 #include <gtest/gtest.h>
 #include <hdf5.h>

@@ -1,7 +1,7 @@
 // The compared systems on real MPI ranks (registered at 1, 2 and 4): accelerated minibatch
 // SGD (AC-SA) and SlowMo against host references written from docs/algorithms.md §1b and §3,
 // SlowMo's special cases, bytes against the formula, and convergence.
-#include <olsgd/algo/trainer.hpp>
+#include <olsgd/run/trainer.hpp>
 
 #include <gtest/gtest.h>
 #include <mpi.h>

@@ -2,9 +2,9 @@
 // Sketched SGD against host references written from docs/algorithms.md §4-5, their bytes against
 // the formula, and convergence on least squares and logistic regression.
 #include <olsgd/algo/quantized_exchange.hpp>
-#include <olsgd/algo/trainer.hpp>
 #include <olsgd/kernels/count_sketch.hpp>
 #include <olsgd/kernels/quantize.hpp>
+#include <olsgd/run/trainer.hpp>
 
 #include <gtest/gtest.h>
 #include <mpi.h>

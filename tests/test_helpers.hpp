@@ -1,8 +1,8 @@
 #pragma once
 // Helpers shared by the test suites: moving data between std::vector and rank-1 Views,
 // the world communicator's size and rank, and run options for whole-run tests.
-#include <olsgd/algo/trainer.hpp>
 #include <olsgd/deck/deck.hpp>
+#include <olsgd/run/trainer.hpp>
 
 #include <Kokkos_Core.hpp>
 

@@ -3,8 +3,8 @@
 // parameters and algorithm state equal what the run then allocated; a deck that cannot fit
 // is refused with the figures.
 #include <olsgd/algo/memory_estimate.hpp>
-#include <olsgd/algo/trainer.hpp>
 #include <olsgd/core/error.hpp>
+#include <olsgd/run/trainer.hpp>
 
 #include <gtest/gtest.h>
 #include <mpi.h>

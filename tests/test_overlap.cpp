@@ -2,10 +2,10 @@
 // reference written straight from docs/algorithms.md §2 (double precision, no Kokkos in the
 // rule), the one-round staleness of the anchor checked directly, and the edge cases.
 #include <olsgd/algo/registry.hpp>
-#include <olsgd/algo/trainer.hpp>
 #include <olsgd/data/sampler.hpp>
 #include <olsgd/data/synthetic.hpp>
 #include <olsgd/model/least_squares.hpp>
+#include <olsgd/run/trainer.hpp>
 
 #include <gtest/gtest.h>
 #include <mpi.h>

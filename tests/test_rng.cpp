@@ -1,6 +1,6 @@
 // Counter-based RNG: known-answer vectors of Philox4x32-10 (Random123's kat_vectors),
 // distribution moments, and the minibatch sampler's reproducibility.
-#include <olsgd/data/rng.hpp>
+#include <olsgd/core/rng.hpp>
 #include <olsgd/data/sampler.hpp>
 
 #include <gtest/gtest.h>

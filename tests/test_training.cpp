@@ -2,8 +2,8 @@
 // local SGD converge to the known least-squares optimum, local SGD with tau = 1 follows
 // minibatch SGD, bytes match the formula, and runs are bitwise reproducible.
 #include <olsgd/algo/straggler.hpp>
-#include <olsgd/algo/trainer.hpp>
 #include <olsgd/data/quadratic_problem.hpp>
+#include <olsgd/run/trainer.hpp>
 
 #include <gtest/gtest.h>
 #include <mpi.h>

@@ -1,7 +1,7 @@
 // Backend-agnostic tests of the count sketch (docs/algorithms.md §4): TEST_EXECSPACE is defined by
 // the generated per-backend source (cmake/TestHarness.cmake). Hashes are checked against the
 // formula computed here with plain 128-bit arithmetic, the kernels against host loops.
-#include <olsgd/data/rng.hpp>
+#include <olsgd/core/rng.hpp>
 #include <olsgd/kernels/count_sketch.hpp>
 
 #include <gtest/gtest.h>

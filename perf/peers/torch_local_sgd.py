@@ -10,7 +10,7 @@ tau, 2 tau, ... exactly like olsgd's `(k + 1) % tau == 0`). Momentum buffers sta
 (olsgd's local_sgd averages the parameters only, too).
 
 By default the peer reproduces olsgd's random choices bit for bit (Philox4x32-10 counter
-streams, see include/olsgd/data/rng.hpp): the iid shard of every rank, the initial weights
+streams, see include/olsgd/core/rng.hpp): the iid shard of every rank, the initial weights
 (U(-1/sqrt(in), 1/sqrt(in)) for weights and biases, the same numbers), and the minibatch
 indices of every step (uniform with replacement over the shard). The same deck seed then
 gives the same trajectory up to floating-point rounding, so accuracies are comparable

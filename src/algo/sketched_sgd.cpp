@@ -1,11 +1,12 @@
 #include <olsgd/algo/registry.hpp>
 #include <olsgd/algo/sketched_sgd.hpp>
 #include <olsgd/core/error.hpp>
-#include <olsgd/kernels/error_feedback.hpp>
 #include <olsgd/kernels/vector_ops.hpp>
 
 #include <chrono>
 #include <stdexcept>
+
+#include "kernels/error_feedback.hpp"
 
 namespace olsgd {
 namespace {

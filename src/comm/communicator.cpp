@@ -1,5 +1,4 @@
 #include <olsgd/comm/communicator.hpp>
-#include <olsgd/comm/watchdog.hpp>
 #include <olsgd/core/error.hpp>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include <thread>
 
 #include "mpi_check.hpp"
+#include "watchdog.hpp"
 
 namespace olsgd::comm {
 

@@ -1,9 +1,9 @@
 #include <olsgd/comm/request.hpp>
-#include <olsgd/comm/watchdog.hpp>
 
 #include <thread>
 
 #include "mpi_check.hpp"
+#include "watchdog.hpp"
 
 namespace olsgd::comm {
 using detail::check;

@@ -1,4 +1,4 @@
-#include <olsgd/comm/watchdog.hpp>
+#include "watchdog.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -1,5 +1,5 @@
+#include <olsgd/core/rng.hpp>
 #include <olsgd/data/partition.hpp>
-#include <olsgd/data/rng.hpp>
 
 #include <algorithm>
 #include <cmath>

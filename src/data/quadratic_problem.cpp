@@ -1,5 +1,5 @@
+#include <olsgd/core/rng.hpp>
 #include <olsgd/data/quadratic_problem.hpp>
-#include <olsgd/data/rng.hpp>
 #include <olsgd/data/synthetic.hpp>
 
 #include <cmath>

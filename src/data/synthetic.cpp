@@ -1,4 +1,4 @@
-#include <olsgd/data/rng.hpp>
+#include <olsgd/core/rng.hpp>
 #include <olsgd/data/synthetic.hpp>
 
 #include <cmath>

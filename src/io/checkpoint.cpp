@@ -1,6 +1,5 @@
 #include <olsgd/core/error.hpp>
 #include <olsgd/io/checkpoint.hpp>
-#include <olsgd/io/disk_space.hpp>
 #include <olsgd/io/restart_rules.hpp>
 
 #include <hdf5.h>
@@ -18,6 +17,8 @@
 #include <regex>
 #include <stdexcept>
 #include <vector>
+
+#include "disk_space.hpp"
 
 namespace olsgd::io {
 namespace {

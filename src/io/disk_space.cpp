@@ -1,4 +1,4 @@
-#include <olsgd/io/disk_space.hpp>
+#include "disk_space.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 // Host-side hash construction of the count sketch (docs/algorithms.md §4): exact arithmetic mod
 // p = 2^61 - 1, done once, so the kernels only read precomputed buckets and signs.
-#include <olsgd/data/rng.hpp>
+#include <olsgd/core/rng.hpp>
 #include <olsgd/kernels/count_sketch.hpp>
 
 #include <algorithm>

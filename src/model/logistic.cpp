@@ -1,9 +1,10 @@
-#include <olsgd/model/cross_entropy.hpp>
 #include <olsgd/model/logistic.hpp>
 #include <olsgd/model/mlp.hpp>
 #include <olsgd/model/registry.hpp>
 
 #include <algorithm>
+
+#include "cross_entropy.hpp"
 
 namespace olsgd {
 namespace {

@@ -1,13 +1,14 @@
-#include <olsgd/data/rng.hpp>
-#include <olsgd/model/cross_entropy.hpp>
+#include <olsgd/core/rng.hpp>
 #include <olsgd/model/mlp.hpp>
-#include <olsgd/model/mlp_kernels.hpp>
 #include <olsgd/model/registry.hpp>
 
 #include <KokkosBlas3_gemm.hpp>
 
 #include <algorithm>
 #include <cmath>
+
+#include "cross_entropy.hpp"
+#include "mlp_kernels.hpp"
 
 namespace olsgd {
 namespace {

@@ -1,4 +1,4 @@
-#include <olsgd/data/rng.hpp>
+#include <olsgd/core/rng.hpp>
 #include <olsgd/model/quadratic.hpp>
 #include <olsgd/model/registry.hpp>
 

@@ -12,7 +12,7 @@
 // the levels of each step by LevelRule.
 #include <olsgd/algo/exchange.hpp>
 #include <olsgd/comm/request.hpp>
-#include <olsgd/data/rng.hpp>
+#include <olsgd/core/rng.hpp>
 #include <olsgd/kernels/quantize.hpp>
 
 #include <cstdint>

@@ -2,7 +2,7 @@
 // The straggler model: by how much a rank's compute at step k is stretched. A pure function
 // of (config, seed, rank, k), so slow steps are the same in every rerun.
 #include <olsgd/core/config.hpp>
-#include <olsgd/data/rng.hpp>
+#include <olsgd/core/rng.hpp>
 
 #include <algorithm>
 

@@ -1,8 +1,8 @@
 #pragma once
 // Minibatch sampling: the indices of step k on rank r are counter-based draws keyed by
 // (seed, rank, k), so a run is reproducible and a restart at step k draws the same batch.
+#include <olsgd/core/rng.hpp>
 #include <olsgd/core/types.hpp>
-#include <olsgd/data/rng.hpp>
 
 namespace olsgd {
 

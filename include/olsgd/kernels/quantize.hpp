@@ -14,8 +14,8 @@
 // is a pure function of (seed, rank, step, l), so the message does not depend on the backend
 // or thread count.
 #include <olsgd/core/math.hpp>
+#include <olsgd/core/rng.hpp>
 #include <olsgd/core/types.hpp>
-#include <olsgd/data/rng.hpp>
 
 #include <Kokkos_Core.hpp>
 

@@ -1,7 +1,7 @@
 """The synthetic quadratic of docs/algorithms.md §6, regenerated on the host in double precision.
 
 olsgd draws the centres c_i of `data.kind: synthetic_quadratic` from Philox4x32-10
-(include/olsgd/data/rng.hpp, src/data/quadratic_problem.cpp). This module repeats those
+(include/olsgd/core/rng.hpp, src/data/quadratic_problem.cpp). This module repeats those
 draws bit for bit (Python's math.log / math.cos are the C library's), so the closed forms
 of §6 (deterministic iterations at sigma = 0, the local-GD fixed point x_LS, B = ||x0 - x*||)
 can be evaluated for exactly the problem olsgd trained on. `check_against_summary` compares

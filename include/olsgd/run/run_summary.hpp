@@ -1,13 +1,13 @@
 #pragma once
 // The machine-readable run report (summary.json): deck, build, platform, timings, traffic
 // and final metrics. Written by rank 0 to a temporary name, then renamed into place.
-#include <olsgd/algo/trainer.hpp>
 #include <olsgd/core/config.hpp>
+#include <olsgd/run/outcome.hpp>
 
 #include <string>
 #include <vector>
 
-namespace olsgd::io {
+namespace olsgd::run {
 
 // Facts gathered on all ranks that the summary reports (max over ranks where timed).
 struct RunFacts {
@@ -24,4 +24,4 @@ struct RunFacts {
 void write_run_summary(const std::string& path, const Config& config, const RunOutcome& outcome,
                        const RunFacts& facts);
 
-}  // namespace olsgd::io
+}  // namespace olsgd::run

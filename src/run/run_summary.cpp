@@ -2,7 +2,7 @@
 #include <olsgd/core/signals.hpp>
 #include <olsgd/io/build_info.hpp>
 #include <olsgd/io/json.hpp>
-#include <olsgd/io/run_summary.hpp>
+#include <olsgd/run/run_summary.hpp>
 
 #include <mpi.h>
 
@@ -15,8 +15,11 @@
 #include <cstring>
 #include <fstream>
 
-namespace olsgd::io {
+namespace olsgd::run {
 namespace {
+
+using io::BuildInfo;
+using io::JsonWriter;
 
 const char* thread_level_name(int level) {
   switch (level) {
@@ -55,7 +58,7 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
     if (!os)
       throw InputError(path, std::string("cannot write the run summary: ") + std::strerror(errno));
     JsonWriter j(os);
-    const BuildInfo b = build_info();
+    const BuildInfo b = io::build_info();
     j.begin_object();
     j.begin_object("olsgd").value("version", b.version).value("git", b.git).end_object();
 
@@ -187,4 +190,4 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
         path, std::string("cannot rename the run summary into place: ") + std::strerror(errno));
 }
 
-}  // namespace olsgd::io
+}  // namespace olsgd::run

@@ -1,0 +1,43 @@
+#pragma once
+// A run's checkpoints: restoring the state a checkpoint.restart names, deciding which steps
+// write one (checkpoint.every, or a stop), and writing them (the newest checkpoint.keep_last
+// kept). A diverged state never replaces a good checkpoint.
+#include <olsgd/algo/algorithm.hpp>
+#include <olsgd/comm/communicator.hpp>
+#include <olsgd/core/config.hpp>
+#include <olsgd/core/types.hpp>
+#include <olsgd/model/model.hpp>
+#include <olsgd/run/outcome.hpp>
+
+namespace olsgd::run {
+
+template <class Scalar>
+class Checkpointer {
+ public:
+  Checkpointer(const Config& config, const ExecSpace& exec, Algorithm<Scalar>& algorithm,
+               Model<Scalar>& model, comm::Communicator& comm)
+      : cfg_(config), exec_(exec), algorithm_(algorithm), model_(model), comm_(comm) {}
+
+  // Collective. Continues from checkpoint.restart when it names a checkpoint (or "latest"
+  // finds one): loads the state and returns the steps already done (0: a fresh start).
+  // Sets out.restarted_from. Throws InputError on every rank for a checkpoint it refuses.
+  Index restore(RunOutcome& out);
+
+  // Whether the step that completes `done` steps writes a checkpoint (`stopping`: the run
+  // stops there on a signal).
+  bool due(Index done, bool stopping) const;
+
+  // Collective. Completes the algorithm's communication in flight and writes the state after
+  // `done` steps (out.last_checkpoint, out.checkpoint_s). Returns false, with out.diverged
+  // set and nothing written, when the state holds non-finite numbers.
+  bool save(Index done, RunOutcome& out);
+
+ private:
+  const Config& cfg_;
+  ExecSpace exec_;
+  Algorithm<Scalar>& algorithm_;
+  Model<Scalar>& model_;
+  comm::Communicator& comm_;
+};
+
+}  // namespace olsgd::run

@@ -1,0 +1,3 @@
+#pragma once
+// Wrong on purpose: core reaches up to the run layer.
+#include <olsgd/run/trainer.hpp>
