@@ -312,6 +312,19 @@ TEST_F(BadCheckpoint, a_key_that_defines_the_data_or_the_random_streams_is_refus
                  {"run.seed=7", "data.noise=0.1"});
 }
 
+// A key the run's algorithm does not read changes nothing, so a restart may change it; the
+// same key is refused where the algorithm reads it.
+TEST_F(BadCheckpoint, a_key_the_algorithm_does_not_read_may_change) {
+  const Config c = deck(
+      {"checkpoint.restart=" + good_, "sketch.k=7", "quantize.bits=8", "algorithm.slow_lr=0.5"},
+      "unread");
+  EXPECT_EQ(run(c).first_step, 20);
+  run(deck({"checkpoint.every=20", "algorithm.name=qsgd"}, "qsgd"));
+  expect_refused((dir_ / "qsgd" / "checkpoints" / "ckpt-20.h5").string(),
+                 "quantize.bits: the checkpoint was written with 4, this run has 8",
+                 {"algorithm.name=qsgd", "quantize.bits=8"});
+}
+
 // A deck without the momentum the file holds (or with momentum the file lacks): the file is
 // good, and the message says what differs in the deck's words, not "corrupted".
 TEST_F(CheckpointTest, momentum_switched_off_or_on_is_refused_naming_the_key) {

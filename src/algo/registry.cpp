@@ -47,6 +47,10 @@ const AlgorithmEntry& algorithm_entry(const Config& c) {
   return *a;
 }
 
+std::vector<std::string> unread_algorithm_keys(const Config& c) {
+  return unread_keys(c, algorithms(), algorithm_entry(c));
+}
+
 const AnchorExchangeEntry* find_anchor_exchange(const std::string& name) {
   for (const AnchorExchangeEntry* e : anchor_exchanges())
     if (name == e->name) return e;

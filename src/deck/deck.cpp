@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 #include <sstream>
 
 namespace olsgd {
@@ -200,25 +199,8 @@ void validate(Config& c, const Origins& o, int ranks) {
   };
   for (const Use& u : data_uses)
     if (!u.used) ignored(u.key, u.by);
-  // A key some registration reads but the chosen one does not, in schema order.
-  auto registered_keys = [&](const auto& entries) {
-    std::set<std::string> all;
-    for (const auto* e : entries)
-      for (const std::string& k : e->keys(c)) all.insert(k);
-    return all;
-  };
-  const std::set<std::string> model_keys = registered_keys(models()),
-                              algorithm_keys = registered_keys(algorithms());
-  const std::vector<std::string> model_reads = model.keys(c), algorithm_reads = algorithm.keys(c);
-  auto reads = [](const std::vector<std::string>& keys, const std::string& k) {
-    return std::find(keys.begin(), keys.end(), k) != keys.end();
-  };
-  for (const KeyHelp& k : config_keys()) {
-    if (model_keys.count(k.key) && !reads(model_reads, k.key))
-      ignored(k.key, "model.kind " + c.model.kind);
-    if (algorithm_keys.count(k.key) && !reads(algorithm_reads, k.key))
-      ignored(k.key, "algorithm " + c.algorithm.name);
-  }
+  for (const std::string& k : unread_model_keys(c)) ignored(k, "model.kind " + c.model.kind);
+  for (const std::string& k : unread_algorithm_keys(c)) ignored(k, "algorithm " + c.algorithm.name);
   if (algorithm.check) algorithm.check(c, deck);
   check(c.straggler.rank < ranks, o, c, "straggler.rank",
         "rank " + std::to_string(c.straggler.rank) + " does not exist in a run on " +

@@ -563,7 +563,7 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
                                  ", this run has " + std::to_string(expect.ranks) +
                                  "; restart on " + plural(info.ranks, "rank"));
     // The deck keys a restart must not change, by name, before anything else is compared.
-    const auto changes = deck_changes(info.deck, expect.deck);
+    const auto changes = deck_changes(info.deck, expect.deck, expect.unread_keys);
     if (const std::string refused = refused_changes(changes); !refused.empty())
       throw InputError(path, refused);
     // What the deck does not explain (another data file of another width, a deck without

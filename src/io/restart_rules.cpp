@@ -1,5 +1,6 @@
 #include <olsgd/io/restart_rules.hpp>
 
+#include <algorithm>
 #include <utility>
 
 namespace olsgd::io {
@@ -40,7 +41,8 @@ const RestartRule kRestartRules[] = {
     {"data.path", kWarn},
     {"data.test_path", kWarn},
     // The algorithm and its settings define the state segments, their sizes and the sync
-    // schedule the file's state is in the middle of.
+    // schedule the file's state is in the middle of (a key the run's algorithm does not read
+    // is free: deck_changes' `unread`).
     {"algorithm.", kRefuse},
     {"sketch.", kRefuse},
     {"quantize.", kRefuse},
@@ -94,13 +96,15 @@ std::map<std::string, std::string> deck_lines(const std::string& deck) {
 
 // The keys both decks hold with different values, in this run's deck order. (A key only one
 // side knows, from another olsgd version, is not compared.)
-std::vector<DeckChange> deck_changes(const std::string& written, const std::string& now) {
+std::vector<DeckChange> deck_changes(const std::string& written, const std::string& now,
+                                     const std::vector<std::string>& unread) {
   const auto was = deck_lines(written);
   std::vector<DeckChange> out;
   for (const auto& [key, value] : deck_pairs(now)) {
     auto it = was.find(key);
-    if (it != was.end() && it->second != value)
-      out.push_back({key, it->second, value, restart_change(key)});
+    if (it == was.end() || it->second == value) continue;
+    const bool ignored = std::find(unread.begin(), unread.end(), key) != unread.end();
+    out.push_back({key, it->second, value, ignored ? RestartChange::Free : restart_change(key)});
   }
   return out;
 }

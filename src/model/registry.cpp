@@ -31,6 +31,10 @@ const ModelEntry& model_entry(const Config& c) {
   return *m;
 }
 
+std::vector<std::string> unread_model_keys(const Config& c) {
+  return unread_keys(c, models(), model_entry(c));
+}
+
 template <class Scalar>
 std::unique_ptr<Model<Scalar>> make_model(const Config& c, const Dataset<Scalar>& train,
                                           const QuadraticProblem* quadratic, int rank) {

@@ -1,9 +1,11 @@
 #include "checkpointer.hpp"
 
+#include <olsgd/algo/registry.hpp>
 #include <olsgd/core/error.hpp>
 #include <olsgd/io/build_info.hpp>
 #include <olsgd/io/checkpoint.hpp>
 #include <olsgd/kernels/vector_ops.hpp>
+#include <olsgd/model/registry.hpp>
 
 #include <cstdint>
 #include <cstdio>
@@ -42,6 +44,8 @@ io::CheckpointInfo checkpoint_info(const Config& cfg, const Algorithm<Scalar>& a
   info.seed = cfg.run.seed;
   for (const auto& [key, value] : config_values(cfg)) info.deck += key + ": " + value + "\n";
   info.build = io::version_line();
+  info.unread_keys = unread_algorithm_keys(cfg);
+  for (std::string& k : unread_model_keys(cfg)) info.unread_keys.push_back(std::move(k));
   return info;
 }
 

@@ -38,6 +38,8 @@ struct AlgorithmEntry {
 const std::vector<const AlgorithmEntry*>& algorithms();
 const AlgorithmEntry* find_algorithm(const std::string& name);
 const AlgorithmEntry& algorithm_entry(const Config& config);
+// Keys some algorithm reads but this deck's does not, in schema order (they change nothing).
+std::vector<std::string> unread_algorithm_keys(const Config& config);
 
 // Every anchor exchange (`algorithm.anchor_compression`), and the one named (null if none).
 const std::vector<const AnchorExchangeEntry*>& anchor_exchanges();

@@ -5,6 +5,7 @@
 // reads and validates a deck).
 #include <olsgd/core/types.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -173,6 +174,25 @@ struct DeckCheck {
     if (!ok) fail(key, message);
   }
 };
+
+// The keys some of `entries` (registrations with keys(Config)) read under `config` but `chosen`
+// does not, in schema order: what the registries call ignored keys.
+template <class Entry>
+std::vector<std::string> unread_keys(const Config& config, const std::vector<const Entry*>& entries,
+                                     const Entry& chosen) {
+  const std::vector<std::string> reads = chosen.keys(config);
+  std::vector<std::string> out;
+  for (const KeyHelp& k : config_keys()) {
+    bool someone = false;
+    for (const Entry* e : entries) {
+      const std::vector<std::string> keys = e->keys(config);
+      someone = someone || std::find(keys.begin(), keys.end(), k.key) != keys.end();
+    }
+    if (someone && std::find(reads.begin(), reads.end(), k.key) == reads.end())
+      out.push_back(k.key);
+  }
+  return out;
+}
 
 // Shortest decimal text that reads back as the same double ("0.1", not "0.10000000000000001").
 std::string format_double(double v);

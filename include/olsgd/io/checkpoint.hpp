@@ -57,6 +57,9 @@ struct CheckpointInfo {
   std::uint64_t seed = 0;
   std::string deck;
   std::string build;
+  // This run's deck keys that its algorithm and model do not read: a restart may change them
+  // freely (not written to the file).
+  std::vector<std::string> unread_keys;
   // Filled by read_checkpoint: one line per deck key this run changes that a restart may
   // change with care ("<file>: optimizer.lr: ..."), the same on every rank.
   std::vector<std::string> warnings;

@@ -23,8 +23,10 @@ struct DeckChange {
 
 // The "key: value" lines of a stored deck (config_values), as a map.
 std::map<std::string, std::string> deck_lines(const std::string& deck);
-// The keys both decks hold with different values, in the running deck's order.
-std::vector<DeckChange> deck_changes(const std::string& written, const std::string& now);
+// The keys both decks hold with different values, in the running deck's order; a key in
+// `unread` (one this run's algorithm and model ignore) is free to change whatever its rule.
+std::vector<DeckChange> deck_changes(const std::string& written, const std::string& now,
+                                     const std::vector<std::string>& unread = {});
 // " (the decks differ in: k a -> b, ...)" for the changes that are not free, or "".
 std::string differing_keys(const std::vector<DeckChange>& changes);
 // The refusal naming every refused change with both values, or "".

@@ -49,6 +49,8 @@ const std::vector<const ModelEntry*>& models();
 // The entry named `name`, or null.
 const ModelEntry* find_model(const std::string& name);
 const ModelEntry& model_entry(const Config& config);
+// Model keys some model reads but this deck's does not, in schema order (they change nothing).
+std::vector<std::string> unread_model_keys(const Config& config);
 
 // Builds the model the deck names on this rank's training shard.
 template <class Scalar>
