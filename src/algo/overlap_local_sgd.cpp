@@ -3,6 +3,8 @@
 #include <olsgd/algo/registry.hpp>
 #include <olsgd/kernels/overlap.hpp>
 
+#include <stdexcept>
+
 namespace olsgd {
 namespace {
 // A real copy (create_mirror_view_and_copy would alias a View already in MemSpace).
@@ -39,6 +41,9 @@ OverlapLocalSgd<Scalar>::OverlapLocalSgd(AlgorithmContext<Scalar> ctx, const Ove
     anchor_momentum_ = this->state_.add("anchor_momentum", static_cast<std::size_t>(d));
   this->allocate_state();  // zeros, then x0 into params
   exchange_->start(this->state_);
+  // The momentum pull writes a scaled contribution, not a move away from the anchor.
+  if (momentum_variant && exchange_->message().difference)
+    throw std::logic_error("overlap momentum variant: needs an exchange of scaled models");
 }
 
 template <class Scalar>
