@@ -2,7 +2,7 @@
 // evaluation, and proof that the MLP's matrix products go to the vendor BLAS TPL.
 #include <olsgd/data/loader.hpp>
 #include <olsgd/model/logistic.hpp>
-#include <olsgd/model/mlp.hpp>
+#include <olsgd/model/network.hpp>
 
 #include <KokkosKernels_config.h>
 
@@ -78,8 +78,19 @@ TEST(models, logistic_gradients_match_finite_differences) {
     }
 }
 
+// The MLP (model.kind mlp): a network of dense + ReLU layers.
+template <class Scalar>
+std::unique_ptr<Network<Scalar>> mlp(const Dataset<Scalar>& data, const std::string& hidden,
+                                     Index batch, double l2, std::uint64_t seed) {
+  const auto layers = parse_network_spec(preset_network_spec("mlp", hidden));
+  return std::make_unique<Network<Scalar>>(
+      "mlp", data, plan_network(layers, {data.num_features(), 1, 1}, data.num_classes), batch, l2,
+      seed);
+}
+
 TEST(models, mlp_gradient_matches_finite_differences) {
-  Mlp<double> model(to_device<double>(toy(10, 6, 3, false), 10), {5, 4}, 8, 0.01, 3);
+  auto net = mlp(to_device<double>(toy(10, 6, 3, false), 10), "5,4", 8, 0.01, 3);
+  auto& model = *net;
   EXPECT_EQ(model.num_params(), (6 * 5 + 5) + (5 * 4 + 4) + (4 * 3 + 3));
   Vector<double> x("x", model.num_params());
   model.initialize(ExecSpace(), x);
@@ -88,7 +99,8 @@ TEST(models, mlp_gradient_matches_finite_differences) {
 
 TEST(models, mlp_without_hidden_layers_is_softmax_regression) {
   const auto data = to_device<double>(toy(9, 4, 3, false), 9);
-  Mlp<double> mlp(data, {}, 9, 0.0, 1);
+  auto net = mlp(data, "", 9, 0.0, 1);
+  auto& mlp = *net;
   LogisticRegression<double> logistic(data, 9, 0.0);
   // Same parameter count; logistic stores W then b, the MLP layer W then b as well.
   ASSERT_EQ(mlp.num_params(), logistic.num_params());
@@ -138,7 +150,8 @@ TEST(models, mlp_matrix_products_take_the_vendor_blas_path) {
   std::vector<std::string> regions;
   g_regions = &regions;
   Kokkos::Tools::Experimental::set_push_region_callback(record_region);
-  Mlp<float> model(to_device<float>(toy(16, 8, 4, false), 16), {6}, 16, 0.0, 2);
+  auto net = mlp(to_device<float>(toy(16, 8, 4, false), 16), "6", 16, 0.0, 2);
+  auto& model = *net;
   Vector<float> x("x", model.num_params()), g("g", model.num_params());
   model.initialize(ExecSpace(), x);
   std::vector<Index> rows(16);

@@ -1,5 +1,5 @@
 // Bare OpenBLAS reference for one MLP training step's matrix products: the five sgemm calls
-// olsgd's Mlp<float>::gradient makes (src/model/mlp.cpp), same shapes, same row-major layout
+// olsgd's MLP gradient makes (src/model/network/dense.cpp), same shapes, same row-major layout
 // and transposes, timed back to back on one thread with nothing else in the step.
 //
 //   forward   Z1[b x H] = A0[b x in] W1[H x in]^T      ("N","T")

@@ -25,8 +25,10 @@ double AcceleratedMinibatchSgd<Scalar>::step(Index k, const IndexVector& batch, 
   const double loss = this->compute_gradient(batch, want_loss, x_md);
   this->blocking_sync(k, this->grad_);
   this->compute_timed([&] {
-    kernels::ac_sa_step(ctx.exec, x, this->params(), x_md, this->grad_, gamma_t, a,
-                        1.0 / ctx.comm.size(), ctx.local.optimizer.weight_decay);
+    this->keep_buffers([&] {
+      kernels::ac_sa_step(ctx.exec, x, this->params(), x_md, this->grad_, gamma_t, a,
+                          1.0 / ctx.comm.size(), ctx.local.optimizer.weight_decay);
+    });
   });
   this->straggle(k);
   return loss;

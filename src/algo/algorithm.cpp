@@ -16,6 +16,8 @@ Algorithm<Scalar>::Algorithm(AlgorithmContext<Scalar> ctx, bool local_momentum,
   momentum_ = local_momentum && ctx.local.optimizer.momentum > 0;
   if (momentum_) momentum_segment_ = state_.add("momentum", d);
   if (more) more(state_);
+  if (ctx.model.num_buffers() > 0)
+    buffers_ = Vector<Scalar>("olsgd::algo::running_statistics", ctx.model.num_buffers());
   // Every algorithm here syncs a d-vector; calibrate what one costs on this network.
   const std::size_t bytes = d * sizeof(Scalar);
   network_s_ = ctx.comm.calibrate_allreduce(bytes) + ctx.comm.network_model().seconds(bytes);
@@ -49,8 +51,25 @@ double Algorithm<Scalar>::compute_gradient(const IndexVector& batch, bool want_l
                                            const ConstVector<Scalar>& at) {
   step_compute_s_ = 0;
   double loss = 0;
-  compute_timed([&] { loss = ctx_.model.gradient(ctx_.exec, at, batch, grad_, want_loss); });
+  compute_timed([&] {
+    loss = ctx_.model.gradient(ctx_.exec, at, batch, grad_, want_loss);
+    if (buffers_.extent(0) > 0) ctx_.model.update_buffers(ctx_.exec, params());
+  });
   return loss;
+}
+
+template <class Scalar>
+void Algorithm<Scalar>::keep_buffers(const std::function<void()>& work, double scale) {
+  if (buffers_.extent(0) == 0) return work();
+  const Index d = static_cast<Index>(params().extent(0));
+  const auto tail = Kokkos::subview(params(), std::make_pair(d - Index(buffers_.extent(0)), d));
+  Kokkos::deep_copy(ctx_.exec, buffers_, tail);
+  work();
+  const auto saved = buffers_;
+  const Scalar s = static_cast<Scalar>(scale);
+  Kokkos::parallel_for(
+      "olsgd::algo::keep_buffers", Kokkos::RangePolicy<ExecSpace>(ctx_.exec, 0, saved.extent(0)),
+      KOKKOS_LAMBDA(const Index i) { tail(i) = s * saved(i); });
 }
 
 template <class Scalar>
@@ -58,10 +77,15 @@ void Algorithm<Scalar>::local_step(Index k, double grad_scale, double out_scale)
   const auto& o = ctx_.local.optimizer;
   kernels::SgdParams p{lr(k), o.momentum, o.nesterov, o.weight_decay, grad_scale, out_scale};
   compute_timed([&] {
-    if (momentum_)
-      kernels::sgd_momentum_step(ctx_.exec, params(), state_.segment(momentum_segment_), grad_, p);
-    else
-      kernels::sgd_step(ctx_.exec, params(), grad_, p);
+    keep_buffers(
+        [&] {
+          if (momentum_)
+            kernels::sgd_momentum_step(ctx_.exec, params(), state_.segment(momentum_segment_),
+                                       grad_, p);
+          else
+            kernels::sgd_step(ctx_.exec, params(), grad_, p);
+        },
+        out_scale);
   });
   straggle(k);
 }

@@ -75,9 +75,11 @@ ProblemShape shape_from_deck(const Config& c, int rank, int ranks) {
     s.features = d.features;
   } else if (d.kind == "fashion_mnist") {
     s.features = 28 * 28, s.classes = 10;
+    s.channels = 1, s.height = 28, s.width = 28;
     s.train_rows = share(limited(60000)), s.test_rows = share(10000);
   } else if (d.kind == "cifar10") {
     s.features = 3 * 32 * 32, s.classes = 10;
+    s.channels = 3, s.height = 32, s.width = 32;
     s.train_rows = share(limited(50000)), s.test_rows = share(10000);
   } else {
     s.known = false;  // LIBSVM: the width is the largest index in the file

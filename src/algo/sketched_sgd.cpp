@@ -113,8 +113,10 @@ double SketchedSgd<Scalar>::step(Index k, const IndexVector& batch, bool want_lo
   }
   to_device(chosen, delta, k_);
   this->compute_timed([&] {
-    kernels::sparse_step(ctx.exec, x, u, v, Kokkos::subview(idx_, std::make_pair(Index(0), k_)),
-                         delta_);
+    this->keep_buffers([&] {
+      kernels::sparse_step(ctx.exec, x, u, v, Kokkos::subview(idx_, std::make_pair(Index(0), k_)),
+                           delta_);
+    });
   });
   const auto& net = ctx.comm.network_model();
   const double round1 = static_cast<double>(sketch_.table_size()) * sizeof(Scalar);

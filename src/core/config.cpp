@@ -165,7 +165,10 @@ const std::vector<Field>& fields() {
       boolean(OLSGD_KEY(data.replicate), "every rank holds all samples and draws the same batches"),
       text(OLSGD_KEY(model.kind), {}, "model and loss (listed below)"),
       text(OLSGD_KEY(model.hidden), {}, "mlp: hidden widths, e.g. 256,128"),
-      real(OLSGD_KEY(model.l2), 0, false, INFINITY, false, "logistic/mlp: L2 regularisation"),
+      text(OLSGD_KEY(model.layers), {},
+           "cnn: layers, e.g. conv 8 k=3 p=1, bn, relu, maxpool 2, dense 64, relu"),
+      real(OLSGD_KEY(model.l2), 0, false, INFINITY, false,
+           "logistic and networks: L2 regularisation of the weights"),
       // The names come from the algorithm and model registries (the deck layer checks them).
       text(OLSGD_KEY(algorithm.name), {}, "training algorithm (listed below)"),
       integer(OLSGD_KEY(algorithm.tau), 1, INT64_MAX, "local steps between syncs"),

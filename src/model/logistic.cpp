@@ -1,5 +1,5 @@
 #include <olsgd/model/logistic.hpp>
-#include <olsgd/model/mlp.hpp>
+#include <olsgd/model/network.hpp>
 #include <olsgd/model/registry.hpp>
 
 #include <algorithm>
@@ -127,8 +127,9 @@ std::unique_ptr<Model<Scalar>> make(const Config& c, const Dataset<Scalar>& trai
   // Dense softmax regression is an MLP without hidden layers (tests/test_models.cpp checks
   // the two agree); that one runs on vendor BLAS, so it is the faster of the two.
   if (!train.sparse_features && train.num_classes > 2)
-    return std::make_unique<Mlp<Scalar>>(train, std::vector<Index>{}, c.optimizer.batch, c.model.l2,
-                                         c.run.seed);
+    return std::make_unique<Network<Scalar>>(
+        "logistic", train, plan_network({}, {train.num_features(), 1, 1}, train.num_classes),
+        c.optimizer.batch, c.model.l2, c.run.seed);
   return std::make_unique<LogisticRegression<Scalar>>(train, c.optimizer.batch, c.model.l2);
 }
 }  // namespace
@@ -146,10 +147,10 @@ extern const ModelEntry kLogisticModel = {
     [](const Config&, const ProblemShape& s) {
       const double f = static_cast<double>(s.features);
       if (s.sparse || s.classes <= 2) return (s.classes > 2 ? s.classes : 1) * (f + 1);
-      return mlp_params(f, s.classes, {});
+      return static_cast<double>(plan_network({}, {s.features, 1, 1}, s.classes).params);
     },
     [](const Config&, const ProblemShape& s, double rows, double w) {
-      return mlp_scratch(static_cast<double>(s.features), s.classes, {}, rows, w);
+      return network_scratch_bytes(plan_network({}, {s.features, 1, 1}, s.classes), rows, w);
     },
     &make<float>,
     &make<double>,

@@ -6,14 +6,13 @@
 
 namespace olsgd {
 
-extern const ModelEntry kLeastSquaresModel, kQuadraticModel, kLogisticModel, kMlpModel;
+extern const ModelEntry kLeastSquaresModel, kQuadraticModel, kLogisticModel, kMlpModel,
+    kLenet5Model, kResnet20Model, kResnet18Model, kCnnModel;
 
 const std::vector<const ModelEntry*>& models() {
   static const std::vector<const ModelEntry*> kModels = {
-      &kLeastSquaresModel,
-      &kQuadraticModel,
-      &kLogisticModel,
-      &kMlpModel,
+      &kLeastSquaresModel, &kQuadraticModel, &kLogisticModel, &kMlpModel,
+      &kLenet5Model,       &kResnet20Model,  &kResnet18Model, &kCnnModel,
   };
   return kModels;
 }

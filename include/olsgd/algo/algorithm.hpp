@@ -113,7 +113,8 @@ class Algorithm {
 
   // Call from the derived constructor after adding its own segments.
   void allocate_state();
-  // Gradient of the model at x_i (or at `at`) on `batch` into grad_ (timed as compute).
+  // Gradient of the model at x_i (or at `at`) on `batch` into grad_ (timed as compute); the
+  // model's running statistics in x_i then move toward that batch's.
   double compute_gradient(const IndexVector& batch, bool want_loss);
   double compute_gradient(const IndexVector& batch, bool want_loss, const ConstVector<Scalar>& at);
   // Runs `work` (kernels on ctx_.exec) as compute: fenced, timed, counted toward the sync.
@@ -129,6 +130,10 @@ class Algorithm {
   // x_i then multiplied by out_scale; then the straggler model stretches this step's compute
   // time on slowed ranks.
   void local_step(Index k, double grad_scale, double out_scale = 1.0);
+  // Runs `work`, an optimizer step over the whole flat vector, and puts the model's running
+  // statistics back as they were, times `scale`: no optimizer may move them (weight decay
+  // would), but a model average about to be summed scales them with the rest.
+  void keep_buffers(const std::function<void()>& work, double scale = 1.0);
   // The straggler model: stretches step k's compute time so far on a slowed rank.
   void straggle(Index k);
   // Runs a blocking allreduce of `v` as this step's sync and reports it.
@@ -146,6 +151,7 @@ class Algorithm {
   Vector<Scalar> grad_;
 
  private:
+  Vector<Scalar> buffers_;  // a copy of the model's running statistics (keep_buffers)
   void notify(Index k, SyncRecord& record, const SyncBuffers<Scalar>& buffers);
 
   bool momentum_ = false;

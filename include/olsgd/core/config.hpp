@@ -51,6 +51,7 @@ struct DataConfig {
 struct ModelConfig {
   std::string kind = "least_squares";
   std::string hidden = "128";  // mlp: hidden layer widths, comma-separated
+  std::string layers;          // cnn: the layers (see model/network_spec.hpp)
   double l2 = 0.0;             // logistic / mlp: L2 regularisation in the objective
 };
 

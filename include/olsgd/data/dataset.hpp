@@ -35,6 +35,8 @@ struct Dataset {
   Labels labels;                // class labels 0..num_classes-1 (classification), else empty
   int num_classes = 0;          // 0 for regression
   Index columns = 0;            // number of features
+  // Image data: each row is channels x height x width (C-major, as NCHW); else all 0.
+  Index channels = 0, height = 0, width = 0;
   Index global_samples = 0;
   Shard shard;
 

@@ -1,0 +1,197 @@
+#include <KokkosBlas3_gemm.hpp>
+
+#include <algorithm>
+
+#include "layers.hpp"
+
+namespace olsgd::net {
+namespace {
+
+// Scalars of im2col columns plus the transposed output per GEMM: large enough that a small
+// image batches several samples into one GEMM, small enough to stay near the caches.
+constexpr Index kChunkBudget = Index(1) << 21;
+
+using Team = Kokkos::TeamPolicy<ExecSpace>;
+
+}  // namespace
+
+template <class Scalar>
+Conv<Scalar>::Conv(const PlannedLayer& plan) : Layer<Scalar>(plan) {
+  cin_ = plan.in.c, cout_ = plan.spec.out, k_ = plan.spec.k, s_ = plan.spec.stride;
+  pad_ = plan.spec.pad, h_ = plan.in.h, w_ = plan.in.w, ho_ = plan.out.h, wo_ = plan.out.w;
+  kk_ = cin_ * k_ * k_;
+}
+
+template <class Scalar>
+Index Conv<Scalar>::chunk(Index rows) const {
+  const Index per_sample = (kk_ + cout_) * ho_ * wo_;
+  return std::max<Index>(1, std::min(rows, kChunkBudget / per_sample));
+}
+
+template <class Scalar>
+Index Conv<Scalar>::work_size(Index rows) const {
+  return chunk(rows) * (kk_ + cout_) * ho_ * wo_;
+}
+
+template <class Scalar>
+void Conv<Scalar>::initialize(const ExecSpace& exec, Scalar* w, Scalar*,
+                              InitStreams& streams) const {
+  init_uniform(exec, w, this->plan_.params, kk_, streams);
+}
+
+template <class Scalar>
+double Conv<Scalar>::l2_weights(const ExecSpace& exec, const Scalar* w, Scalar* g,
+                                Scalar l2) const {
+  return l2_range(exec, w, g, cout_ * kk_, l2);
+}
+
+template <class Scalar>
+void Conv<Scalar>::im2col(const ExecSpace& exec, const Scalar* in, Index n0, Index nb,
+                          Scalar* col) const {
+  const Index C = cin_, H = h_, W = w_, Ho = ho_, Wo = wo_, k = k_, s = s_, pad = pad_;
+  const Index P = Ho * Wo, stride_row = nb * P;
+  // One team per (sample, input channel): its k k rows of the columns.
+  Kokkos::parallel_for(
+      "olsgd::model::net::im2col", Team(exec, nb * C, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Team::member_type& t) {
+        const Index j = t.league_rank() / C, c = t.league_rank() % C;
+        const Scalar* plane = in + ((n0 + j) * C + c) * H * W;
+        for (Index kh = 0; kh < k; ++kh)
+          for (Index kw = 0; kw < k; ++kw) {
+            Scalar* row = col + ((c * k + kh) * k + kw) * stride_row + j * P;
+            Kokkos::parallel_for(Kokkos::TeamThreadRange(t, Ho), [&](const Index oh) {
+              const Index ih = oh * s - pad + kh;
+              const bool row_in = ih >= 0 && ih < H;
+              Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, Wo), [&](const Index ow) {
+                const Index iw = ow * s - pad + kw;
+                row[oh * Wo + ow] = row_in && iw >= 0 && iw < W ? plane[ih * W + iw] : Scalar(0);
+              });
+            });
+          }
+      });
+}
+
+template <class Scalar>
+void Conv<Scalar>::col2im(const ExecSpace& exec, const Scalar* col, Index n0, Index nb, Scalar* din,
+                          bool accumulate) const {
+  const Index C = cin_, H = h_, W = w_, Ho = ho_, Wo = wo_, k = k_, s = s_, pad = pad_;
+  const Index P = Ho * Wo, stride_row = nb * P;
+  // Scatter-add per (sample, channel), one kernel offset at a time: for a fixed offset the
+  // outputs hit distinct inputs, so the threads never collide, and every input receives its
+  // terms in offset order (no atomics; the same bits for any thread count).
+  Kokkos::parallel_for(
+      "olsgd::model::net::col2im", Team(exec, nb * C, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Team::member_type& t) {
+        const Index j = t.league_rank() / C, c = t.league_rank() % C;
+        Scalar* plane = din + ((n0 + j) * C + c) * H * W;
+        if (!accumulate)
+          Kokkos::parallel_for(Kokkos::TeamVectorRange(t, H * W),
+                               [&](const Index i) { plane[i] = Scalar(0); });
+        t.team_barrier();
+        for (Index kh = 0; kh < k; ++kh)
+          for (Index kw = 0; kw < k; ++kw) {
+            const Scalar* row = col + ((c * k + kh) * k + kw) * stride_row + j * P;
+            Kokkos::parallel_for(Kokkos::TeamThreadRange(t, Ho), [&](const Index oh) {
+              const Index ih = oh * s - pad + kh;
+              if (ih < 0 || ih >= H) return;
+              Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, Wo), [&](const Index ow) {
+                const Index iw = ow * s - pad + kw;
+                if (iw >= 0 && iw < W) plane[ih * W + iw] += row[oh * Wo + ow];
+              });
+            });
+            t.team_barrier();
+          }
+      });
+}
+
+template <class Scalar>
+void Conv<Scalar>::to_nchw(const ExecSpace& exec, const Scalar* tmp, const Scalar* bias, Index n0,
+                           Index nb, Scalar* out) const {
+  const Index Co = cout_, P = ho_ * wo_;
+  Kokkos::parallel_for(
+      "olsgd::model::net::conv_out", Team(exec, nb * Co, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Team::member_type& t) {
+        const Index j = t.league_rank() / Co, co = t.league_rank() % Co;
+        const Scalar b = bias ? bias[co] : Scalar(0);
+        const Scalar* src = tmp + co * nb * P + j * P;
+        Scalar* dst = out + ((n0 + j) * Co + co) * P;
+        Kokkos::parallel_for(Kokkos::TeamVectorRange(t, P),
+                             [&](const Index q) { dst[q] = src[q] + b; });
+      });
+}
+
+template <class Scalar>
+void Conv<Scalar>::from_nchw(const ExecSpace& exec, const Scalar* dout, Index n0, Index nb,
+                             Scalar* tmp) const {
+  const Index Co = cout_, P = ho_ * wo_;
+  Kokkos::parallel_for(
+      "olsgd::model::net::conv_dout", Team(exec, nb * Co, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Team::member_type& t) {
+        const Index j = t.league_rank() / Co, co = t.league_rank() % Co;
+        const Scalar* src = dout + ((n0 + j) * Co + co) * P;
+        Scalar* dst = tmp + co * nb * P + j * P;
+        Kokkos::parallel_for(Kokkos::TeamVectorRange(t, P),
+                             [&](const Index q) { dst[q] = src[q]; });
+      });
+}
+
+template <class Scalar>
+void Conv<Scalar>::bias_grad(const ExecSpace& exec, const Scalar* dout, Index n, Scalar* gb) const {
+  const Index Co = cout_, P = ho_ * wo_;
+  // Per output channel, samples in order, each plane in order: deterministic.
+  Kokkos::parallel_for(
+      "olsgd::model::net::conv_bias_grad", Kokkos::RangePolicy<ExecSpace>(exec, 0, Co),
+      KOKKOS_LAMBDA(const Index co) {
+        Scalar acc = 0;
+        for (Index j = 0; j < n; ++j) {
+          const Scalar* plane = dout + (j * Co + co) * P;
+          for (Index q = 0; q < P; ++q) acc += plane[q];
+        }
+        gb[co] = acc;
+      });
+}
+
+template <class Scalar>
+void Conv<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out) {
+  const Index P = ho_ * wo_, nb_max = chunk(p.n);
+  const Scalar* bias = this->plan_.spec.bias ? p.w + cout_ * kk_ : nullptr;
+  Block<Scalar> W(const_cast<Scalar*>(p.w), cout_, kk_);
+  for (Index n0 = 0; n0 < p.n; n0 += nb_max) {
+    const Index nb = std::min(nb_max, p.n - n0);
+    Scalar* col = p.scratch.work;
+    Scalar* tmp = col + kk_ * nb * P;
+    im2col(p.exec, in, n0, nb, col);
+    p.exec.fence();
+    KokkosBlas::gemm("N", "N", Scalar(1), W, Block<Scalar>(col, kk_, nb * P), Scalar(0),
+                     Block<Scalar>(tmp, cout_, nb * P));
+    to_nchw(p.exec, tmp, bias, n0, nb, out);
+  }
+}
+
+template <class Scalar>
+void Conv<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, const Scalar*, Scalar* dout,
+                            Scalar* din, bool accumulate) {
+  const Index P = ho_ * wo_, nb_max = chunk(p.n);
+  Block<Scalar> W(const_cast<Scalar*>(p.w), cout_, kk_);
+  Block<Scalar> GW(p.g, cout_, kk_);
+  if (this->plan_.spec.bias) bias_grad(p.exec, dout, p.n, p.g + cout_ * kk_);
+  for (Index n0 = 0; n0 < p.n; n0 += nb_max) {
+    const Index nb = std::min(nb_max, p.n - n0);
+    Scalar* col = p.scratch.work;
+    Scalar* tmp = col + kk_ * nb * P;
+    Block<Scalar> Col(col, kk_, nb * P), D(tmp, cout_, nb * P);
+    im2col(p.exec, in, n0, nb, col);
+    from_nchw(p.exec, dout, n0, nb, tmp);
+    p.exec.fence();
+    // dW summed over the chunks in order (beta 1 after the first).
+    KokkosBlas::gemm("N", "T", Scalar(1), D, Col, Scalar(n0 == 0 ? 0 : 1), GW);
+    if (!din) continue;
+    KokkosBlas::gemm("T", "N", Scalar(1), W, D, Scalar(0), Col);  // the columns' gradient
+    col2im(p.exec, col, n0, nb, din, accumulate);
+  }
+}
+
+template class Conv<float>;
+template class Conv<double>;
+
+}  // namespace olsgd::net

@@ -1,0 +1,186 @@
+#include <olsgd/model/network.hpp>
+
+#include <algorithm>
+
+#include "../cross_entropy.hpp"
+#include "../mlp_kernels.hpp"
+#include "layers.hpp"
+
+namespace olsgd {
+
+using net::Block;
+
+template <class Scalar>
+struct Network<Scalar>::Parts {
+  struct Stage {
+    std::unique_ptr<net::Layer<Scalar>> layer;
+    Index w = 0, running = 0;  // offsets in the flat vector
+    Scalar* out = nullptr;     // output activations (the input's buffer when in place)
+  };
+  std::vector<Stage> stages;
+  Vector<Scalar> input;                     // gathered samples
+  std::vector<Vector<Scalar>> activations;  // owned outputs
+  Vector<Scalar> delta0, delta1, temp0, temp1, work;
+  IndexVector chunk;
+};
+
+Index network_capacity(const NetworkPlan& plan, Index batch, double scalar_bytes) {
+  const double per_row = (plan.act_floats + plan.input.size()) * scalar_bytes;
+  const Index fit = static_cast<Index>((64.0 * (1 << 20)) / std::max(per_row, 1.0));
+  return std::max(batch, std::min<Index>(1024, fit));
+}
+
+double network_scratch_bytes(const NetworkPlan& plan, double rows, double scalar_bytes) {
+  bool blocks = false;
+  double work = 0;
+  for (const PlannedLayer& p : plan.layers) {
+    blocks = blocks || p.spec.kind == LayerKind::Block;
+    if (p.spec.kind == LayerKind::Conv || p.spec.kind == LayerKind::Block) {
+      const double kk = p.spec.kind == LayerKind::Conv ? double(p.in.c) * p.spec.k * p.spec.k
+                                                       : 9.0 * std::max(p.in.c, p.out.c);
+      work = std::max(work, std::min(rows * (kk + p.out.c) * p.out.h * p.out.w,
+                                     std::max((kk + p.out.c) * p.out.h * p.out.w, 2097152.0)));
+    }
+  }
+  const double activations = rows * (plan.act_floats + plan.input.size());
+  const double deltas = rows * plan.widest * (blocks ? 4 : 2);
+  return (activations + deltas + work) * scalar_bytes;
+}
+
+template <class Scalar>
+Network<Scalar>::Network(std::string name, Dataset<Scalar> data, NetworkPlan plan, Index batch,
+                         double l2, std::uint64_t seed)
+    : name_(std::move(name)),
+      data_(std::move(data)),
+      plan_(std::move(plan)),
+      l2_(l2),
+      seed_(seed),
+      capacity_(network_capacity(plan_, batch, sizeof(Scalar))),
+      parts_(std::make_unique<Parts>()) {
+  Parts& p = *parts_;
+  p.input = Vector<Scalar>("olsgd::model::net::input", capacity_ * plan_.input.size());
+  Scalar* previous = p.input.data();
+  Index w = 0, running = plan_.params, work = 0;
+  bool blocks = false;
+  for (std::size_t i = 0; i < plan_.layers.size(); ++i) {
+    const PlannedLayer& planned = plan_.layers[i];
+    auto layer = net::make_layer<Scalar>(planned);
+    layer->reserve(capacity_);
+    work = std::max(work, layer->work_size(capacity_));
+    blocks = blocks || planned.spec.kind == LayerKind::Block;
+    typename Parts::Stage stage{std::move(layer), w, running, previous};
+    w += planned.params, running += planned.buffers;
+    // A dense layer followed by a ReLU applies it in its bias pass: one sweep fewer each way.
+    const bool fuse = planned.spec.kind == LayerKind::Dense && i + 1 < plan_.layers.size() &&
+                      plan_.layers[i + 1].spec.kind == LayerKind::Relu;
+    if (fuse) static_cast<net::Dense<Scalar>&>(*stage.layer).fuse_relu();
+    if (!stage.layer->in_place()) {
+      p.activations.emplace_back("olsgd::model::net::activation", capacity_ * planned.out.size());
+      stage.out = p.activations.back().data();
+    }
+    previous = stage.out;
+    p.stages.push_back(std::move(stage));
+    if (fuse) ++i;
+  }
+  const Index wide = capacity_ * plan_.widest;
+  p.delta0 = Vector<Scalar>("olsgd::model::net::delta0", wide);
+  p.delta1 = Vector<Scalar>("olsgd::model::net::delta1", wide);
+  if (blocks) {
+    p.temp0 = Vector<Scalar>("olsgd::model::net::temp0", wide);
+    p.temp1 = Vector<Scalar>("olsgd::model::net::temp1", wide);
+  }
+  p.work = Vector<Scalar>("olsgd::model::net::work", work);
+  p.chunk = IndexVector("olsgd::model::net::chunk", capacity_);
+}
+
+template <class Scalar>
+Network<Scalar>::~Network() = default;
+
+template <class Scalar>
+void Network<Scalar>::initialize(const ExecSpace& exec, const Vector<Scalar>& x) const {
+  net::InitStreams streams{seed_, 0};
+  for (const auto& s : parts_->stages)
+    s.layer->initialize(exec, x.data() + s.w, x.data() + s.running, streams);
+}
+
+template <class Scalar>
+void Network<Scalar>::forward(const ExecSpace& exec, const ConstVector<Scalar>& x,
+                              const Dataset<Scalar>& data, const IndexVector& rows, Index n,
+                              bool train) {
+  Parts& p = *parts_;
+  mlp_kernels::gather_rows(exec, data.features, rows,
+                           Block<Scalar>(p.input.data(), n, plan_.input.size()));
+  net::Pass<Scalar> pass;
+  pass.exec = exec;
+  pass.n = n;
+  pass.train = train;
+  pass.scratch = {p.work.data(), static_cast<Index>(p.work.extent(0)), p.temp0.data(),
+                  p.temp1.data()};
+  const Scalar* in = p.input.data();
+  for (auto& s : p.stages) {
+    pass.w = x.data() + s.w;
+    pass.running = x.data() + s.running;
+    s.layer->forward(pass, in, s.out);
+    in = s.out;
+  }
+}
+
+template <class Scalar>
+double Network<Scalar>::gradient(const ExecSpace& exec, const ConstVector<Scalar>& x,
+                                 const IndexVector& batch, const Vector<Scalar>& g,
+                                 bool want_loss) {
+  Parts& p = *parts_;
+  const Index b = static_cast<Index>(batch.extent(0));
+  forward(exec, x, data_, batch, b, true);
+  const int K = static_cast<int>(plan_.layers.back().out.size());
+  const auto labels = data_.labels;
+  auto label = KOKKOS_LAMBDA(const Index s) {
+    return labels(batch(s));
+  };
+  Scalar* dcur = p.delta0.data();
+  Scalar* dnext = p.delta1.data();
+  const LossSum ce = cross_entropy(exec, Block<Scalar>(p.stages.back().out, b, K),
+                                   Block<Scalar>(dcur, b, K), b, K, label, 1.0 / b);
+  net::Pass<Scalar> pass;
+  pass.exec = exec;
+  pass.n = b;
+  pass.scratch = {p.work.data(), static_cast<Index>(p.work.extent(0)), p.temp0.data(),
+                  p.temp1.data()};
+  for (std::size_t i = p.stages.size(); i-- > 0;) {
+    auto& s = p.stages[i];
+    const Scalar* in = i == 0 ? p.input.data() : p.stages[i - 1].out;
+    pass.w = x.data() + s.w;
+    pass.g = g.data() + s.w;
+    s.layer->backward(pass, in, s.out, dcur, i == 0 ? nullptr : dnext);
+    std::swap(dcur, dnext);
+  }
+  if (plan_.buffers > 0)
+    Kokkos::deep_copy(exec, Kokkos::subview(g, std::make_pair(plan_.params, plan_.total())),
+                      Scalar(0));
+  double w2 = 0;
+  if (l2_ > 0)
+    for (auto& s : p.stages)
+      w2 += s.layer->l2_weights(exec, x.data() + s.w, g.data() + s.w, static_cast<Scalar>(l2_));
+  if (!want_loss) return kUnknown;
+  return ce.loss / b + 0.5 * l2_ * w2;
+}
+
+template <class Scalar>
+void Network<Scalar>::update_buffers(const ExecSpace& exec, const Vector<Scalar>& x) {
+  for (auto& s : parts_->stages) s.layer->update_running(exec, x.data() + s.running);
+}
+
+template <class Scalar>
+Evaluation Network<Scalar>::evaluate(const ExecSpace& exec, const ConstVector<Scalar>& x,
+                                     const Dataset<Scalar>& data) {
+  const int K = static_cast<int>(plan_.layers.back().out.size());
+  return evaluate_in_chunks(exec, data, parts_->chunk, K, [&](const IndexVector& rows, Index n) {
+    forward(exec, x, data, rows, n, false);
+    return Block<Scalar>(parts_->stages.back().out, n, K);
+  });
+}
+
+template class Network<float>;
+template class Network<double>;
+
+}  // namespace olsgd

@@ -1,0 +1,137 @@
+// ReLU and the pooling layers: element-wise or window-wise, one team per (sample, channel).
+#include "layers.hpp"
+
+namespace olsgd::net {
+namespace {
+using Team = Kokkos::TeamPolicy<ExecSpace>;
+}  // namespace
+
+template <class Scalar>
+void Relu<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out) {
+  Kokkos::parallel_for(
+      "olsgd::model::net::relu", Kokkos::RangePolicy<ExecSpace>(p.exec, 0, p.n * this->in_size()),
+      KOKKOS_LAMBDA(const Index i) { out[i] = in[i] > 0 ? in[i] : Scalar(0); });
+}
+
+template <class Scalar>
+void Relu<Scalar>::backward(const Pass<Scalar>& p, const Scalar*, const Scalar* out, Scalar* dout,
+                            Scalar* din, bool accumulate) {
+  if (!din) return;
+  Kokkos::parallel_for(
+      "olsgd::model::net::relu_grad",
+      Kokkos::RangePolicy<ExecSpace>(p.exec, 0, p.n * this->in_size()),
+      KOKKOS_LAMBDA(const Index i) {
+        const Scalar v = out[i] > 0 ? dout[i] : Scalar(0);
+        din[i] = accumulate ? din[i] + v : v;
+      });
+}
+
+template <class Scalar>
+void MaxPool<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out) {
+  const Index k = this->plan_.spec.k, H = this->plan_.in.h, W = this->plan_.in.w;
+  const Index Ho = this->plan_.out.h, Wo = this->plan_.out.w;
+  Kokkos::parallel_for(
+      "olsgd::model::net::maxpool", Team(p.exec, p.n * this->plan_.in.c, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Team::member_type& t) {
+        const Scalar* src = in + t.league_rank() * H * W;
+        Scalar* dst = out + t.league_rank() * Ho * Wo;
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(t, Ho), [&](const Index oh) {
+          Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, Wo), [&](const Index ow) {
+            const Scalar* win = src + oh * k * W + ow * k;
+            Scalar m = win[0];
+            for (Index a = 0; a < k; ++a)
+              for (Index b = 0; b < k; ++b) m = win[a * W + b] > m ? win[a * W + b] : m;
+            dst[oh * Wo + ow] = m;
+          });
+        });
+      });
+}
+
+template <class Scalar>
+void MaxPool<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, const Scalar*, Scalar* dout,
+                               Scalar* din, bool accumulate) {
+  if (!din) return;
+  const Index k = this->plan_.spec.k, H = this->plan_.in.h, W = this->plan_.in.w;
+  const Index Ho = this->plan_.out.h, Wo = this->plan_.out.w;
+  // Windows do not overlap: each writes its own k x k inputs, the gradient to the first maximum.
+  Kokkos::parallel_for(
+      "olsgd::model::net::maxpool_grad", Team(p.exec, p.n * this->plan_.in.c, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Team::member_type& t) {
+        const Scalar* src = in + t.league_rank() * H * W;
+        Scalar* dst = din + t.league_rank() * H * W;
+        const Scalar* dy = dout + t.league_rank() * Ho * Wo;
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(t, Ho), [&](const Index oh) {
+          Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, Wo), [&](const Index ow) {
+            const Index first = oh * k * W + ow * k;
+            Index arg = first;
+            for (Index a = 0; a < k; ++a)
+              for (Index b = 0; b < k; ++b)
+                if (src[first + a * W + b] > src[arg]) arg = first + a * W + b;
+            for (Index a = 0; a < k; ++a)
+              for (Index b = 0; b < k; ++b) {
+                const Index i = first + a * W + b;
+                const Scalar v = i == arg ? dy[oh * Wo + ow] : Scalar(0);
+                dst[i] = accumulate ? dst[i] + v : v;
+              }
+          });
+        });
+      });
+}
+
+template <class Scalar>
+void AvgPool<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out) {
+  const Index H = this->plan_.in.h, W = this->plan_.in.w;
+  const Index Ho = this->plan_.out.h, Wo = this->plan_.out.w;
+  const Index kh = H / Ho, kw = W / Wo;  // the window (the whole image for gap)
+  const Scalar inv = Scalar(1) / static_cast<Scalar>(kh * kw);
+  Kokkos::parallel_for(
+      "olsgd::model::net::avgpool", Team(p.exec, p.n * this->plan_.in.c, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Team::member_type& t) {
+        const Scalar* src = in + t.league_rank() * H * W;
+        Scalar* dst = out + t.league_rank() * Ho * Wo;
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(t, Ho), [&](const Index oh) {
+          Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, Wo), [&](const Index ow) {
+            const Scalar* win = src + oh * kh * W + ow * kw;
+            Scalar sum = 0;
+            for (Index a = 0; a < kh; ++a)
+              for (Index b = 0; b < kw; ++b) sum += win[a * W + b];
+            dst[oh * Wo + ow] = sum * inv;
+          });
+        });
+      });
+}
+
+template <class Scalar>
+void AvgPool<Scalar>::backward(const Pass<Scalar>& p, const Scalar*, const Scalar*, Scalar* dout,
+                               Scalar* din, bool accumulate) {
+  if (!din) return;
+  const Index H = this->plan_.in.h, W = this->plan_.in.w;
+  const Index Ho = this->plan_.out.h, Wo = this->plan_.out.w;
+  const Index kh = H / Ho, kw = W / Wo;
+  const Scalar inv = Scalar(1) / static_cast<Scalar>(kh * kw);
+  Kokkos::parallel_for(
+      "olsgd::model::net::avgpool_grad", Team(p.exec, p.n * this->plan_.in.c, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Team::member_type& t) {
+        Scalar* dst = din + t.league_rank() * H * W;
+        const Scalar* dy = dout + t.league_rank() * Ho * Wo;
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(t, H), [&](const Index h) {
+          const Scalar* row = dy + (h / kh) * Wo;  // one division per row, not per element
+          Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, Wo), [&](const Index ow) {
+            const Scalar v = row[ow] * inv;
+            for (Index b = 0; b < kw; ++b) {
+              Scalar& d = dst[h * W + ow * kw + b];
+              d = accumulate ? d + v : v;
+            }
+          });
+        });
+      });
+}
+
+template class Relu<float>;
+template class Relu<double>;
+template class MaxPool<float>;
+template class MaxPool<double>;
+template class AvgPool<float>;
+template class AvgPool<double>;
+
+}  // namespace olsgd::net
