@@ -107,6 +107,10 @@ TEST_F(CheckpointTest, restart_continues_the_exact_trajectory_of_every_algorithm
       {"algorithm.name=qsgd", "quantize.bits=3"},
       {"algorithm.name=dq_sgd", "quantize.target_error=0.5", "quantize.max_levels=1000",
        "quantize.strong_convexity=0.2"},
+      // Batch norm's running statistics travel in the flat state, averaged at every sync.
+      {"algorithm.name=overlap_local_sgd", "data.kind=fashion_mnist", "data.limit=256",
+       "model.kind=cnn", "model.layers=conv 3 k=3 p=1, bn, relu, maxpool 4, block 4 s=2",
+       "optimizer.momentum=0.9", "optimizer.weight_decay=0.01"},
       // The noisy quadratic keys its draws by a counter the checkpoint carries.
       {"algorithm.name=local_sgd", "data.kind=synthetic_quadratic", "model.kind=quadratic",
        "data.noise=0.5", "data.zeta=0.3"},

@@ -3,6 +3,7 @@
 // minibatch SGD, bytes match the formula, and runs are bitwise reproducible.
 #include <olsgd/algo/straggler.hpp>
 #include <olsgd/data/quadratic_problem.hpp>
+#include <olsgd/model/network_spec.hpp>
 #include <olsgd/run/trainer.hpp>
 
 #include <gtest/gtest.h>
@@ -147,6 +148,37 @@ algorithm: {name: overlap_local_sgd, tau: 4}
       EXPECT_GT(out.last.test_acc, 0.6);
       EXPECT_LT(out.last.test_loss, 1.2);
     }
+}
+
+// Batch norm's running statistics are part of the model: a model-averaging sync averages them
+// like the weights (every rank holds the same bits afterwards), and no optimizer step moves
+// them (weight decay would shrink them toward zero).
+TEST(training, batch_norm_statistics_are_averaged_with_the_model_at_every_sync) {
+  const char* deck = R"(
+run: {seed: 3, steps: 20, log_every: 10, eval_every: 0}
+data: {kind: fashion_mnist, limit: 512}
+model: {kind: cnn, layers: "conv 3 k=3 p=1, bn, relu, maxpool 4, block 4 s=2"}
+optimizer: {lr: 0.05, batch: 8, momentum: 0.9, weight_decay: 0.1}
+algorithm: {name: local_sgd, tau: 5}
+)";
+  const Config c = parse_config(deck, "bn", {}, world_size());
+  comm::Communicator comm(MPI_COMM_WORLD);
+  const RunOutcome out = run_training(c, comm, test::keeping_final_state());
+  const auto plan = plan_network(parse_network_spec(c.model.layers), Shape{1, 28, 28}, 10);
+  const std::vector<double>& x = out.final_state.at(0).second;
+  ASSERT_EQ(out.final_state.at(0).first, "params");
+  ASSERT_EQ(static_cast<Index>(x.size()), plan.total());
+  // Running statistics: 3 batch-norm layers in the block plus the first, mean | var each.
+  ASSERT_EQ(plan.buffers, 2 * 3 + 3 * 2 * 4);
+  std::vector<double> tail(x.begin() + plan.params, x.end());
+  // They moved (means start at 0, variances at 1) and stayed positive where they are variances.
+  EXPECT_NE(tail[0], 0.0);
+  EXPECT_GT(tail[3], 0.0);
+  EXPECT_NE(tail[3], 1.0);
+  // Step 20 ends with a sync: every rank holds the same model, statistics included.
+  std::vector<double> first = x;
+  MPI_Bcast(first.data(), static_cast<int>(first.size()), MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  for (std::size_t i = 0; i < x.size(); ++i) ASSERT_EQ(x[i], first[i]) << "element " << i;
 }
 
 // docs/algorithms.md C6.1 on the heterogeneous quadratic, noise-free: local SGD (K local steps)

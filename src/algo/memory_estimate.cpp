@@ -138,6 +138,12 @@ double memory_available_per_rank(int ranks_on_node) {
 
 std::string memory_refusal(const MemoryEstimate& need, double available, int ranks_on_node) {
   if (std::isnan(available) || need.total() <= available) return {};
+  // Activations grow with the batch: when they are most of the need, the batch is the key.
+  if (need.scratch_bytes > 0.5 * need.total())
+    return "optimizer.batch: each rank needs about " + need.describe() + ", but only " +
+           bytes_text(available) + " is available to each of the " + std::to_string(ranks_on_node) +
+           " ranks on this node; the activations of one batch take " +
+           bytes_text(need.scratch_bytes) + ": lower optimizer.batch";
   return "each rank needs about " + need.describe() + ", but only " + bytes_text(available) +
          " is available to each of the " + std::to_string(ranks_on_node) +
          " ranks on this node; shrink the model or the data, or use more nodes";

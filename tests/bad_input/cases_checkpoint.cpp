@@ -13,28 +13,37 @@ fs::path good_path(const fs::path& dir) {
   return dir / "out" / "checkpoints" / "ckpt-20.h5";
 }
 
-// The tiny run (40 steps) with `extra`, checkpointing at step 20, on `ranks`; keeps the
+// `run` (40 steps), checkpointing at step 20, on `ranks`; keeps the
 // checkpoint's bytes in `bytes`.
-std::string good_checkpoint(const fs::path& dir, const std::string& extra, int ranks,
+std::string good_checkpoint(const fs::path& dir, const std::string& run, int ranks,
                             std::string& bytes) {
-  const Result r = run_olsgd(
-      tiny_run(dir) + " --set checkpoint.every=20 --set run.progress=false" + extra, dir, ranks);
+  const Result r =
+      run_olsgd(run + " --set checkpoint.every=20 --set run.progress=false", dir, ranks);
   if (r.code != 0) throw std::runtime_error("the good run failed: " + r.err);
   bytes = read_file(good_path(dir));
   if (bytes.empty()) throw std::runtime_error("the good run wrote no checkpoint");
   return good_path(dir).string();
 }
 
-// A case that restarts a good checkpoint (written with `good_sets` on `good_ranks`) with
-// `restart_sets` on 2 ranks; the good file must survive unchanged and no .tmp appear.
+// A tiny run on 512 Fashion-MNIST images (the model is set by the case).
+std::string image_run(const fs::path& dir) {
+  return inputs("logistic_fashion.yaml") +
+         " --set run.steps=40 --set run.log_every=10 --set run.eval_every=0 --set data.limit=512"
+         " --set run.progress=false --set run.output_dir=" +
+         (dir / "out").string();
+}
+
+// A case that restarts a good checkpoint (written by `base` with `good_sets` on `good_ranks`)
+// with `restart_sets` on 2 ranks; the good file must survive unchanged and no .tmp appear.
 Case refused_restart(std::string name, std::string good_sets, std::string restart_sets,
-                     std::string message, int good_ranks = 2) {
+                     std::string message, int good_ranks = 2,
+                     std::string (*base)(const fs::path&) = &tiny_run) {
   auto bytes = std::make_shared<std::string>();
   return Case(
       std::move(name),
       [=](const fs::path& dir) {
-        const std::string path = good_checkpoint(dir, good_sets, good_ranks, *bytes);
-        return tiny_run(dir) + " --set run.progress=false --restart " + path + restart_sets;
+        const std::string path = good_checkpoint(dir, base(dir) + good_sets, good_ranks, *bytes);
+        return base(dir) + " --set run.progress=false --restart " + path + restart_sets;
       },
       std::move(message), 2, 2,
       [bytes](const fs::path& dir, const Result&) {
@@ -67,10 +76,24 @@ std::vector<Case> checkpoint_cases() {
                       R"(2; restart on 1 rank$)",
                       // under mpiexec: a singleton's exit trips LeakSanitizer (--sanitize)
                       /*good_ranks=*/1),
+      // A checkpoint of one network restarted as another: the key that differs is named.
+      refused_restart("ckpt_another_network", " --set model.kind=lenet5",
+                      " --set model.kind=resnet20",
+                      R"(ckpt-20\.h5: model\.kind: the checkpoint was written with lenet5, this )"
+                      R"(run has resnet20; restart with the same value$)",
+                      2, &image_run),
+      refused_restart(
+          "ckpt_other_layers",
+          " --set model.kind=cnn --set 'model.layers=conv 4 k=3 p=1, bn, relu, maxpool 2'",
+          " --set model.kind=cnn --set 'model.layers=conv 4 k=3 p=1, relu, maxpool 2'",
+          R"(ckpt-20\.h5: model\.layers: the checkpoint was written with conv 4 k=3 )"
+          R"(p=1, bn, relu, maxpool 2, this run has conv 4 k=3 p=1, relu, maxpool 2; )"
+          R"(restart with the same value$)",
+          2, &image_run),
       {"ckpt_truncated",
        [](const fs::path& dir) {
          std::string bytes;
-         good_checkpoint(dir, "", 2, bytes);
+         good_checkpoint(dir, tiny_run(dir), 2, bytes);
          const fs::path cut = dir / "truncated.h5";
          write_file(cut, bytes.substr(0, bytes.size() / 2));
          return tiny_run(dir) + " --restart " + cut.string();

@@ -19,6 +19,11 @@ Case::Prepare tiny(std::string extra) {
   return [extra](const fs::path& dir) { return tiny_run(dir) + " " + extra; };
 }
 
+// The logistic Fashion-MNIST deck checked with `sets`.
+Case::Prepare network(std::string sets) {
+  return [sets](const fs::path&) { return inputs("logistic_fashion.yaml") + " --check " + sets; };
+}
+
 }  // namespace
 
 std::vector<Case> deck_cases() {
@@ -84,6 +89,38 @@ std::vector<Case> deck_cases() {
        [](const fs::path& dir, const Result&) { EXPECT_FALSE(fs::exists(dir / "out")); }},
       {"data_beyond_memory", tiny("--set data.samples=10000000000"),
        "each rank needs about [0-9.]+ GiB \\(16 parameters: .*data [0-9.]+ GiB"},
+      // Networks: names, specs that do not parse or do not fit the data, a batch whose
+      // activations cannot fit; all refused by --check, naming the key.
+      {"network_unknown_kind", network("--set model.kind=resnet50"),
+       "model.kind: must be one of: .*lenet5, resnet20, resnet18, cnn; got 'resnet50'"},
+      {"network_without_layers", network("--set model.kind=cnn"),
+       "model.layers: model cnn needs its layers"},
+      {"network_window_does_not_divide",
+       network("--set model.kind=cnn --set 'model.layers=maxpool 3'"),
+       "model.layers: layer 'maxpool 3': a window of 3 does not divide the 1x28x28 input"},
+      {"network_kernel_does_not_fit",
+       network("--set model.kind=cnn --set 'model.layers=conv 4 k=3 s=2, conv 4 k=17'"),
+       "model.layers: layer 'conv 4 k=17': a 17x17 kernel does not fit the 4x13x13 input"},
+      {"network_stride_not_a_number",
+       network("--set model.kind=cnn --set 'model.layers=conv 4 k=3 s=two'"),
+       "model.layers: layer 'conv 4 k=3 s=two': stride 'two' is not a whole number"},
+      {"network_unknown_layer",
+       network("--set model.kind=cnn --set 'model.layers=conv 4 k=3, softmax'"),
+       "model.layers: layer 'softmax': unknown layer 'softmax'"},
+      {"network_on_regression_data",
+       [](const fs::path&) {
+         return inputs("least_squares.yaml") + " --set model.kind=lenet5 --check";
+       },
+       "model.kind: model lenet5 cannot train on data.kind synthetic_least_squares"},
+      {"network_on_sparse_data",
+       [](const fs::path&) {
+         return inputs("logistic_libsvm.yaml") + " --set model.kind=resnet20 --check";
+       },
+       "model.kind: resnet20 needs dense features; libsvm data are sparse"},
+      {"network_batch_beyond_memory",
+       network("--set model.kind=resnet18 --set optimizer.batch=200000"),
+       "optimizer.batch: each rank needs about [0-9.]+ GiB .*the activations of one batch take "
+       "[0-9.]+ GiB: lower optimizer.batch"},
       {"signal_every_beyond_the_run", tiny("--set checkpoint.signal_every=20"),
        "checkpoint.signal_every: 20 leaves fewer than two checks in run.steps \\(40\\)"},
   };
