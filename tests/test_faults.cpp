@@ -293,7 +293,7 @@ TEST_F(Faults, sigterm_to_mpirun_reaches_the_ranks_which_checkpoint_and_exit_0) 
   long long step = -1;
   {
     Job job(kLeastSquares + " --set run.steps=100000000 --set run.output_dir=" + a, dir_,
-            "OMPI_MCA_odls_base_sigkill_timeout=5", true);
+            "OMPI_MCA_odls_base_sigkill_timeout=15", true);
     wait_for_training(a);
     ASSERT_EQ(job.ranks_catching(SIGTERM), 2);
     job.signal_launcher(SIGTERM);

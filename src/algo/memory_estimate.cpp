@@ -14,9 +14,6 @@
 namespace olsgd {
 namespace {
 
-// Held-out rows per evaluation pass of the learning models (their kEvalChunk).
-constexpr double kEvalChunk = 1024;
-
 std::string bytes_text(double b) {
   char buf[32];
   if (b >= double(1 << 30))
@@ -108,10 +105,10 @@ MemoryEstimate estimate_memory(const Config& c, const ProblemShape& s, int ranks
     e.data_bytes = static_cast<double>(s.nonzeros) * (w + 4) + rows * 16;
   else
     e.data_bytes = rows * (static_cast<double>(s.features) * w + w);
-  // Scratch: the model's activations for the larger of a batch and an evaluation chunk, and
-  // the algorithm's message buffers.
-  const double capacity = std::max<double>(static_cast<double>(c.optimizer.batch), kEvalChunk);
-  if (model.scratch) e.scratch_bytes += model.scratch(c, s, capacity, w);
+  // Scratch: the model's activations (for a batch or an evaluation chunk, whichever it holds)
+  // and the algorithm's message buffers.
+  if (model.scratch)
+    e.scratch_bytes += model.scratch(c, s, static_cast<double>(c.optimizer.batch), w);
   if (algorithm.scratch_bytes) e.scratch_bytes += algorithm.scratch_bytes(c, d, w, ranks);
   return e;
 }

@@ -149,8 +149,9 @@ extern const ModelEntry kLogisticModel = {
       if (s.sparse || s.classes <= 2) return (s.classes > 2 ? s.classes : 1) * (f + 1);
       return static_cast<double>(plan_network({}, {s.features, 1, 1}, s.classes).params);
     },
-    [](const Config&, const ProblemShape& s, double rows, double w) {
-      return network_scratch_bytes(plan_network({}, {s.features, 1, 1}, s.classes), rows, w);
+    [](const Config&, const ProblemShape& s, double batch, double w) {
+      const NetworkPlan plan = plan_network({}, {s.features, 1, 1}, s.classes);
+      return network_scratch_bytes(plan, network_capacity(plan, static_cast<Index>(batch), w), w);
     },
     &make<float>,
     &make<double>,

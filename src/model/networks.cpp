@@ -80,8 +80,9 @@ double params(const Config& c, const ProblemShape& s) {
   return static_cast<double>(plan_of(c, s).total());
 }
 
-double scratch(const Config& c, const ProblemShape& s, double rows, double w) {
-  return network_scratch_bytes(plan_of(c, s), rows, w);
+double scratch(const Config& c, const ProblemShape& s, double batch, double w) {
+  const NetworkPlan plan = plan_of(c, s);
+  return network_scratch_bytes(plan, network_capacity(plan, static_cast<Index>(batch), w), w);
 }
 
 }  // namespace

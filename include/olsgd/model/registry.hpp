@@ -39,8 +39,9 @@ struct ModelEntry {
   std::vector<std::string> (*keys)(const Config&);
   void (*check)(const Config&, const DeckCheck&);
   double (*params)(const Config&, const ProblemShape&);
-  // Bytes of activations for `rows` rows at `scalar_bytes` per number (null: none).
-  double (*scratch)(const Config&, const ProblemShape&, double rows, double scalar_bytes);
+  // Bytes of activations and scratch when training at batch `batch` (evaluation chunks
+  // included) at `scalar_bytes` per number (null: none).
+  double (*scratch)(const Config&, const ProblemShape&, double batch, double scalar_bytes);
   ModelMaker<float> make_float;
   ModelMaker<double> make_double;
 };
