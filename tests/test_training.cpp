@@ -157,24 +157,34 @@ TEST(training, batch_norm_statistics_are_averaged_with_the_model_at_every_sync) 
   const char* deck = R"(
 run: {seed: 3, steps: 20, log_every: 10, eval_every: 0}
 data: {kind: fashion_mnist, limit: 512}
-model: {kind: cnn, layers: "conv 3 k=3 p=1, bn, relu, maxpool 4, block 4 s=2"}
-optimizer: {lr: 0.05, batch: 8, momentum: 0.9, weight_decay: 0.1}
+model: {kind: cnn, layers: "bn, conv 3 k=3 p=1, bn, relu, maxpool 4, block 4 s=2"}
+optimizer: {lr: 0.05, batch: 8, momentum: 0.9}
 algorithm: {name: local_sgd, tau: 5}
 )";
-  const Config c = parse_config(deck, "bn", {}, world_size());
-  comm::Communicator comm(MPI_COMM_WORLD);
-  const RunOutcome out = run_training(c, comm, test::keeping_final_state());
-  const auto plan = plan_network(parse_network_spec(c.model.layers), Shape{1, 28, 28}, 10);
+  auto run = [&](const std::string& weight_decay) {
+    const Config c =
+        parse_config(deck, "bn", {"optimizer.weight_decay=" + weight_decay}, world_size());
+    comm::Communicator comm(MPI_COMM_WORLD);
+    return run_training(c, comm, test::keeping_final_state());
+  };
+  const RunOutcome out = run("0.5"), no_decay = run("0");
+  const auto plan = plan_network(
+      parse_network_spec("bn, conv 3 k=3 p=1, bn, relu, maxpool 4, block 4 s=2"), {1, 28, 28}, 10);
   const std::vector<double>& x = out.final_state.at(0).second;
   ASSERT_EQ(out.final_state.at(0).first, "params");
   ASSERT_EQ(static_cast<Index>(x.size()), plan.total());
-  // Running statistics: 3 batch-norm layers in the block plus the first, mean | var each.
-  ASSERT_EQ(plan.buffers, 2 * 3 + 3 * 2 * 4);
-  std::vector<double> tail(x.begin() + plan.params, x.end());
+  // Running statistics: the input's (1 channel), the conv's (3), the block's three (4 each).
+  ASSERT_EQ(plan.buffers, 2 + 2 * 3 + 3 * 2 * 4);
+  const std::vector<double> tail(x.begin() + plan.params, x.end());
   // They moved (means start at 0, variances at 1) and stayed positive where they are variances.
   EXPECT_NE(tail[0], 0.0);
-  EXPECT_GT(tail[3], 0.0);
-  EXPECT_NE(tail[3], 1.0);
+  EXPECT_GT(tail[1], 0.0);
+  EXPECT_NE(tail[1], 1.0);
+  // The input's statistics depend on the batches alone: a strong weight decay must leave them
+  // as they are without it (applied to them, it would shrink them by 1 - lr wd per step).
+  const std::vector<double>& y = no_decay.final_state.at(0).second;
+  EXPECT_EQ(tail[0], y[plan.params]);
+  EXPECT_EQ(tail[1], y[plan.params + 1]);
   // Step 20 ends with a sync: every rank holds the same model, statistics included.
   std::vector<double> first = x;
   MPI_Bcast(first.data(), static_cast<int>(first.size()), MPI_DOUBLE, 0, MPI_COMM_WORLD);

@@ -1,6 +1,7 @@
 #include <olsgd/algo/algorithm.hpp>
 #include <olsgd/algo/straggler.hpp>
 #include <olsgd/kernels/sgd.hpp>
+#include <olsgd/kernels/vector_ops.hpp>
 
 #include <chrono>
 #include <thread>
@@ -65,11 +66,8 @@ void Algorithm<Scalar>::keep_buffers(const std::function<void()>& work, double s
   const auto tail = Kokkos::subview(params(), std::make_pair(d - Index(buffers_.extent(0)), d));
   Kokkos::deep_copy(ctx_.exec, buffers_, tail);
   work();
-  const auto saved = buffers_;
-  const Scalar s = static_cast<Scalar>(scale);
-  Kokkos::parallel_for(
-      "olsgd::algo::keep_buffers", Kokkos::RangePolicy<ExecSpace>(ctx_.exec, 0, saved.extent(0)),
-      KOKKOS_LAMBDA(const Index i) { tail(i) = s * saved(i); });
+  Kokkos::deep_copy(ctx_.exec, tail, buffers_);
+  if (scale != 1.0) kernels::scale(ctx_.exec, tail, static_cast<Scalar>(scale));
 }
 
 template <class Scalar>
