@@ -140,9 +140,10 @@ TEST_F(CheckpointTest, latest_picks_the_newest_and_starts_fresh_when_there_is_no
   const auto fresh = run(deck({"checkpoint.restart=latest", "checkpoint.every=10"}));
   EXPECT_EQ(fresh.first_step, 0);
   EXPECT_EQ(fresh.restarted_from, "");
+  // The last step is checkpointed too: a finished run can be continued from where it ended.
   const auto again = run(deck({"checkpoint.restart=latest"}));
-  EXPECT_EQ(again.first_step, 30);
-  EXPECT_EQ(again.restarted_from, (dir_ / "run" / "checkpoints" / "ckpt-30.h5").string());
+  EXPECT_EQ(again.first_step, 40);
+  EXPECT_EQ(again.restarted_from, (dir_ / "run" / "checkpoints" / "ckpt-40.h5").string());
   EXPECT_EQ(again.final_params, fresh.final_params);
 }
 

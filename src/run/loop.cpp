@@ -104,12 +104,16 @@ void train_loop(RunParts<Scalar>& run, Checkpointer<Scalar>& checkpointer, Index
     }
     if (obs.on_step) obs.on_step(k + 1, steps);
     const Index done = k + 1;
-    if (done == steps) break;
-    if (const int signal = vote.poll(done)) out.stop_signal = signal;
+    const bool last = done == steps;
+    if (!last)
+      if (const int signal = vote.poll(done)) out.stop_signal = signal;
+    // The last step is checkpointed when due like any other: a finished run can be continued
+    // (more steps, a smaller step size).
     if (checkpointer.due(done, out.stop_signal != 0) && !checkpointer.save(done, out)) {
       out.steps_done = done;
       break;
     }
+    if (last) break;
     if (out.stop_signal) {
       out.steps_done = done;
       // The summary's final row describes the model where the run stopped; metrics.csv
