@@ -82,8 +82,13 @@ void Conv<Scalar>::im2col(const ExecSpace& exec, const Scalar* in, Index n0, Ind
               const Index base = ih * W + kw - pad;  // input index of ow = 0 (may be < 0)
               Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, a),
                                    [&](const Index ow) { r[ow] = Scalar(0); });
-              Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, a, b),
-                                   [&](const Index ow) { r[ow] = plane[base + ow * s]; });
+              // Unit stride as its own loop: a runtime stride keeps the compiler scalar.
+              if (s == 1)
+                Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, a, b),
+                                     [&](const Index ow) { r[ow] = plane[base + ow]; });
+              else
+                Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, a, b),
+                                     [&](const Index ow) { r[ow] = plane[base + ow * s]; });
               Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, b, Wo),
                                    [&](const Index ow) { r[ow] = Scalar(0); });
             });
@@ -118,8 +123,12 @@ void Conv<Scalar>::col2im(const ExecSpace& exec, const Scalar* col, Index n0, In
               if (ih < 0 || ih >= H) return;
               const Index base = ih * W + kw - pad;
               const Scalar* r = row + oh * Wo;
-              Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, lo, hi),
-                                   [&](const Index ow) { plane[base + ow * s] += r[ow]; });
+              if (s == 1)
+                Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, lo, hi),
+                                     [&](const Index ow) { plane[base + ow] += r[ow]; });
+              else
+                Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, lo, hi),
+                                     [&](const Index ow) { plane[base + ow * s] += r[ow]; });
             });
             t.team_barrier();
           }
