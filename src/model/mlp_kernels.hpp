@@ -21,7 +21,7 @@ void gather_rows(const ExecSpace& exec, const Features& features, const IndexVec
       "olsgd::model::mlp::gather", Team(exec, static_cast<Index>(A.extent(0)), Kokkos::AUTO),
       KOKKOS_LAMBDA(const typename Team::member_type& t) {
         const Index s = t.league_rank(), r = rows(s);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(t, p),
+        Kokkos::parallel_for(Kokkos::TeamVectorRange(t, p),
                              [&](const Index j) { A(s, j) = features(r, j); });
       });
 }

@@ -78,16 +78,20 @@ class Relu final : public Layer<Scalar> {
                 Scalar* din, bool accumulate) override;
 };
 
-// K x K windows, stride K (non-overlapping: each input has one window). The gradient goes to
-// the first largest input of a window.
+// K x K windows, stride K (non-overlapping: each input has one window). The forward pass
+// records each window's first largest input; the gradient goes there.
 template <class Scalar>
 class MaxPool final : public Layer<Scalar> {
  public:
   using Layer<Scalar>::Layer;
+  void reserve(Index rows) override;
   void initialize(const ExecSpace&, Scalar*, Scalar*, InitStreams&) const override {}
   void forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out) override;
   void backward(const Pass<Scalar>& p, const Scalar* in, const Scalar* out, Scalar* dout,
                 Scalar* din, bool accumulate) override;
+
+ private:
+  Kokkos::View<int*, MemSpace> arg_;  // per output: its input's offset in the plane
 };
 
 // K x K average, stride K; `gap` is the window of the whole image.

@@ -17,64 +17,68 @@ template <class Scalar>
 void Relu<Scalar>::backward(const Pass<Scalar>& p, const Scalar*, const Scalar* out, Scalar* dout,
                             Scalar* din, bool accumulate) {
   if (!din) return;
-  Kokkos::parallel_for(
-      "olsgd::model::net::relu_grad",
-      Kokkos::RangePolicy<ExecSpace>(p.exec, 0, p.n * this->in_size()),
-      KOKKOS_LAMBDA(const Index i) {
-        const Scalar v = out[i] > 0 ? dout[i] : Scalar(0);
-        din[i] = accumulate ? din[i] + v : v;
-      });
+  // Two loops, not a test per element: the plain one vectorises.
+  const Kokkos::RangePolicy<ExecSpace> all(p.exec, 0, p.n * this->in_size());
+  if (accumulate)
+    Kokkos::parallel_for(
+        "olsgd::model::net::relu_grad_add", all,
+        KOKKOS_LAMBDA(const Index i) { din[i] += out[i] > 0 ? dout[i] : Scalar(0); });
+  else
+    Kokkos::parallel_for(
+        "olsgd::model::net::relu_grad", all,
+        KOKKOS_LAMBDA(const Index i) { din[i] = out[i] > 0 ? dout[i] : Scalar(0); });
+}
+
+template <class Scalar>
+void MaxPool<Scalar>::reserve(Index rows) {
+  arg_ = Kokkos::View<int*, MemSpace>("olsgd::model::net::maxpool_arg", rows * this->out_size());
 }
 
 template <class Scalar>
 void MaxPool<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out) {
   const Index k = this->plan_.spec.k, H = this->plan_.in.h, W = this->plan_.in.w;
   const Index Ho = this->plan_.out.h, Wo = this->plan_.out.w;
+  int* arg = arg_.data();
   Kokkos::parallel_for(
       "olsgd::model::net::maxpool", Team(p.exec, p.n * this->plan_.in.c, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Scalar* src = in + t.league_rank() * H * W;
         Scalar* dst = out + t.league_rank() * Ho * Wo;
+        int* where = arg + t.league_rank() * Ho * Wo;
         Kokkos::parallel_for(Kokkos::TeamThreadRange(t, Ho), [&](const Index oh) {
           Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, Wo), [&](const Index ow) {
-            const Scalar* win = src + oh * k * W + ow * k;
-            Scalar m = win[0];
+            const Index first = oh * k * W + ow * k;
+            Index best = first;
             for (Index a = 0; a < k; ++a)
-              for (Index b = 0; b < k; ++b) m = win[a * W + b] > m ? win[a * W + b] : m;
-            dst[oh * Wo + ow] = m;
+              for (Index b = 0; b < k; ++b)
+                best = src[first + a * W + b] > src[best] ? first + a * W + b : best;
+            dst[oh * Wo + ow] = src[best];
+            where[oh * Wo + ow] = static_cast<int>(best);
           });
         });
       });
 }
 
 template <class Scalar>
-void MaxPool<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, const Scalar*, Scalar* dout,
+void MaxPool<Scalar>::backward(const Pass<Scalar>& p, const Scalar*, const Scalar*, Scalar* dout,
                                Scalar* din, bool accumulate) {
   if (!din) return;
-  const Index k = this->plan_.spec.k, H = this->plan_.in.h, W = this->plan_.in.w;
-  const Index Ho = this->plan_.out.h, Wo = this->plan_.out.w;
-  // Windows do not overlap: each writes its own k x k inputs, the gradient to the first maximum.
+  const Index H = this->plan_.in.h, W = this->plan_.in.w, P = this->out_size() / this->plan_.in.c;
+  const int* arg = arg_.data();
+  // Windows do not overlap: each output sends its gradient to the input the forward pass chose
+  // (the first largest of its window), every other input gets 0.
   Kokkos::parallel_for(
       "olsgd::model::net::maxpool_grad", Team(p.exec, p.n * this->plan_.in.c, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Team::member_type& t) {
-        const Scalar* src = in + t.league_rank() * H * W;
         Scalar* dst = din + t.league_rank() * H * W;
-        const Scalar* dy = dout + t.league_rank() * Ho * Wo;
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(t, Ho), [&](const Index oh) {
-          Kokkos::parallel_for(Kokkos::ThreadVectorRange(t, Wo), [&](const Index ow) {
-            const Index first = oh * k * W + ow * k;
-            Index arg = first;
-            for (Index a = 0; a < k; ++a)
-              for (Index b = 0; b < k; ++b)
-                if (src[first + a * W + b] > src[arg]) arg = first + a * W + b;
-            for (Index a = 0; a < k; ++a)
-              for (Index b = 0; b < k; ++b) {
-                const Index i = first + a * W + b;
-                const Scalar v = i == arg ? dy[oh * Wo + ow] : Scalar(0);
-                dst[i] = accumulate ? dst[i] + v : v;
-              }
-          });
-        });
+        const Scalar* dy = dout + t.league_rank() * P;
+        const int* where = arg + t.league_rank() * P;
+        if (!accumulate)
+          Kokkos::parallel_for(Kokkos::TeamVectorRange(t, H * W),
+                               [&](const Index i) { dst[i] = Scalar(0); });
+        t.team_barrier();
+        Kokkos::parallel_for(Kokkos::TeamVectorRange(t, P),
+                             [&](const Index o) { dst[where[o]] += dy[o]; });
       });
 }
 
