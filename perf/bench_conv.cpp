@@ -35,6 +35,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "model/network/layers.hpp"
 
 extern "C" void sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k,
@@ -49,16 +50,8 @@ using olsgd::LayerKind;
 using olsgd::PlannedLayer;
 using olsgd::Shape;
 using Scalar = float;
-using Clock = std::chrono::steady_clock;
 
-template <class F>
-double timed(const ExecSpace& exec, const F& f) {
-  exec.fence();
-  const auto t0 = Clock::now();
-  f();
-  exec.fence();
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+using olsgd::bench::timed;
 
 // Row-major C (m x n) = op(A) op(B) + beta C through the column-major sgemm_: C^T = op(B)^T
 // op(A)^T. lda, ldb: the row lengths of A and B as stored.

@@ -19,21 +19,15 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "bench_timing.hpp"
+
 namespace {
 
 using olsgd::ExecSpace;
 using Scalar = float;  // the learning models' default precision
 using View = olsgd::Vector<Scalar>;
-using Clock = std::chrono::steady_clock;
 
-template <class F>
-double timed(const ExecSpace& exec, const F& f) {
-  exec.fence();
-  const auto t0 = Clock::now();
-  f();
-  exec.fence();
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+using olsgd::bench::timed;
 
 // The copy references, same size, same execution space, timed in the same iterations:
 // Kokkos::deep_copy (what the goal is stated against) and a plain parallel_for copy (Kokkos
