@@ -22,6 +22,12 @@
 
 namespace olsgd {
 
+// Scalars of im2col columns plus the transposed output a convolution lowers at once (at least
+// one sample): large enough that a small image batches several samples into one GEMM, small
+// enough (2 MiB in float) that the columns stay in a core's L2 for the GEMM (perf/bench_conv:
+// 2^19 to 2^20 beat 2^21 and 2^18).
+constexpr Index kConvChunkScalars = Index(1) << 19;
+
 // Channels x height x width of one sample.
 struct Shape {
   Index c = 0, h = 1, w = 1;

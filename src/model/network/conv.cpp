@@ -7,11 +7,6 @@
 namespace olsgd::net {
 namespace {
 
-// Scalars of im2col columns plus the transposed output per GEMM: large enough that a small
-// image batches several samples into one GEMM, small enough (2 MiB in float) that the columns
-// stay in a core's L2 for the GEMM (perf/bench_conv: 2^19 to 2^20 beat 2^21 and 2^18).
-constexpr Index kChunkBudget = Index(1) << 19;
-
 using Team = Kokkos::TeamPolicy<ExecSpace>;
 
 }  // namespace
@@ -26,7 +21,7 @@ Conv<Scalar>::Conv(const PlannedLayer& plan) : Layer<Scalar>(plan) {
 template <class Scalar>
 Index Conv<Scalar>::chunk(Index rows) const {
   const Index per_sample = (kk_ + cout_) * ho_ * wo_;
-  return std::max<Index>(1, std::min(rows, kChunkBudget / per_sample));
+  return std::max<Index>(1, std::min(rows, kConvChunkScalars / per_sample));
 }
 
 template <class Scalar>

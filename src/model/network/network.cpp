@@ -38,8 +38,9 @@ double network_scratch_bytes(const NetworkPlan& plan, double rows, double scalar
     if (p.spec.kind == LayerKind::Conv || p.spec.kind == LayerKind::Block) {
       const double kk = p.spec.kind == LayerKind::Conv ? double(p.in.c) * p.spec.k * p.spec.k
                                                        : 9.0 * std::max(p.in.c, p.out.c);
-      work = std::max(work, std::min(rows * (kk + p.out.c) * p.out.h * p.out.w,
-                                     std::max((kk + p.out.c) * p.out.h * p.out.w, 2097152.0)));
+      const double per_sample = (kk + p.out.c) * p.out.h * p.out.w;  // as Conv::chunk
+      work = std::max(work,
+                      std::min(rows * per_sample, std::max(per_sample, double(kConvChunkScalars))));
     }
   }
   const double activations = rows * (plan.act_floats + plan.input.size());
