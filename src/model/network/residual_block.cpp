@@ -39,12 +39,12 @@ void relu_mask(const ExecSpace& exec, Index count, const Scalar* out, Scalar* d)
       KOKKOS_LAMBDA(const Index i) { d[i] = out[i] > 0 ? d[i] : Scalar(0); });
 }
 
-// din (+)= d: the identity shortcut's gradient.
+// din += d: the identity shortcut's gradient joins the main path's.
 template <class Scalar>
-void add_into(const ExecSpace& exec, Index count, const Scalar* d, Scalar* din, bool accumulate) {
+void add_into(const ExecSpace& exec, Index count, const Scalar* d, Scalar* din) {
   Kokkos::parallel_for(
       "olsgd::model::net::residual_shortcut_grad", Kokkos::RangePolicy<ExecSpace>(exec, 0, count),
-      KOKKOS_LAMBDA(const Index i) { din[i] = accumulate ? din[i] + d[i] : d[i]; });
+      KOKKOS_LAMBDA(const Index i) { din[i] += d[i]; });
 }
 
 }  // namespace
@@ -148,7 +148,7 @@ void ResidualBlock<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, co
     return;
   }
   if (!projection_) {
-    add_into(p.exec, count, dout, din, true);
+    add_into(p.exec, count, dout, din);
     return;
   }
   bn_s_.layer->backward(sub(p, bn_s_), cs_.data(), bs_.data(), dout, t0);
