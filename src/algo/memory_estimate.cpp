@@ -71,12 +71,14 @@ ProblemShape shape_from_deck(const Config& c, int rank, int ranks) {
   } else if (d.kind == "synthetic_quadratic") {
     s.features = d.features;
   } else if (d.kind == "fashion_mnist") {
-    s.features = 28 * 28, s.classes = 10;
-    s.channels = 1, s.height = 28, s.width = 28;
+    const ImageDims i = image_dims(d.kind);
+    s.features = i.size(), s.classes = 10;
+    s.channels = i.channels, s.height = i.height, s.width = i.width;
     s.train_rows = share(limited(60000)), s.test_rows = share(10000);
   } else if (d.kind == "cifar10") {
-    s.features = 3 * 32 * 32, s.classes = 10;
-    s.channels = 3, s.height = 32, s.width = 32;
+    const ImageDims i = image_dims(d.kind);
+    s.features = i.size(), s.classes = 10;
+    s.channels = i.channels, s.height = i.height, s.width = i.width;
     s.train_rows = share(limited(50000)), s.test_rows = share(10000);
   } else {
     s.known = false;  // LIBSVM: the width is the largest index in the file

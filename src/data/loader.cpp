@@ -31,6 +31,11 @@ std::vector<Index> my_samples(const Config& c, const std::vector<int>& labels, i
   return keep;
 }
 
+template <class Scalar>
+void set_image(Dataset<Scalar>& d, const ImageDims& i) {
+  d.channels = i.channels, d.height = i.height, d.width = i.width;
+}
+
 }  // namespace
 
 template <class Scalar>
@@ -102,7 +107,7 @@ LoadedData<Scalar> load_data(const Config& c, int rank, int ranks) {
         read_idx_images(f.test_images, even_block(test_labels.size(), rank, ranks), test_labels, 10,
                         kFashionMean, kFashionStd),
         static_cast<Index>(test_labels.size()));
-    for (Dataset<Scalar>* s : {&out.train, &out.test}) s->channels = 1, s->height = s->width = 28;
+    for (Dataset<Scalar>* s : {&out.train, &out.test}) set_image(*s, image_dims(d.kind));
   } else if (d.kind == "cifar10") {
     const auto files = cifar10_train_files(d.path);
     const std::vector<int> labels = read_cifar10_labels(files, d.limit);
@@ -114,7 +119,7 @@ LoadedData<Scalar> load_data(const Config& c, int rank, int ranks) {
     out.test = to_device<Scalar>(
         read_cifar10_images(test_files, even_block(test_labels.size(), rank, ranks), test_labels),
         static_cast<Index>(test_labels.size()));
-    for (Dataset<Scalar>* s : {&out.train, &out.test}) s->channels = 3, s->height = s->width = 32;
+    for (Dataset<Scalar>* s : {&out.train, &out.test}) set_image(*s, image_dims(d.kind));
   } else {  // libsvm
     const HostData all = read_libsvm(d.path, d.limit, 0);
     const auto keep = my_samples(c, all.labels, all.num_classes, rank, ranks);

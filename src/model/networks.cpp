@@ -47,11 +47,11 @@ void check_network(const Config& c, const DeckCheck& deck) {
   deck.require(c.model.kind != "cnn" || !c.model.layers.empty(), "model.layers",
                "model cnn needs its layers, e.g. 'conv 8 k=3 p=1, relu, maxpool 2'");
   try {
+    const ImageDims i = image_dims(d);
     ProblemShape s;
     s.classes = 10;
-    if (d == "fashion_mnist") s.channels = 1, s.height = s.width = 28;
-    if (d == "cifar10") s.channels = 3, s.height = s.width = 32;
-    s.features = s.channels * s.height * s.width;
+    s.channels = i.channels, s.height = i.height, s.width = i.width;
+    s.features = i.size();
     if (s.features > 0)
       plan_of(c, s);
     else

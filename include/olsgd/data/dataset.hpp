@@ -27,6 +27,19 @@ template <class Scalar>
 using SparseMatrix =
     KokkosSparse::CrsMatrix<Scalar, int, Kokkos::Device<ExecSpace, MemSpace>, void, Index>;
 
+// Channels, height and width of one sample of an image data set.
+struct ImageDims {
+  Index channels = 0, height = 0, width = 0;
+  Index size() const { return channels * height * width; }
+};
+
+// The image shape of a file data set (`data.kind`), or all 0 for flat data.
+inline ImageDims image_dims(const std::string& kind) {
+  if (kind == "fashion_mnist") return {1, 28, 28};
+  if (kind == "cifar10") return {3, 32, 32};
+  return {};
+}
+
 template <class Scalar>
 struct Dataset {
   Matrix<Scalar> features;      // rows x num_features, row per sample (dense data)
