@@ -160,7 +160,7 @@ void bench_conv(benchmark::State& state, const ConvCase& cc) {
   fill(exec, dout, 1e-4f);
   olsgd::net::Pass<Scalar> p;
   p.exec = exec, p.w = w.data(), p.g = g.data(), p.n = n;
-  p.scratch.work = work.data(), p.scratch.work_size = work.extent(0);
+  p.scratch.work = work.data();
   const Scalar* bias = pl.spec.bias ? w.data() + cout * kk : nullptr;
   // Layer::backward may overwrite dL/dout: each iteration starts from a fresh copy.
   olsgd::Vector<Scalar> dcopy("dcopy", dout.extent(0));

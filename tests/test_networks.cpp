@@ -27,13 +27,13 @@ Dataset<double> images(Index n, Shape s, int K) {
       h.dense.push_back(static_cast<float>(std::sin(1.3 * i + 0.71 * j + 0.01 * j * j)));
   }
   Dataset<double> d = to_device<double>(h, n);
-  d.channels = s.c, d.height = s.h, d.width = s.w;
+  d.image = {s.c, s.h, s.w};
   return d;
 }
 
 std::unique_ptr<Network<double>> network(const std::string& spec, const Dataset<double>& data,
                                          Index batch, double l2 = 0) {
-  const Shape in{data.channels, data.height, data.width};
+  const Shape in{data.image.channels, data.image.height, data.image.width};
   return std::make_unique<Network<double>>(
       "test", data, plan_network(parse_network_spec(spec), in, data.num_classes), batch, l2, 7);
 }

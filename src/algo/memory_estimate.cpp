@@ -70,16 +70,11 @@ ProblemShape shape_from_deck(const Config& c, int rank, int ranks) {
     s.train_rows = share(d.samples);
   } else if (d.kind == "synthetic_quadratic") {
     s.features = d.features;
-  } else if (d.kind == "fashion_mnist") {
-    const ImageDims i = image_dims(d.kind);
-    s.features = i.size(), s.classes = 10;
-    s.channels = i.channels, s.height = i.height, s.width = i.width;
-    s.train_rows = share(limited(60000)), s.test_rows = share(10000);
-  } else if (d.kind == "cifar10") {
-    const ImageDims i = image_dims(d.kind);
-    s.features = i.size(), s.classes = 10;
-    s.channels = i.channels, s.height = i.height, s.width = i.width;
-    s.train_rows = share(limited(50000)), s.test_rows = share(10000);
+  } else if (d.kind == "fashion_mnist" || d.kind == "cifar10") {
+    s.image = image_dims(d.kind);
+    s.features = s.image.size(), s.classes = 10;
+    s.train_rows = share(limited(d.kind == "fashion_mnist" ? 60000 : 50000));
+    s.test_rows = share(10000);
   } else {
     s.known = false;  // LIBSVM: the width is the largest index in the file
     s.sparse = true;

@@ -31,11 +31,6 @@ std::vector<Index> my_samples(const Config& c, const std::vector<int>& labels, i
   return keep;
 }
 
-template <class Scalar>
-void set_image(Dataset<Scalar>& d, const ImageDims& i) {
-  d.channels = i.channels, d.height = i.height, d.width = i.width;
-}
-
 }  // namespace
 
 template <class Scalar>
@@ -107,7 +102,6 @@ LoadedData<Scalar> load_data(const Config& c, int rank, int ranks) {
         read_idx_images(f.test_images, even_block(test_labels.size(), rank, ranks), test_labels, 10,
                         kFashionMean, kFashionStd),
         static_cast<Index>(test_labels.size()));
-    for (Dataset<Scalar>* s : {&out.train, &out.test}) set_image(*s, image_dims(d.kind));
   } else if (d.kind == "cifar10") {
     const auto files = cifar10_train_files(d.path);
     const std::vector<int> labels = read_cifar10_labels(files, d.limit);
@@ -119,7 +113,6 @@ LoadedData<Scalar> load_data(const Config& c, int rank, int ranks) {
     out.test = to_device<Scalar>(
         read_cifar10_images(test_files, even_block(test_labels.size(), rank, ranks), test_labels),
         static_cast<Index>(test_labels.size()));
-    for (Dataset<Scalar>* s : {&out.train, &out.test}) set_image(*s, image_dims(d.kind));
   } else {  // libsvm
     const HostData all = read_libsvm(d.path, d.limit, 0);
     const auto keep = my_samples(c, all.labels, all.num_classes, rank, ranks);
@@ -135,6 +128,7 @@ LoadedData<Scalar> load_data(const Config& c, int rank, int ranks) {
           to_device<Scalar>(select_rows(test, even_block(test.rows, rank, ranks)), test.rows);
     }
   }
+  out.train.image = out.test.image = image_dims(d.kind);
   return out;
 }
 

@@ -150,8 +150,8 @@ extern const ModelEntry kLogisticModel = {
       return static_cast<double>(plan_network({}, {s.features, 1, 1}, s.classes).params);
     },
     [](const Config&, const ProblemShape& s, double batch, double w) {
-      const NetworkPlan plan = plan_network({}, {s.features, 1, 1}, s.classes);
-      return network_scratch_bytes(plan, network_capacity(plan, static_cast<Index>(batch), w), w);
+      return network_scratch_bytes(plan_network({}, {s.features, 1, 1}, s.classes),
+                                   static_cast<Index>(batch), w);
     },
     &make<float>,
     &make<double>,

@@ -9,7 +9,7 @@ namespace olsgd {
 namespace {
 
 Shape input_shape(const ProblemShape& s) {
-  if (s.channels > 0) return {s.channels, s.height, s.width};
+  if (s.image.size() > 0) return {s.image.channels, s.image.height, s.image.width};
   return {s.features, 1, 1};
 }
 
@@ -47,11 +47,10 @@ void check_network(const Config& c, const DeckCheck& deck) {
   deck.require(c.model.kind != "cnn" || !c.model.layers.empty(), "model.layers",
                "model cnn needs its layers, e.g. 'conv 8 k=3 p=1, relu, maxpool 2'");
   try {
-    const ImageDims i = image_dims(d);
     ProblemShape s;
     s.classes = 10;
-    s.channels = i.channels, s.height = i.height, s.width = i.width;
-    s.features = i.size();
+    s.image = image_dims(d);
+    s.features = s.image.size();
     if (s.features > 0)
       plan_of(c, s);
     else
@@ -67,7 +66,7 @@ std::unique_ptr<Model<Scalar>> make(const Config& c, const Dataset<Scalar>& trai
   ProblemShape s;
   s.features = train.num_features();
   s.classes = train.num_classes;
-  s.channels = train.channels, s.height = train.height, s.width = train.width;
+  s.image = train.image;
   return std::make_unique<Network<Scalar>>(c.model.kind, train, plan_of(c, s), c.optimizer.batch,
                                            c.model.l2, c.run.seed);
 }
@@ -81,8 +80,7 @@ double params(const Config& c, const ProblemShape& s) {
 }
 
 double scratch(const Config& c, const ProblemShape& s, double batch, double w) {
-  const NetworkPlan plan = plan_of(c, s);
-  return network_scratch_bytes(plan, network_capacity(plan, static_cast<Index>(batch), w), w);
+  return network_scratch_bytes(plan_of(c, s), static_cast<Index>(batch), w);
 }
 
 }  // namespace

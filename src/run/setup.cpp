@@ -95,7 +95,7 @@ void build_run(RunParts<Scalar>& run, const RunObservers& obs, RunOutcome& out) 
   shape.train_rows = data.rows();
   shape.test_rows = test.rows();
   shape.sparse = data.sparse_features;
-  shape.channels = data.channels, shape.height = data.height, shape.width = data.width;
+  shape.image = data.image;
   if (shape.sparse)
     shape.nonzeros = static_cast<Index>(data.sparse.nnz()) + static_cast<Index>(test.sparse.nnz());
   out.memory = check_memory(cfg, shape, comm, &out.memory_available);

@@ -49,7 +49,7 @@ struct Dataset {
   int num_classes = 0;          // 0 for regression
   Index columns = 0;            // number of features
   // Image data: each row is channels x height x width (C-major, as NCHW); else all 0.
-  Index channels = 0, height = 0, width = 0;
+  ImageDims image;
   Index global_samples = 0;
   Shard shard;
 

@@ -33,9 +33,6 @@ class Network final : public Model<Scalar> {
   void update_buffers(const ExecSpace& exec, const Vector<Scalar>& x) override;
   Evaluation evaluate(const ExecSpace& exec, const ConstVector<Scalar>& x,
                       const Dataset<Scalar>& data) override;
-  const NetworkPlan& plan() const { return plan_; }
-  // Samples one pass holds (training batch and evaluation chunk).
-  Index capacity() const { return capacity_; }
 
   // Runs the layers on rows(0..n) of `data` (batch statistics when `train`, running ones
   // otherwise); leaves the logits in the last activation. Public only because nvcc rejects a
@@ -57,7 +54,8 @@ class Network final : public Model<Scalar> {
 // Rows an evaluation pass holds: at least the batch, up to 1024 while the activations stay
 // within 64 MiB.
 Index network_capacity(const NetworkPlan& plan, Index batch, double scalar_bytes);
-// Device bytes of a network's activations, gradients and scratch for `rows` rows.
-double network_scratch_bytes(const NetworkPlan& plan, double rows, double scalar_bytes);
+// Device bytes of a network's activations, gradients and scratch when it trains at `batch`
+// (for the rows network_capacity gives it).
+double network_scratch_bytes(const NetworkPlan& plan, Index batch, double scalar_bytes);
 
 }  // namespace olsgd

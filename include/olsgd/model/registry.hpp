@@ -22,7 +22,7 @@ struct ProblemShape {
   Index test_rows = 0;   // this rank's held-out samples
   Index nonzeros = 0;    // sparse data: stored values of the training shard
   bool sparse = false;
-  Index channels = 0, height = 0, width = 0;  // image data (features = their product), else 0
+  ImageDims image;  // image data (features = its size), else all 0
 };
 
 // Builds the model on this rank's training shard; `quadratic` is the objective of a

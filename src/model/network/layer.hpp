@@ -19,8 +19,7 @@ using Block =
 template <class Scalar>
 struct Scratch {
   Scalar* work = nullptr;  // convolution im2col columns and transposes
-  Index work_size = 0;
-  Scalar* t0 = nullptr;  // two activation-sized temporaries (residual blocks' backward)
+  Scalar* t0 = nullptr;    // two activation-sized temporaries (residual blocks' backward)
   Scalar* t1 = nullptr;
 };
 

@@ -22,6 +22,14 @@ struct Network<Scalar>::Parts {
   std::vector<Vector<Scalar>> activations;  // owned outputs
   Vector<Scalar> delta0, delta1, temp0, temp1, work;
   IndexVector chunk;
+  // A pass over n samples with the shared scratch (parameters set per layer).
+  net::Pass<Scalar> pass(const ExecSpace& exec, Index n) const {
+    net::Pass<Scalar> p;
+    p.exec = exec;
+    p.n = n;
+    p.scratch = {work.data(), temp0.data(), temp1.data()};
+    return p;
+  }
 };
 
 Index network_capacity(const NetworkPlan& plan, Index batch, double scalar_bytes) {
@@ -30,7 +38,8 @@ Index network_capacity(const NetworkPlan& plan, Index batch, double scalar_bytes
   return std::max(batch, std::min<Index>(1024, fit));
 }
 
-double network_scratch_bytes(const NetworkPlan& plan, double rows, double scalar_bytes) {
+double network_scratch_bytes(const NetworkPlan& plan, Index batch, double scalar_bytes) {
+  const double rows = static_cast<double>(network_capacity(plan, batch, scalar_bytes));
   bool blocks = false;
   double work = 0;
   for (const PlannedLayer& p : plan.layers) {
@@ -111,12 +120,8 @@ void Network<Scalar>::forward(const ExecSpace& exec, const ConstVector<Scalar>& 
   Parts& p = *parts_;
   mlp_kernels::gather_rows(exec, data.features, rows,
                            Block<Scalar>(p.input.data(), n, plan_.input.size()));
-  net::Pass<Scalar> pass;
-  pass.exec = exec;
-  pass.n = n;
+  net::Pass<Scalar> pass = p.pass(exec, n);
   pass.train = train;
-  pass.scratch = {p.work.data(), static_cast<Index>(p.work.extent(0)), p.temp0.data(),
-                  p.temp1.data()};
   const Scalar* in = p.input.data();
   for (auto& s : p.stages) {
     pass.w = x.data() + s.w;
@@ -142,11 +147,7 @@ double Network<Scalar>::gradient(const ExecSpace& exec, const ConstVector<Scalar
   Scalar* dnext = p.delta1.data();
   const LossSum ce = cross_entropy(exec, Block<Scalar>(p.stages.back().out, b, K),
                                    Block<Scalar>(dcur, b, K), b, K, label, 1.0 / b);
-  net::Pass<Scalar> pass;
-  pass.exec = exec;
-  pass.n = b;
-  pass.scratch = {p.work.data(), static_cast<Index>(p.work.extent(0)), p.temp0.data(),
-                  p.temp1.data()};
+  net::Pass<Scalar> pass = p.pass(exec, b);
   for (std::size_t i = p.stages.size(); i-- > 0;) {
     auto& s = p.stages[i];
     const Scalar* in = i == 0 ? p.input.data() : p.stages[i - 1].out;
