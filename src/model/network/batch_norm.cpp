@@ -23,7 +23,7 @@ BatchNorm<Scalar>::BatchNorm(const PlannedLayer& plan)
 
 template <class Scalar>
 void BatchNorm<Scalar>::reserve(Index rows) {
-  partial_ = decltype(partial_)("olsgd::model::net::bn_partial", c_, rows);
+  partial_ = decltype(partial_)("olsgd::model::net::bn_partial", 2, c_, rows);
 }
 
 template <class Scalar>
@@ -38,26 +38,54 @@ void BatchNorm<Scalar>::initialize(const ExecSpace& exec, Scalar* w, Scalar* run
       });
 }
 
+// Each plane is summed in kLanes interleaved partial sums, added pairwise at the end: a fixed
+// order (the same bits for any thread count) without one long chain of dependent additions.
+namespace {
+constexpr int kLanes = 8;
+
+template <int NS>
+struct Sums {
+  double v[NS];
+};
+
+KOKKOS_INLINE_FUNCTION double pairwise(double* a) {
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int l = 0; l < w; ++l) a[l] += a[l + w];
+  return a[0];
+}
+}  // namespace
+
 template <class Scalar>
-template <class F>
-void BatchNorm<Scalar>::channel_sums(const ExecSpace& exec, Index n, const F& f,
-                                     const Doubles& sums) const {
+template <int NS, class F>
+void BatchNorm<Scalar>::channel_sums(const ExecSpace& exec, Index n, const F& f, const Doubles& s0,
+                                     const Doubles& s1) const {
   const Index C = c_, plane = plane_;
   const auto partial = partial_;
   Kokkos::parallel_for(
       "olsgd::model::net::bn_partial", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * C),
       KOKKOS_LAMBDA(const Index i) {
-        const Index j = i / C, c = i % C;
-        double acc = 0;
-        for (Index q = 0; q < plane; ++q) acc += f(c, (j * C + c) * plane + q);
-        partial(c, j) = acc;
+        const Index j = i / C, c = i % C, first = (j * C + c) * plane;
+        double acc[NS][kLanes] = {};
+        Index q = 0;
+        for (; q + kLanes <= plane; q += kLanes)
+          for (int l = 0; l < kLanes; ++l) {
+            const Sums<NS> t = f(c, first + q + l);
+            for (int k = 0; k < NS; ++k) acc[k][l] += t.v[k];
+          }
+        for (int l = 0; q + l < plane; ++l) {
+          const Sums<NS> t = f(c, first + q + l);
+          for (int k = 0; k < NS; ++k) acc[k][l] += t.v[k];
+        }
+        for (int k = 0; k < NS; ++k) partial(k, c, j) = pairwise(acc[k]);
       });
   Kokkos::parallel_for(
       "olsgd::model::net::bn_sum", Kokkos::RangePolicy<ExecSpace>(exec, 0, C),
       KOKKOS_LAMBDA(const Index c) {
-        double acc = 0;
-        for (Index j = 0; j < n; ++j) acc += partial(c, j);
-        sums(c) = acc;
+        for (int k = 0; k < NS; ++k) {
+          double acc = 0;
+          for (Index j = 0; j < n; ++j) acc += partial(k, c, j);
+          (k == 0 ? s0 : s1)(c) = acc;
+        }
       });
 }
 
@@ -72,19 +100,19 @@ void BatchNorm<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar*
   if (p.train) {
     rows_ = n;
     const double inv_m = 1.0 / static_cast<double>(n * plane);
-    channel_sums(
-        p.exec, n, KOKKOS_LAMBDA(Index, Index i) { return double(in[i]); }, mean);
+    channel_sums<1>(
+        p.exec, n, KOKKOS_LAMBDA(Index, Index i) { return Sums<1>{{double(in[i])}}; }, mean, mean);
     Kokkos::parallel_for(
         "olsgd::model::net::bn_mean", Kokkos::RangePolicy<ExecSpace>(p.exec, 0, C),
         KOKKOS_LAMBDA(const Index c) { mean(c) *= inv_m; });
     // Two passes (mean, then squared deviations) for a variance that does not cancel.
-    channel_sums(
+    channel_sums<1>(
         p.exec, n,
         KOKKOS_LAMBDA(Index c, Index i) {
           const double d = in[i] - mean(c);
-          return d * d;
+          return Sums<1>{{d * d}};
         },
-        var);
+        var, var);
     Kokkos::parallel_for(
         "olsgd::model::net::bn_var", Kokkos::RangePolicy<ExecSpace>(p.exec, 0, C),
         KOKKOS_LAMBDA(const Index c) {
@@ -100,34 +128,49 @@ void BatchNorm<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar*
           invstd(c) = 1.0 / math::sqrt(double(running[C + c]) + kEps);
         });
   }
+  const bool relu = relu_;
   Kokkos::parallel_for(
       "olsgd::model::net::bn_apply", Team(p.exec, n * C, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Index c = t.league_rank() % C, first = t.league_rank() * plane;
         const Scalar scale = static_cast<Scalar>(gamma[c] * invstd(c));
         const Scalar shift = static_cast<Scalar>(beta[c] - mean(c) * gamma[c] * invstd(c));
-        Kokkos::parallel_for(Kokkos::TeamVectorRange(t, plane), [&](const Index q) {
-          out[first + q] = in[first + q] * scale + shift;
-        });
+        if (relu)
+          Kokkos::parallel_for(Kokkos::TeamVectorRange(t, plane), [&](const Index q) {
+            const Scalar v = in[first + q] * scale + shift;
+            out[first + q] = v > 0 ? v : Scalar(0);
+          });
+        else
+          Kokkos::parallel_for(Kokkos::TeamVectorRange(t, plane), [&](const Index q) {
+            out[first + q] = in[first + q] * scale + shift;
+          });
       });
 }
 
 template <class Scalar>
-void BatchNorm<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, const Scalar*,
+void BatchNorm<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, const Scalar* out,
                                  Scalar* dout, Scalar* din, bool accumulate) {
   const Index C = c_, plane = plane_, n = p.n;
+  // Through the fused ReLU: the gradient passes where its output was positive.
+  const bool relu = relu_;
+  const auto dy_at = KOKKOS_LAMBDA(Index i)->double {
+    return relu && !(out[i] > 0) ? 0.0 : double(dout[i]);
+  };
   const auto mean = mean_, invstd = invstd_, sum_dy = sum_a_, sum_dy_xhat = sum_b_;
-  channel_sums(
-      p.exec, n, KOKKOS_LAMBDA(Index, Index i) { return double(dout[i]); }, sum_dy);
-  channel_sums(
+  // Both sums in one sweep; xhat's invstd is applied once per channel, outside the sum.
+  channel_sums<2>(
       p.exec, n,
-      KOKKOS_LAMBDA(Index c, Index i) { return dout[i] * (in[i] - mean(c)) * invstd(c); },
-      sum_dy_xhat);
+      KOKKOS_LAMBDA(Index c, Index i) {
+        const double dy = dy_at(i);
+        return Sums<2>{{dy, dy * (in[i] - mean(c))}};
+      },
+      sum_dy, sum_dy_xhat);
   Scalar* g = p.g;
   const Scalar* gamma = p.w;
   Kokkos::parallel_for(
       "olsgd::model::net::bn_param_grad", Kokkos::RangePolicy<ExecSpace>(p.exec, 0, C),
       KOKKOS_LAMBDA(const Index c) {
+        sum_dy_xhat(c) *= invstd(c);
         g[c] = static_cast<Scalar>(sum_dy_xhat(c));
         g[C + c] = static_cast<Scalar>(sum_dy(c));
       });
@@ -142,7 +185,7 @@ void BatchNorm<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, const 
         const double a = sum_dy(c) * inv_m, b = sum_dy_xhat(c) * inv_m;
         Kokkos::parallel_for(Kokkos::TeamVectorRange(t, plane), [&](const Index q) {
           const double xhat = (in[first + q] - m) * is;
-          const Scalar v = static_cast<Scalar>(k * (dout[first + q] - a - xhat * b));
+          const Scalar v = static_cast<Scalar>(k * (dy_at(first + q) - a - xhat * b));
           din[first + q] = accumulate ? din[first + q] + v : v;
         });
       });

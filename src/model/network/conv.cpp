@@ -164,16 +164,23 @@ void Conv<Scalar>::from_nchw(const ExecSpace& exec, const Scalar* dout, Index n0
 template <class Scalar>
 void Conv<Scalar>::bias_grad(const ExecSpace& exec, const Scalar* dout, Index n, Scalar* gb) const {
   const Index Co = cout_, P = ho_ * wo_;
-  // Per output channel, samples in order, each plane in order: deterministic.
+  // Per output channel, samples in order, each plane in 8 interleaved partial sums added in a
+  // fixed order: deterministic, and no single chain of dependent additions.
   Kokkos::parallel_for(
       "olsgd::model::net::conv_bias_grad", Kokkos::RangePolicy<ExecSpace>(exec, 0, Co),
       KOKKOS_LAMBDA(const Index co) {
-        Scalar acc = 0;
+        constexpr int L = 8;
+        Scalar acc[L] = {};
         for (Index j = 0; j < n; ++j) {
           const Scalar* plane = dout + (j * Co + co) * P;
-          for (Index q = 0; q < P; ++q) acc += plane[q];
+          Index q = 0;
+          for (; q + L <= P; q += L)
+            for (int l = 0; l < L; ++l) acc[l] += plane[q + l];
+          for (int l = 0; q + l < P; ++l) acc[l] += plane[q + l];
         }
-        gb[co] = acc;
+        for (int w = L / 2; w > 0; w /= 2)
+          for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
+        gb[co] = acc[0];
       });
 }
 

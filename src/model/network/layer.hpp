@@ -62,6 +62,9 @@ class Layer {
   Index out_size() const { return plan_.out.size(); }
   // The output is the input buffer, changed in place.
   virtual bool in_place() const { return false; }
+  // Takes over the ReLU that follows, applied on the way out (one sweep fewer each way);
+  // false where the layer cannot.
+  virtual bool fuse_relu() { return false; }
   // Allocates what the layer keeps per sample beyond its output, for up to `rows` samples.
   virtual void reserve(Index /*rows*/) {}
   // Scalars of Scratch::work one pass over `rows` samples needs.

@@ -41,12 +41,14 @@ class Conv final : public Layer<Scalar> {
 // evaluation the running statistics. Parameters gamma | beta; running statistics mean | var,
 // moved by momentum 0.1 after each training step with the unbiased variance (PyTorch's rule).
 // Sums over a channel are taken per sample, then over the samples in order: the same bits for
-// any number of threads.
+// any number of threads. A ReLU that follows is fused: applied in the output sweep, and its
+// mask read from the output in the backward sweeps.
 template <class Scalar>
 class BatchNorm final : public Layer<Scalar> {
  public:
   static constexpr double kEps = 1e-5, kMomentum = 0.1;
   explicit BatchNorm(const PlannedLayer& plan);
+  bool fuse_relu() override { return relu_ = true; }
   void reserve(Index rows) override;
   void initialize(const ExecSpace& exec, Scalar* w, Scalar* running,
                   InitStreams& streams) const override;
@@ -55,16 +57,19 @@ class BatchNorm final : public Layer<Scalar> {
                 Scalar* din, bool accumulate) override;
   void update_running(const ExecSpace& exec, Scalar* running) override;
 
-  // partial(c, j) = sum over the plane of f(c, value); then sums(c) = sum over j in order.
-  template <class F>
+  // NS sums per channel at once: partial(k, c, j) = sum over sample j's plane of f(c, index).v[k],
+  // then s_k(c) = sum over j in order (s0 for k = 0, s1 for k = 1).
+  template <int NS, class F>
   void channel_sums(const ExecSpace& exec, Index n, const F& f,
-                    const Kokkos::View<double*, MemSpace>& sums) const;
+                    const Kokkos::View<double*, MemSpace>& s0,
+                    const Kokkos::View<double*, MemSpace>& s1) const;
 
  private:
   Index c_, plane_;
   Index rows_ = 0;  // samples of the last training forward
+  bool relu_ = false;
   Kokkos::View<double*, MemSpace> mean_, var_, invstd_, sum_a_, sum_b_;
-  Kokkos::View<double**, Kokkos::LayoutRight, MemSpace> partial_;  // C x samples
+  Kokkos::View<double***, Kokkos::LayoutRight, MemSpace> partial_;  // 2 x C x samples
 };
 
 template <class Scalar>
@@ -117,8 +122,7 @@ template <class Scalar>
 class Dense final : public Layer<Scalar> {
  public:
   using Layer<Scalar>::Layer;
-  void fuse_relu() { relu_ = true; }
-  bool fused_relu() const { return relu_; }
+  bool fuse_relu() override { return relu_ = true; }
   void initialize(const ExecSpace& exec, Scalar* w, Scalar* running,
                   InitStreams& streams) const override;
   void forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out) override;

@@ -80,10 +80,8 @@ Network<Scalar>::Network(std::string name, Dataset<Scalar> data, NetworkPlan pla
     blocks = blocks || planned.spec.kind == LayerKind::Block;
     typename Parts::Stage stage{std::move(layer), w, running, previous};
     w += planned.params, running += planned.buffers;
-    // A dense layer followed by a ReLU applies it in its bias pass: one sweep fewer each way.
-    const bool fuse = planned.spec.kind == LayerKind::Dense && i + 1 < plan_.layers.size() &&
-                      plan_.layers[i + 1].spec.kind == LayerKind::Relu;
-    if (fuse) static_cast<net::Dense<Scalar>&>(*stage.layer).fuse_relu();
+    const bool fuse = i + 1 < plan_.layers.size() &&
+                      plan_.layers[i + 1].spec.kind == LayerKind::Relu && stage.layer->fuse_relu();
     if (!stage.layer->in_place()) {
       p.activations.emplace_back("olsgd::model::net::activation", capacity_ * planned.out.size());
       stage.out = p.activations.back().data();

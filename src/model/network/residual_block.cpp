@@ -63,6 +63,7 @@ ResidualBlock<Scalar>::ResidualBlock(const PlannedLayer& plan) : Layer<Scalar>(p
   const PlannedLayer c1 = part(LayerKind::Conv, in, c, 3, s, 1);
   place(conv1_, c1);
   place(bn1_, part(LayerKind::BatchNorm, c1.out, 0, 1, 1, 0));
+  bn1_.layer->fuse_relu();
   place(conv2_, part(LayerKind::Conv, c1.out, c, 3, 1, 1));
   place(bn2_, part(LayerKind::BatchNorm, c1.out, 0, 1, 1, 0));
   if (projection_) {
@@ -112,11 +113,7 @@ template <class Scalar>
 void ResidualBlock<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out) {
   const Index count = p.n * this->out_size();
   conv1_.layer->forward(sub(p, conv1_), in, c1_.data());
-  bn1_.layer->forward(sub(p, bn1_), c1_.data(), b1_.data());
-  Scalar* b1 = b1_.data();
-  Kokkos::parallel_for(
-      "olsgd::model::net::relu", Kokkos::RangePolicy<ExecSpace>(p.exec, 0, count),
-      KOKKOS_LAMBDA(const Index i) { b1[i] = b1[i] > 0 ? b1[i] : Scalar(0); });
+  bn1_.layer->forward(sub(p, bn1_), c1_.data(), b1_.data());  // ReLU fused
   conv2_.layer->forward(sub(p, conv2_), b1_.data(), c2_.data());
   bn2_.layer->forward(sub(p, bn2_), c2_.data(), out);
   const Scalar* shortcut = in;
@@ -137,7 +134,6 @@ void ResidualBlock<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, co
   relu_mask(p.exec, count, out, dout);  // dout is now dL/d(main + shortcut)
   bn2_.layer->backward(sub(p, bn2_), c2_.data(), out, dout, t0);
   conv2_.layer->backward(sub(p, conv2_), b1_.data(), c2_.data(), t0, t1);
-  relu_mask(p.exec, count, b1_.data(), t1);
   bn1_.layer->backward(sub(p, bn1_), c1_.data(), b1_.data(), t1, t0);
   conv1_.layer->backward(sub(p, conv1_), in, c1_.data(), t0, din, accumulate);
   if (!din) {
