@@ -164,6 +164,7 @@ TEST(network_gradient, every_layer_matches_finite_differences) {
       {"conv 2 k=2 nobias", {3, 5, 4}},
       {"bn", {3, 4, 4}},
       {"conv 4 k=3 p=1, bn, relu", {2, 6, 6}},
+      {"conv 3 k=3 p=1, relu", {2, 5, 5}},  // the ReLU fused into the convolution
       {"maxpool 2", {2, 6, 4}},
       {"avgpool 3", {2, 6, 6}},
       {"gap", {3, 5, 5}},

@@ -134,6 +134,7 @@ template <class Scalar>
 void Conv<Scalar>::to_nchw(const ExecSpace& exec, const Scalar* tmp, const Scalar* bias, Index n0,
                            Index nb, Scalar* out) const {
   const Index Co = cout_, P = ho_ * wo_;
+  const bool relu = relu_;
   Kokkos::parallel_for(
       "olsgd::model::net::conv_out", Team(exec, nb * Co, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Team::member_type& t) {
@@ -141,29 +142,43 @@ void Conv<Scalar>::to_nchw(const ExecSpace& exec, const Scalar* tmp, const Scala
         const Scalar b = bias ? bias[co] : Scalar(0);
         const Scalar* src = tmp + co * nb * P + j * P;
         Scalar* dst = out + ((n0 + j) * Co + co) * P;
-        Kokkos::parallel_for(Kokkos::TeamVectorRange(t, P),
-                             [&](const Index q) { dst[q] = src[q] + b; });
+        if (relu)
+          Kokkos::parallel_for(Kokkos::TeamVectorRange(t, P), [&](const Index q) {
+            const Scalar v = src[q] + b;
+            dst[q] = v > 0 ? v : Scalar(0);
+          });
+        else
+          Kokkos::parallel_for(Kokkos::TeamVectorRange(t, P),
+                               [&](const Index q) { dst[q] = src[q] + b; });
       });
 }
 
 template <class Scalar>
-void Conv<Scalar>::from_nchw(const ExecSpace& exec, const Scalar* dout, Index n0, Index nb,
-                             Scalar* tmp) const {
+void Conv<Scalar>::from_nchw(const ExecSpace& exec, const Scalar* dout, const Scalar* out, Index n0,
+                             Index nb, Scalar* tmp) const {
   const Index Co = cout_, P = ho_ * wo_;
+  const bool relu = relu_;
   Kokkos::parallel_for(
       "olsgd::model::net::conv_dout", Team(exec, nb * Co, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Index j = t.league_rank() / Co, co = t.league_rank() % Co;
-        const Scalar* src = dout + ((n0 + j) * Co + co) * P;
+        const Index first = ((n0 + j) * Co + co) * P;
         Scalar* dst = tmp + co * nb * P + j * P;
-        Kokkos::parallel_for(Kokkos::TeamVectorRange(t, P),
-                             [&](const Index q) { dst[q] = src[q]; });
+        if (relu)
+          Kokkos::parallel_for(Kokkos::TeamVectorRange(t, P), [&](const Index q) {
+            dst[q] = out[first + q] > 0 ? dout[first + q] : Scalar(0);
+          });
+        else
+          Kokkos::parallel_for(Kokkos::TeamVectorRange(t, P),
+                               [&](const Index q) { dst[q] = dout[first + q]; });
       });
 }
 
 template <class Scalar>
-void Conv<Scalar>::bias_grad(const ExecSpace& exec, const Scalar* dout, Index n, Scalar* gb) const {
+void Conv<Scalar>::bias_grad(const ExecSpace& exec, const Scalar* dout, const Scalar* out, Index n,
+                             Scalar* gb) const {
   const Index Co = cout_, P = ho_ * wo_;
+  const bool relu = relu_;
   // Per output channel, samples in order, each plane in 8 interleaved partial sums added in a
   // fixed order: deterministic, and no single chain of dependent additions.
   Kokkos::parallel_for(
@@ -171,12 +186,16 @@ void Conv<Scalar>::bias_grad(const ExecSpace& exec, const Scalar* dout, Index n,
       KOKKOS_LAMBDA(const Index co) {
         constexpr int L = 8;
         Scalar acc[L] = {};
+        // The gradient through the fused ReLU at q of sample j's plane.
+        const auto dy = [&](Index j, Index q) {
+          const Index i = (j * Co + co) * P + q;
+          return relu && !(out[i] > 0) ? Scalar(0) : dout[i];
+        };
         for (Index j = 0; j < n; ++j) {
-          const Scalar* plane = dout + (j * Co + co) * P;
           Index q = 0;
           for (; q + L <= P; q += L)
-            for (int l = 0; l < L; ++l) acc[l] += plane[q + l];
-          for (int l = 0; q + l < P; ++l) acc[l] += plane[q + l];
+            for (int l = 0; l < L; ++l) acc[l] += dy(j, q + l);
+          for (int l = 0; q + l < P; ++l) acc[l] += dy(j, q + l);
         }
         for (int w = L / 2; w > 0; w /= 2)
           for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
@@ -202,19 +221,19 @@ void Conv<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out)
 }
 
 template <class Scalar>
-void Conv<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, const Scalar*, Scalar* dout,
-                            Scalar* din, bool accumulate) {
+void Conv<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, const Scalar* out,
+                            Scalar* dout, Scalar* din, bool accumulate) {
   const Index P = ho_ * wo_, nb_max = chunk(p.n);
   Block<Scalar> W(const_cast<Scalar*>(p.w), cout_, kk_);
   Block<Scalar> GW(p.g, cout_, kk_);
-  if (this->plan_.spec.bias) bias_grad(p.exec, dout, p.n, p.g + cout_ * kk_);
+  if (this->plan_.spec.bias) bias_grad(p.exec, dout, out, p.n, p.g + cout_ * kk_);
   for (Index n0 = 0; n0 < p.n; n0 += nb_max) {
     const Index nb = std::min(nb_max, p.n - n0);
     Scalar* col = p.scratch.work;
     Scalar* tmp = col + kk_ * nb * P;
     Block<Scalar> Col(col, kk_, nb * P), D(tmp, cout_, nb * P);
     im2col(p.exec, in, n0, nb, col);
-    from_nchw(p.exec, dout, n0, nb, tmp);
+    from_nchw(p.exec, dout, out, n0, nb, tmp);
     p.exec.fence();
     // dW summed over the chunks in order (beta 1 after the first).
     KokkosBlas::gemm("N", "T", Scalar(1), D, Col, Scalar(n0 == 0 ? 0 : 1), GW);

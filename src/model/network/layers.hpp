@@ -8,11 +8,13 @@ namespace olsgd::net {
 // 2-D convolution as GEMMs over im2col columns. A chunk of samples is lowered at once, so a
 // small image still makes a GEMM of useful size: columns are (C_in k k) x (chunk H_out W_out),
 // and forward = W columns, dW = dY columns^T (summed over the chunks in order), dcolumns = W^T
-// dY, then col2im. Parameters: W (C_out x C_in x k x k, PyTorch's order) | bias (C_out).
+// dY, then col2im. Parameters: W (C_out x C_in x k x k, PyTorch's order) | bias (C_out). A ReLU
+// that follows is fused into the passes between the GEMM's layout and NCHW.
 template <class Scalar>
 class Conv final : public Layer<Scalar> {
  public:
   explicit Conv(const PlannedLayer& plan);
+  bool fuse_relu() override { return relu_ = true; }
   Index work_size(Index rows) const override;
   void initialize(const ExecSpace& exec, Scalar* w, Scalar* running,
                   InitStreams& streams) const override;
@@ -26,15 +28,18 @@ class Conv final : public Layer<Scalar> {
   void im2col(const ExecSpace& exec, const Scalar* in, Index n0, Index nb, Scalar* col) const;
   void col2im(const ExecSpace& exec, const Scalar* col, Index n0, Index nb, Scalar* din,
               bool accumulate) const;
-  // Between the GEMM's C_out x (chunk P) layout and NCHW (P = H_out W_out); the bias joins on
-  // the way out.
+  // Between the GEMM's C_out x (chunk P) layout and NCHW (P = H_out W_out); the bias and the
+  // fused ReLU join on the way out, the ReLU's mask (read from `out`) on the way back.
   void to_nchw(const ExecSpace& exec, const Scalar* tmp, const Scalar* bias, Index n0, Index nb,
                Scalar* out) const;
-  void from_nchw(const ExecSpace& exec, const Scalar* dout, Index n0, Index nb, Scalar* tmp) const;
-  void bias_grad(const ExecSpace& exec, const Scalar* dout, Index n, Scalar* gb) const;
+  void from_nchw(const ExecSpace& exec, const Scalar* dout, const Scalar* out, Index n0, Index nb,
+                 Scalar* tmp) const;
+  void bias_grad(const ExecSpace& exec, const Scalar* dout, const Scalar* out, Index n,
+                 Scalar* gb) const;
 
  private:
   Index cin_, cout_, k_, s_, pad_, h_, w_, ho_, wo_, kk_;
+  bool relu_ = false;
 };
 
 // Batch normalisation per channel: in training the batch's mean and biased variance, in
