@@ -216,7 +216,7 @@ void bench_conv(benchmark::State& state, const ConvCase& cc) {
     });
     t.from_nchw += timed(exec, [&] {
       chunks([&](Index n0, Index nb, Scalar*, Scalar* tmp) {
-        conv.from_nchw(exec, dcopy.data(), n0, nb, tmp);
+        conv.from_nchw(exec, dcopy.data(), out.data(), n0, nb, tmp);
         exec.fence();
       });
     });
@@ -227,8 +227,8 @@ void bench_conv(benchmark::State& state, const ConvCase& cc) {
       });
     });
     if (bias)
-      t.bias_grad +=
-          timed(exec, [&] { conv.bias_grad(exec, dcopy.data(), n, g.data() + cout * kk); });
+      t.bias_grad += timed(
+          exec, [&] { conv.bias_grad(exec, dcopy.data(), out.data(), n, g.data() + cout * kk); });
     state.SetIterationTime(tf + tb);
   }
   const double it = double(state.iterations());
