@@ -6,6 +6,7 @@
 #include <olsgd/comm/environment.hpp>
 #include <olsgd/core/error.hpp>
 #include <olsgd/core/memory_usage.hpp>
+#include <olsgd/core/schedule.hpp>
 #include <olsgd/core/signals.hpp>
 #include <olsgd/deck/deck.hpp>
 #include <olsgd/io/build_info.hpp>
@@ -241,8 +242,24 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
   if (cl.check) {
     const olsgd::ProblemShape shape = olsgd::shape_from_deck(cfg, env.rank(), env.size());
     std::string memory = "memory per rank known once the LIBSVM file is read";
-    if (shape.known) memory = "needs about " + olsgd::check_memory(cfg, shape, comm).describe();
-    if (root) std::printf("%s: OK for %d ranks; %s\n", cl.deck.c_str(), env.size(), memory.c_str());
+    std::string length;
+    if (shape.known) {
+      memory = "needs about " + olsgd::check_memory(cfg, shape, comm).describe();
+      // The run's length and schedule against the sizes the data kind has (a folder with fewer
+      // images changes the epochs' steps: the run checks again once it has read them).
+      olsgd::Config resolved = cfg;
+      const double rows = static_cast<double>(shape.train_rows);
+      olsgd::resolve_epochs(
+          resolved, static_cast<olsgd::Index>(cfg.data.replicate ? rows : comm.sum_uncounted(rows)),
+          env.size());
+      length = std::to_string(resolved.run.steps) + " steps";
+      if (resolved.run.steps_per_epoch > 0)
+        length += " of " + std::to_string(resolved.run.steps_per_epoch) + " per epoch";
+      length += "; ";
+    }
+    if (root)
+      std::printf("%s: OK for %d ranks; %s%s\n", cl.deck.c_str(), env.size(), length.c_str(),
+                  memory.c_str());
     return 0;
   }
 
@@ -293,7 +310,7 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
     if (out.stop_signal && out.last_checkpoint.empty()) {
       std::printf("olsgd: stopped by %s after step %lld of %lld; no checkpoint (%s)\n",
                   olsgd::signal_name(out.stop_signal), static_cast<long long>(out.steps_done),
-                  static_cast<long long>(cfg.run.steps),
+                  static_cast<long long>(out.steps),
                   olsgd::io::checkpoints_available() ? "none written" : "built without HDF5");
     } else if (out.stop_signal) {
       std::string again = cl.deck;
@@ -303,7 +320,7 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
           "olsgd: stopped by %s after step %lld of %lld; checkpoint %s\n"
           "  resume on %d ranks with: olsgd %s --restart %s\n",
           olsgd::signal_name(out.stop_signal), static_cast<long long>(out.steps_done),
-          static_cast<long long>(cfg.run.steps), out.last_checkpoint.c_str(), comm.size(),
+          static_cast<long long>(out.steps), out.last_checkpoint.c_str(), comm.size(),
           again.c_str(), out.last_checkpoint.c_str());
     }
     // A full or closed stdout loses the summary the user reads: a failure like any other write.

@@ -111,6 +111,10 @@ TEST_F(CheckpointTest, restart_continues_the_exact_trajectory_of_every_algorithm
       {"algorithm.name=overlap_local_sgd", "data.kind=fashion_mnist", "data.limit=256",
        "model.kind=cnn", "model.layers=conv 3 k=3 p=1, bn, relu, maxpool 4, block 4 s=2",
        "optimizer.momentum=0.9", "optimizer.weight_decay=0.01"},
+      // The step size follows the step, restarted or not.
+      {"algorithm.name=overlap_local_sgd_momentum", "algorithm.anchor_momentum=0.5",
+       "optimizer.schedule=cosine", "optimizer.warmup=10", "optimizer.warmup_start=0.1",
+       "optimizer.base_batch=2"},
       // The noisy quadratic keys its draws by a counter the checkpoint carries.
       {"algorithm.name=local_sgd", "data.kind=synthetic_quadratic", "model.kind=quadratic",
        "data.noise=0.5", "data.zeta=0.3"},
@@ -133,6 +137,38 @@ TEST_F(CheckpointTest, restart_continues_the_exact_trajectory_of_every_algorithm
     EXPECT_EQ(continued.first_step, 26);
     EXPECT_EQ(continued.restarted_from, ckpt);
     expect_bitwise_equal(continued, reference);
+  }
+}
+
+// A step decay at step 20 is a restart at 20 with the smaller lr, to the bit: the scheduled
+// step size reaches the local step and every rule that has one (the anchor momentum's 1/lr,
+// SlowMo's slow step, AC-SA's gamma). Halving is exact, so both runs see the same doubles.
+TEST_F(CheckpointTest, a_step_decay_is_a_restart_at_the_milestone_with_the_smaller_lr) {
+  const std::vector<std::vector<std::string>> algorithms = {
+      {"algorithm.name=local_sgd", "optimizer.momentum=0.9", "optimizer.nesterov=true"},
+      {"algorithm.name=overlap_local_sgd_momentum", "algorithm.anchor_momentum=0.5"},
+      {"algorithm.name=slowmo", "optimizer.momentum=0.9"},
+      {"algorithm.name=accelerated_minibatch_sgd", "optimizer.lr=0.02"},
+  };
+  for (const auto& sets : algorithms) {
+    SCOPED_TRACE(sets[0]);
+    const double lr = sets.back() == "optimizer.lr=0.02" ? 0.02 : 0.05;
+    auto scheduled = sets, first = sets, second = sets;
+    for (const char* s :
+         {"optimizer.schedule=step", "optimizer.milestones=20", "optimizer.decay=0.5"})
+      scheduled.push_back(s);
+    const auto reference = run(deck(scheduled, "scheduled"));
+    first.push_back("checkpoint.every=20");
+    run(deck(first, "first"));
+    second.push_back("optimizer.lr=" + format_double(lr / 2));
+    second.push_back("checkpoint.restart=" +
+                     (dir_ / "first" / "checkpoints" / "ckpt-20.h5").string());
+    const auto by_hand = run(deck(second, "second"));
+    EXPECT_EQ(by_hand.first_step, 20);
+    expect_bitwise_equal(by_hand, reference);
+    // (and the decay is not a no-op: the run without it ends elsewhere)
+    const auto constant = run(deck(sets, "constant"));
+    EXPECT_NE(constant.final_state[0].second, reference.final_state[0].second);
   }
 }
 

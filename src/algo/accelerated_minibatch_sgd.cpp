@@ -19,7 +19,7 @@ template <class Scalar>
 double AcceleratedMinibatchSgd<Scalar>::step(Index k, const IndexVector& batch, bool want_loss) {
   auto& ctx = this->ctx_;
   const double t = static_cast<double>(k + 1);
-  const double a = 2.0 / (t + 1), gamma_t = ctx.local.optimizer.lr * (t + 1) / 2;
+  const double a = 2.0 / (t + 1), gamma_t = this->lr(k) * (t + 1) / 2;
   const Vector<Scalar> x = this->state_.segment(x_), x_md = this->state_.segment(x_md_);
   this->compute_timed([&] { kernels::ac_sa_middle(ctx.exec, x, this->params(), x_md, a); });
   const double loss = this->compute_gradient(batch, want_loss, x_md);

@@ -1,5 +1,6 @@
 #include <olsgd/algo/quantized_exchange.hpp>
 #include <olsgd/core/error.hpp>
+#include <olsgd/core/schedule.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -19,7 +20,7 @@ LevelRule LevelRule::from(const Config& c, Index dim, int ranks) {
   return {dim,
           ranks,
           c.run.steps,
-          c.optimizer.lr,
+          LrSchedule(c, ranks).peak(),  // the bound assumes one step size: the largest
           q.smoothness,
           q.strong_convexity,
           q.target_error,

@@ -2,6 +2,7 @@
 // then the checks across keys, the algorithm's and model's from their registrations.
 #include <olsgd/algo/registry.hpp>
 #include <olsgd/core/error.hpp>
+#include <olsgd/core/schedule.hpp>
 #include <olsgd/deck/deck.hpp>
 #include <olsgd/model/registry.hpp>
 
@@ -117,6 +118,30 @@ void check_name(const Entry* found, const std::vector<const Entry*>& all, const 
   check(found != nullptr, o, c, key, "must be one of: " + list + "; got '" + value + "'");
 }
 
+// The schedule's checks that need no data: all of them where the schedule and the run's length
+// are in the same unit (the others once the data are read, resolve_epochs).
+void check_schedule(Config& c, const Origins& o) {
+  Config same = c;
+  const bool in_epochs = c.optimizer.schedule_unit == "epochs";
+  // Both in epochs: any epoch length gives the same verdict, up to rounding to whole steps.
+  constexpr Index kFine = Index(1) << 20;
+  if (in_epochs && c.run.epochs > 0 && c.run.epochs < kFine)
+    same.run.steps = c.run.epochs * kFine, same.run.steps_per_epoch = kFine;
+  const bool decidable = in_epochs ? same.run.steps_per_epoch == kFine : c.run.epochs == 0;
+  if (decidable) {
+    const ScheduleProblem p = LrSchedule::check(same);
+    check(p.key.empty(), o, c, p.key, p.message);
+  }
+  const OptimizerConfig& opt = c.optimizer;
+  auto unused = [&](const char* key, bool used, const std::string& by) {
+    if (!used && o.count(key))
+      c.warnings.push_back(o.at(key) + ": " + key + ": not used with " + by + " (ignored)");
+  };
+  unused("optimizer.milestones", opt.schedule == "step", "optimizer.schedule " + opt.schedule);
+  unused("optimizer.decay", opt.schedule == "step", "optimizer.schedule " + opt.schedule);
+  unused("optimizer.warmup_start", opt.warmup > 0, "optimizer.warmup 0");
+}
+
 // Checks that involve several keys or the rank count; the algorithm's and the model's come
 // from their registrations.
 void validate(Config& c, const Origins& o, int ranks) {
@@ -148,8 +173,27 @@ void validate(Config& c, const Origins& o, int ranks) {
   // (The default, 10, may exceed a short run's steps: that run ends as soon as a check would.)
   // A signal is acted on at the second check after it (the first posts the ranks' flags
   // without blocking, the next reads them), so a run needs two checks before its last step.
-  check(!o.count("checkpoint.signal_every") || 2 * c.checkpoint.signal_every < c.run.steps, o, c,
-        "checkpoint.signal_every",
+  // A length or a cadence in steps or in epochs, not both; a --set of one overrides the deck's
+  // other (as --set overrides any key).
+  const auto from_set = [&](const char* key) { return o.at(key).rfind("--set ", 0) == 0; };
+  struct Pair {
+    const char* epochs;
+    const char* steps;
+    Index* epochs_value;
+  };
+  for (const Pair& p :
+       {Pair{"run.epochs", "run.steps", &c.run.epochs},
+        Pair{"run.eval_every_epochs", "run.eval_every", &c.run.eval_every_epochs},
+        Pair{"checkpoint.every_epochs", "checkpoint.every", &c.checkpoint.every_epochs}}) {
+    if (!o.count(p.epochs) || !o.count(p.steps)) continue;
+    check(from_set(p.epochs) != from_set(p.steps), o, c, p.epochs,
+          std::string("set together with ") + p.steps + "; give one of them");
+    if (from_set(p.steps)) *p.epochs_value = 0;  // the steps win
+  }
+  check_schedule(c, o);
+  check(c.run.epochs > 0 || !o.count("checkpoint.signal_every") ||
+            2 * c.checkpoint.signal_every < c.run.steps,
+        o, c, "checkpoint.signal_every",
         std::to_string(c.checkpoint.signal_every) + " leaves fewer than two checks in run.steps (" +
             std::to_string(c.run.steps) +
             "), so a stop signal would never stop the run; use at most " +

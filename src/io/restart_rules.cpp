@@ -19,8 +19,10 @@ const RestartRule kRestartRules[] = {
     // change these (more steps, another output folder, a new checkpoint cadence).
     {"run.name", kFree},
     {"run.steps", kFree},
+    {"run.epochs", kFree},
     {"run.log_every", kFree},
     {"run.eval_every", kFree},
+    {"run.eval_every_epochs", kFree},
     {"run.output_dir", kFree},
     {"run.progress", kFree},
     {"checkpoint.", kFree},

@@ -3,6 +3,7 @@
 #include <olsgd/algo/memory_estimate.hpp>
 #include <olsgd/algo/registry.hpp>
 #include <olsgd/core/error.hpp>
+#include <olsgd/core/schedule.hpp>
 #include <olsgd/data/quadratic_optimum.hpp>
 #include <olsgd/io/checkpoint.hpp>
 #include <olsgd/model/registry.hpp>
@@ -48,7 +49,7 @@ std::unique_ptr<comm::Watchdog> start_watchdog(const Config& cfg, comm::Communic
 
 template <class Scalar>
 void build_run(RunParts<Scalar>& run, const RunObservers& obs, RunOutcome& out) {
-  const Config& cfg = run.cfg;
+  Config& cfg = run.cfg;
   comm::Communicator& comm = run.comm;
   const int rank = comm.rank(), m = comm.size();
   comm::Activity::set_step(0);
@@ -70,6 +71,10 @@ void build_run(RunParts<Scalar>& run, const RunObservers& obs, RunOutcome& out) 
   comm.agree_or_throw(error);
   const Dataset<Scalar>& data = run.data();
   const Dataset<Scalar>& test = run.test();
+  const double samples = cfg.data.replicate ? static_cast<double>(data.rows())
+                                            : comm.sum_uncounted(static_cast<double>(data.rows()));
+  resolve_epochs(cfg, static_cast<Index>(samples), m);
+  out.steps = cfg.run.steps, out.steps_per_epoch = cfg.run.steps_per_epoch;
   run.evaluate = comm.sum_uncounted(static_cast<double>(test.rows())) > 0;
 
   std::optional<QuadraticOptimum> optimum;

@@ -29,7 +29,9 @@ struct RunParts {
   RunParts(const RunParts&) = delete;
   RunParts& operator=(const RunParts&) = delete;
 
-  const Config& cfg;
+  // The deck with its epochs turned into steps once the data are read (resolve_epochs): what
+  // every part of the run reads.
+  Config cfg;
   comm::Communicator& comm;
   const ExecSpace exec{};
   std::unique_ptr<comm::Watchdog> watchdog;  // comm.timeout_s, when set
@@ -44,7 +46,7 @@ struct RunParts {
   const Dataset<Scalar>& test() const { return loaded.test; }
 };
 
-// Collective. Builds every part of `run` and records what the summary reports of them in
+// Collective. Builds every part of `run` (and resolves run.cfg's epochs) and records what the summary reports of them in
 // `out` (optimum, shard size, memory, algorithm, parameters, state size, network time); the
 // algorithm's syncs go to out.syncs and observers.on_sync. Throws InputError when the deck
 // or its data cannot run here, on every rank alike.

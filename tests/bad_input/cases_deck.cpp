@@ -123,6 +123,45 @@ std::vector<Case> deck_cases() {
        "[0-9.]+ GiB: lower optimizer.batch"},
       {"signal_every_beyond_the_run", tiny("--set checkpoint.signal_every=20"),
        "checkpoint.signal_every: 20 leaves fewer than two checks in run.steps \\(40\\)"},
+      // Epochs and learning-rate schedules: refused at the deck where the units agree, once the
+      // data are read where they do not (an epoch's steps depend on the data).
+      {"epochs_and_steps_in_one_deck", deck_text("run:\n  steps: 30\n  epochs: 2\n"),
+       "deck.yaml:3: run.epochs: set together with run.steps; give one of them"},
+      {"eval_in_steps_and_epochs", tiny("--set run.eval_every=10 --set run.eval_every_epochs=1"),
+       "run.eval_every_epochs: set together with run.eval_every; give one of them"},
+      {"milestones_out_of_order",
+       tiny("--set optimizer.schedule=step --set optimizer.milestones=20,10"),
+       "optimizer.milestones: must be positive and increasing, got '20,10'"},
+      {"milestones_not_numbers",
+       tiny("--set optimizer.schedule=step --set optimizer.milestones=10,later"),
+       "optimizer.milestones: must be comma-separated numbers \\(e.g. 150,250\\), got '10,later'"},
+      {"milestone_beyond_the_run",
+       tiny("--set optimizer.schedule=step --set optimizer.milestones=10,40"),
+       "optimizer.milestones: 40 steps is not inside the run's 40 steps"},
+      {"step_schedule_without_milestones", tiny("--set optimizer.schedule=step"),
+       "optimizer.milestones: the step schedule needs at least one"},
+      {"warmup_as_long_as_the_run", tiny("--set optimizer.warmup=40"),
+       "optimizer.warmup: 40 steps is not shorter than the run's 40 steps"},
+      {"warmup_longer_than_the_epochs",
+       [](const fs::path& dir) {
+         return inputs("least_squares.yaml") +
+                " --set run.epochs=2 --set optimizer.schedule_unit=epochs --set optimizer.warmup=3"
+                " --set run.output_dir=" +
+                (dir / "out").string();
+       },
+       "optimizer.warmup: 3 epochs is not shorter than the run's 2 epochs"},
+      // 40 steps of 32 of 512 samples (one rank) are 2.5 epochs: known once the data are read.
+      {"milestone_in_epochs_beyond_the_steps",
+       tiny("--set optimizer.batch=32 --set optimizer.schedule=step "
+            "--set optimizer.schedule_unit=epochs --set optimizer.milestones=2,3"),
+       "least_squares.yaml: optimizer.milestones: 3 epochs is not inside the run's 2.5 epochs", 2,
+       0, [](const fs::path& dir, const Result&) { EXPECT_FALSE(fs::exists(dir / "out")); }},
+      {"epochs_without_samples",
+       [](const fs::path& dir) {
+         return inputs("heterogeneous_quadratic.yaml") +
+                " --set run.epochs=2 --set run.output_dir=" + (dir / "out").string();
+       },
+       "run.epochs: data.kind synthetic_quadratic has no samples to count epochs in"},
   };
 }
 

@@ -4,7 +4,7 @@
 //   a_t = 2/(t+1);  x_md = a_t x + (1-a_t) x_ag;  gbar = average over ranks of the gradients
 //   at x_md (one blocking allreduce);  x -= gamma_t gbar, gamma_t = gamma (t+1)/2;
 //   x_ag = a_t x + (1-a_t) x_ag.  The output (the model reported) is x_ag.
-// gamma = optimizer.lr; a_t gamma_t = gamma, so gamma <= 1/(4H) keeps it stable.
+// gamma = the scheduled lr of step k; a_t gamma_t = gamma, so gamma <= 1/(4H) keeps it stable.
 // State: params (= x_ag) | x | x_md. optimizer.momentum is not used.
 #include <olsgd/algo/algorithm.hpp>
 

@@ -6,6 +6,7 @@
 #include <olsgd/core/config.hpp>
 #include <olsgd/core/flat_state.hpp>
 #include <olsgd/core/metrics.hpp>
+#include <olsgd/core/schedule.hpp>
 #include <olsgd/core/timers.hpp>
 #include <olsgd/model/model.hpp>
 
@@ -28,11 +29,12 @@ struct TrainingContext {
 // What every algorithm's local step reads from the deck.
 struct LocalParams {
   OptimizerConfig optimizer;
+  LrSchedule schedule;  // the step size at each step (optimizer.lr is its base)
   StragglerConfig straggler;
   std::uint64_t seed = 1;
   std::string source;  // the deck, for messages
-  static LocalParams from(const Config& c) {
-    return {c.optimizer, c.straggler, c.run.seed, c.source};
+  static LocalParams from(const Config& c, int ranks) {
+    return {c.optimizer, LrSchedule(c, ranks), c.straggler, c.run.seed, c.source};
   }
 };
 
@@ -51,7 +53,7 @@ struct AlgorithmContext {
         model(t.model),
         comm(t.comm),
         timers(t.timers),
-        local(LocalParams::from(t.config)) {}
+        local(LocalParams::from(t.config, t.comm.size())) {}
 };
 
 // The buffers of a sync, for observers that check the update rule (tests): the anchor the
@@ -96,8 +98,9 @@ class Algorithm {
   // This rank's current model x_i.
   Vector<Scalar> params() const { return state_.segment(kParams); }
   const FlatState<Scalar>& state() const { return state_; }
-  // Learning rate in force at step k.
-  double lr(Index /*k*/) const { return ctx_.local.optimizer.lr; }
+  // Learning rate in force at step k: every algorithm's local step and, where its rule has a
+  // step size (SlowMo's slow step, the anchor momentum's 1/lr), that rule at its sync step.
+  double lr(Index k) const { return ctx_.local.schedule.at(k); }
   // Seconds one sync's collective costs when nothing hides it (calibrated + injected).
   double network_seconds() const { return network_s_; }
 

@@ -18,8 +18,14 @@ struct RunConfig {
   std::string name = "olsgd";
   std::uint64_t seed = 1;
   Index steps = 1000;
+  // The run's length in epochs instead of steps (0: run.steps). An epoch is steps_per_epoch
+  // steps: the training set once over all ranks (core/schedule.hpp).
+  Index epochs = 0;
   Index log_every = 100;
-  Index eval_every = 0;  // test loss/accuracy every N steps (0: at the end only)
+  Index eval_every = 0;         // test loss/accuracy every N steps (0: at the end only)
+  Index eval_every_epochs = 0;  // ... or every N epochs
+  // Derived, not a key: set once the data are read (0 before, and where a run has no samples).
+  Index steps_per_epoch = 0;
   // float64 for least squares, float32 for the learning models, unless the deck says.
   Precision precision = Precision::Float64;
   std::string output_dir = "olsgd-out";
@@ -106,6 +112,7 @@ struct CommConfig {
 // HDF5 checkpoints (io/checkpoint.hpp) and restart.
 struct CheckpointConfig {
   Index every = 0;          // checkpoint every N steps (0: only on SIGTERM / SIGUSR1)
+  Index every_epochs = 0;   // ... or every N epochs
   std::string dir;          // default: <run.output_dir>/checkpoints
   Index keep_last = 2;      // complete checkpoints kept
   std::string restart;      // "" (fresh start), "latest" (newest in dir) or a checkpoint file
@@ -120,12 +127,22 @@ struct StragglerConfig {
   double random_factor = 1.0;
 };
 
+// The step size and its schedule (core/schedule.hpp): lr, scaled by the global batch when
+// base_batch > 0, warmed up linearly over `warmup`, then constant, decayed by `decay` at each of
+// `milestones`, or along a cosine to 0; warmup and milestones in `schedule_unit`s.
 struct OptimizerConfig {
   double lr = 0.1;
   Index batch = 32;  // samples per rank per step
   double momentum = 0.0;
   bool nesterov = false;
   double weight_decay = 0.0;
+  Index base_batch = 0;  // linear scaling rule: lr x ranks x batch / base_batch (0: lr as given)
+  std::string schedule = "constant";   // constant | step | cosine
+  std::string schedule_unit = "steps";  // steps | epochs
+  double warmup = 0;                    // length of the linear warm-up
+  double warmup_start = 0;              // the warm-up's first step size, as a fraction of lr
+  std::string milestones;               // step: where lr is multiplied by decay, e.g. 150,250
+  double decay = 0.1;
 };
 
 struct Config {

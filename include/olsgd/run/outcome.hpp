@@ -32,8 +32,10 @@ struct RunOutcome {
   std::vector<double> final_params;  // this rank's model x_i at the end
   // Every segment of the algorithm's flat state at the end (name, values), this rank.
   std::vector<std::pair<std::string, std::vector<double>>> final_state;
+  Index steps = 0;              // the run's length: run.steps, or run.epochs in steps
+  Index steps_per_epoch = 0;    // 0 where the data have no samples to count epochs in
   Index first_step = 0;         // steps done before this run (restored from a checkpoint)
-  Index steps_done = 0;         // steps done at the end (run.steps unless stopped)
+  Index steps_done = 0;         // steps done at the end (`steps` unless stopped)
   std::string restarted_from;   // the checkpoint this run continued, or ""
   std::string last_checkpoint;  // the newest checkpoint this run wrote, or ""
   int stop_signal = 0;          // the signal that stopped the run early, or 0
