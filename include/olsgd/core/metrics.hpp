@@ -11,7 +11,7 @@ inline constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
 
 struct MetricsRow {
   std::int64_t step = 0;  // steps completed
-  double epoch = 0;       // samples seen per rank / samples held per rank
+  double epoch = 0;       // steps done / steps per epoch (NaN without samples)
   double wall_s = 0;      // since the start of training
   double lr = 0;
   double loss = kUnknown;           // minibatch loss of this step, averaged over ranks
