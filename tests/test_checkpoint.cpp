@@ -111,6 +111,10 @@ TEST_F(CheckpointTest, restart_continues_the_exact_trajectory_of_every_algorithm
       {"algorithm.name=overlap_local_sgd", "data.kind=fashion_mnist", "data.limit=256",
        "model.kind=cnn", "model.layers=conv 3 k=3 p=1, bn, relu, maxpool 4, block 4 s=2",
        "optimizer.momentum=0.9", "optimizer.weight_decay=0.01"},
+      // Crops and flips drawn by a counter the checkpoint carries.
+      {"algorithm.name=local_sgd", "data.kind=fashion_mnist", "data.limit=256", "model.kind=cnn",
+       "model.layers=conv 3 k=3 p=1, relu, maxpool 4", "data.augment=crop_flip",
+       "data.crop_padding=2", "optimizer.momentum=0.9"},
       // The step size follows the step, restarted or not.
       {"algorithm.name=overlap_local_sgd_momentum", "algorithm.anchor_momentum=0.5",
        "optimizer.schedule=cosine", "optimizer.warmup=10", "optimizer.warmup_start=0.1",

@@ -1,5 +1,6 @@
 // CIFAR-10 binary batches: fixed-size records, so a rank seeks straight to its samples.
 #include <olsgd/core/error.hpp>
+#include <olsgd/data/dataset.hpp>
 #include <olsgd/data/readers.hpp>
 
 #include <cerrno>
@@ -12,8 +13,6 @@ namespace olsgd {
 namespace {
 
 constexpr Index kPixels = 3072, kRecord = 1 + kPixels;
-// Per-channel mean and standard deviation of the CIFAR-10 training set.
-constexpr float kMean[3] = {0.4914f, 0.4822f, 0.4465f}, kStd[3] = {0.2470f, 0.2435f, 0.2616f};
 
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
@@ -80,6 +79,7 @@ HostData read_cifar10_images(const std::vector<std::string>& files, const std::v
   out.dense.resize(out.rows * kPixels);
   out.labels.resize(out.rows);
   std::vector<unsigned char> rec(kRecord);
+  const ImageNorm norm = image_norm("cifar10");
   Index file_first = 0, r = 0;
   for (const auto& path : files) {
     if (r == out.rows) break;
@@ -92,7 +92,7 @@ HostData read_cifar10_images(const std::vector<std::string>& files, const std::v
       float* row = out.dense.data() + r * kPixels;
       for (Index j = 0; j < kPixels; ++j) {
         const int c = static_cast<int>(j / 1024);  // R, G, B planes of 32x32
-        row[j] = (rec[1 + j] / 255.0f - kMean[c]) / kStd[c];
+        row[j] = (rec[1 + j] / 255.0f - norm.mean[c]) / norm.std[c];
       }
       out.labels[r] = labels[keep[r]];
     }

@@ -9,7 +9,6 @@ namespace olsgd {
 namespace {
 
 // Fashion-MNIST pixel statistics (after scaling to [0, 1]).
-constexpr float kFashionMean = 0.2860f, kFashionStd = 0.3530f;
 
 std::vector<Index> even_block(Index n, int rank, int ranks) {
   std::vector<Index> v(n * (rank + 1) / ranks - n * rank / ranks);
@@ -90,17 +89,18 @@ LoadedData<Scalar> load_data(const Config& c, int rank, int ranks) {
   }
   if (d.kind == "fashion_mnist") {
     const FashionMnistFiles f = fashion_mnist_files(d.path);
+    const ImageNorm norm = image_norm(d.kind);
     idx_pair_samples(f.train_images, f.train_labels);
     idx_pair_samples(f.test_images, f.test_labels);
     const std::vector<int> labels = read_idx_labels(f.train_labels, d.limit);
     const auto keep = my_samples(c, labels, 10, rank, ranks);
     out.train = to_device<Scalar>(
-        read_idx_images(f.train_images, keep, labels, 10, kFashionMean, kFashionStd),
+        read_idx_images(f.train_images, keep, labels, 10, norm.mean[0], norm.std[0]),
         static_cast<Index>(labels.size()));
     const std::vector<int> test_labels = read_idx_labels(f.test_labels, 0);
     out.test = to_device<Scalar>(
         read_idx_images(f.test_images, even_block(test_labels.size(), rank, ranks), test_labels, 10,
-                        kFashionMean, kFashionStd),
+                        norm.mean[0], norm.std[0]),
         static_cast<Index>(test_labels.size()));
   } else if (d.kind == "cifar10") {
     const auto files = cifar10_train_files(d.path);

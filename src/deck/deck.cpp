@@ -3,6 +3,7 @@
 #include <olsgd/algo/registry.hpp>
 #include <olsgd/core/error.hpp>
 #include <olsgd/core/schedule.hpp>
+#include <olsgd/data/dataset.hpp>
 #include <olsgd/deck/deck.hpp>
 #include <olsgd/model/registry.hpp>
 
@@ -163,6 +164,10 @@ void validate(Config& c, const Origins& o, int ranks) {
   const bool synthetic = d.kind == "synthetic_least_squares";
   const bool quadratic = d.kind == "synthetic_quadratic";
   const bool labelled = !synthetic && !quadratic;
+  const ImageDims image = image_dims(d.kind);
+  check(d.augment == "none" || image.size() > 0, o, c, "data.augment",
+        d.augment + " needs images (fashion_mnist, cifar10); data.kind " + d.kind + " has none");
+  const bool crops = d.augment == "crop" || d.augment == "crop_flip";
   check(labelled || d.partition != "dirichlet", o, c, "data.partition",
         "dirichlet (label skew) needs class labels; " + d.kind + " has none");
   if (d.path.empty() && d.kind == "fashion_mnist") c.data.path = kFashionMnistPath;
@@ -235,6 +240,7 @@ void validate(Config& c, const Origins& o, int ranks) {
       {"data.limit", files, "data.kind " + d.kind},
       {"data.test_path", d.kind == "libsvm", "data.kind " + d.kind},
       {"data.dirichlet_beta", d.partition == "dirichlet", "data.partition " + d.partition},
+      {"data.crop_padding", crops, "data.augment " + d.augment},
   };
   auto ignored = [&](const std::string& key, const std::string& by) {
     auto it = o.find(key);

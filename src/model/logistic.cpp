@@ -123,13 +123,13 @@ template class LogisticRegression<double>;
 namespace {
 template <class Scalar>
 std::unique_ptr<Model<Scalar>> make(const Config& c, const Dataset<Scalar>& train,
-                                    const QuadraticProblem*, int) {
+                                    const QuadraticProblem*, int rank) {
   // Dense softmax regression is an MLP without hidden layers (tests/test_models.cpp checks
   // the two agree); that one runs on vendor BLAS, so it is the faster of the two.
   if (!train.sparse_features && train.num_classes > 2)
     return std::make_unique<Network<Scalar>>(
         "logistic", train, plan_network({}, {train.num_features(), 1, 1}, train.num_classes),
-        c.optimizer.batch, c.model.l2, c.run.seed);
+        c.optimizer.batch, c.model.l2, c.run.seed, augmentation(c, train.image, rank));
   return std::make_unique<LogisticRegression<Scalar>>(train, c.optimizer.batch, c.model.l2);
 }
 }  // namespace

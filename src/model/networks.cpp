@@ -62,13 +62,14 @@ void check_network(const Config& c, const DeckCheck& deck) {
 
 template <class Scalar>
 std::unique_ptr<Model<Scalar>> make(const Config& c, const Dataset<Scalar>& train,
-                                    const QuadraticProblem*, int) {
+                                    const QuadraticProblem*, int rank) {
   ProblemShape s;
   s.features = train.num_features();
   s.classes = train.num_classes;
   s.image = train.image;
   return std::make_unique<Network<Scalar>>(c.model.kind, train, plan_of(c, s), c.optimizer.batch,
-                                           c.model.l2, c.run.seed);
+                                           c.model.l2, c.run.seed,
+                                           augmentation(c, train.image, rank));
 }
 
 std::vector<std::string> l2_only(const Config&) {

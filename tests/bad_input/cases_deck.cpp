@@ -156,6 +156,9 @@ std::vector<Case> deck_cases() {
             "--set optimizer.schedule_unit=epochs --set optimizer.milestones=2,3"),
        "least_squares.yaml: optimizer.milestones: 3 epochs is not inside the run's 2.5 epochs", 2,
        0, [](const fs::path& dir, const Result&) { EXPECT_FALSE(fs::exists(dir / "out")); }},
+      {"augment_without_images", tiny("--set data.augment=flip"),
+       "data.augment: flip needs images \\(fashion_mnist, cifar10\\); data.kind "
+       "synthetic_least_squares has none"},
       {"epochs_without_samples",
        [](const fs::path& dir) {
          return inputs("heterogeneous_quadratic.yaml") +

@@ -48,6 +48,10 @@ struct DataConfig {
   // Every rank holds ALL samples and draws the same batches (a homogeneity test setting:
   // with identical seeds the ranks' models must stay identical).
   bool replicate = false;
+  // Training images cropped from the image padded by crop_padding black pixels and/or flipped
+  // left-right, drawn per sample (data/augment.hpp): none | crop_flip | crop | flip.
+  std::string augment = "none";
+  Index crop_padding = 4;
   // synthetic_quadratic (docs/algorithms.md §6 Q-HET): per-rank Hessians and the target
   // heterogeneity at the optimum, zeta_*.
   std::string hessians = "split";  // split | shared
@@ -137,7 +141,7 @@ struct OptimizerConfig {
   bool nesterov = false;
   double weight_decay = 0.0;
   Index base_batch = 0;  // linear scaling rule: lr x ranks x batch / base_batch (0: lr as given)
-  std::string schedule = "constant";   // constant | step | cosine
+  std::string schedule = "constant";    // constant | step | cosine
   std::string schedule_unit = "steps";  // steps | epochs
   double warmup = 0;                    // length of the linear warm-up
   double warmup_start = 0;              // the warm-up's first step size, as a fraction of lr

@@ -22,6 +22,7 @@ enum class Stream : std::uint32_t {
   Noise = 8,
   Sketch = 9,     // count-sketch hash coefficients (Sketched SGD)
   Quantize = 10,  // stochastic rounding of the quantizers (QSGD, DQ-SGD)
+  Augment = 11,   // crops and flips of training images
 };
 
 struct Philox4x32 {

@@ -40,6 +40,19 @@ inline ImageDims image_dims(const std::string& kind) {
   return {};
 }
 
+// How a file data set's pixels are normalised: (byte / 255 - mean[c]) / std[c], the training
+// set's per-channel mean and standard deviation (channels past image_dims' are unused).
+struct ImageNorm {
+  float mean[3] = {0, 0, 0}, std[3] = {1, 1, 1};
+  // A black pixel normalised: what zero padding adds around an image.
+  float black(Index c) const { return -mean[c] / std[c]; }
+};
+inline ImageNorm image_norm(const std::string& kind) {
+  if (kind == "fashion_mnist") return {{0.2860f, 0, 0}, {0.3530f, 1, 1}};
+  if (kind == "cifar10") return {{0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}};
+  return {};
+}
+
 template <class Scalar>
 struct Dataset {
   Matrix<Scalar> features;      // rows x num_features, row per sample (dense data)

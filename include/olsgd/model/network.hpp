@@ -8,6 +8,7 @@
 // are part of the model: they are averaged, checkpointed and sent with it, their gradient is
 // zero, and update_buffers moves them after each training step. Activations are NCHW, one
 // sample contiguous. L2 regularisation (model.l2) covers conv and dense weights only.
+#include <olsgd/data/augment.hpp>
 #include <olsgd/data/dataset.hpp>
 #include <olsgd/model/model.hpp>
 #include <olsgd/model/network_spec.hpp>
@@ -20,8 +21,9 @@ namespace olsgd {
 template <class Scalar>
 class Network final : public Model<Scalar> {
  public:
+  // `augment`: how training batches are cropped and flipped (off by default).
   Network(std::string name, Dataset<Scalar> data, NetworkPlan plan, Index batch, double l2,
-          std::uint64_t seed);
+          std::uint64_t seed, Augmentation augment = {});
   ~Network() override;
 
   std::string name() const override { return name_; }
@@ -31,6 +33,9 @@ class Network final : public Model<Scalar> {
   double gradient(const ExecSpace& exec, const ConstVector<Scalar>& x, const IndexVector& batch,
                   const Vector<Scalar>& g, bool want_loss) override;
   void update_buffers(const ExecSpace& exec, const Vector<Scalar>& x) override;
+  // With augmentation, the draw counter (one per training step).
+  void save_host(HostState& h) const override;
+  void load_host(const HostState& h) override;
   Evaluation evaluate(const ExecSpace& exec, const ConstVector<Scalar>& x,
                       const Dataset<Scalar>& data) override;
 
@@ -47,6 +52,8 @@ class Network final : public Model<Scalar> {
   NetworkPlan plan_;
   double l2_;
   std::uint64_t seed_;
+  Augmentation augment_;
+  std::uint64_t draws_ = 0;
   Index capacity_;
   std::unique_ptr<Parts> parts_;
 };

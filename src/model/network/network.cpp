@@ -59,12 +59,13 @@ double network_scratch_bytes(const NetworkPlan& plan, Index batch, double scalar
 
 template <class Scalar>
 Network<Scalar>::Network(std::string name, Dataset<Scalar> data, NetworkPlan plan, Index batch,
-                         double l2, std::uint64_t seed)
+                         double l2, std::uint64_t seed, Augmentation augment)
     : name_(std::move(name)),
       data_(std::move(data)),
       plan_(std::move(plan)),
       l2_(l2),
       seed_(seed),
+      augment_(augment),
       capacity_(network_capacity(plan_, batch, sizeof(Scalar))),
       parts_(std::make_unique<Parts>()) {
   Parts& p = *parts_;
@@ -116,8 +117,11 @@ void Network<Scalar>::forward(const ExecSpace& exec, const ConstVector<Scalar>& 
                               const Dataset<Scalar>& data, const IndexVector& rows, Index n,
                               bool train) {
   Parts& p = *parts_;
-  mlp_kernels::gather_rows(exec, data.features, rows,
-                           Block<Scalar>(p.input.data(), n, plan_.input.size()));
+  const Block<Scalar> input(p.input.data(), n, plan_.input.size());
+  if (train && augment_.on())
+    augment_rows(exec, data.features, rows, n, augment_, draws_++, input);
+  else
+    mlp_kernels::gather_rows(exec, data.features, rows, input);
   net::Pass<Scalar> pass = p.pass(exec, n);
   pass.train = train;
   const Scalar* in = p.input.data();
@@ -168,6 +172,16 @@ double Network<Scalar>::gradient(const ExecSpace& exec, const ConstVector<Scalar
 template <class Scalar>
 void Network<Scalar>::update_buffers(const ExecSpace& exec, const Vector<Scalar>& x) {
   for (auto& s : parts_->stages) s.layer->update_running(exec, x.data() + s.running);
+}
+
+template <class Scalar>
+void Network<Scalar>::save_host(HostState& h) const {
+  if (augment_.on()) h["model.draws"] = static_cast<double>(draws_);
+}
+
+template <class Scalar>
+void Network<Scalar>::load_host(const HostState& h) {
+  if (augment_.on()) draws_ = static_cast<std::uint64_t>(h.at("model.draws"));
 }
 
 template <class Scalar>
