@@ -241,6 +241,45 @@ TEST_F(Cli, the_resnet18_deck_trains_on_a_cifar10_format_folder) {
   ASSERT_EQ(rows.size(), 3u) << slurp(out / "metrics.csv");  // header, steps 1 and 2
 }
 
+// The paper's decks (inputs/paper): each checked on 16 ranks, the number of workers it was
+// written for, and the Overlap one trained 2 steps on 4 ranks (label skew, crops and flips, the
+// CIFAR reader) from a CIFAR-format folder.
+TEST_F(Cli, the_paper_decks_check_on_16_ranks_and_train_on_a_cifar10_format_folder) {
+  const fs::path data = dir_ / "cifar-10-batches-bin";
+  fs::create_directories(data);
+  auto batch = [&](const std::string& name, int records, int salt) {
+    std::ofstream f(data / name, std::ios::binary);
+    for (int r = 0; r < records; ++r) {
+      f.put(static_cast<char>((r * 3 + salt) % 10));
+      for (int i = 0; i < 3 * 32 * 32; ++i) f.put(static_cast<char>((i * 5 + r * 11 + salt) % 253));
+    }
+  };
+  for (int b = 1; b <= 5; ++b) batch("data_batch_" + std::to_string(b) + ".bin", 40, b);
+  batch("test_batch.bin", 8, 9);
+  const std::string set_path = " --set data.path=" + data.string();
+  for (const char* deck : {"overlap_local_sgd", "local_sgd", "minibatch_sgd", "slowmo"}) {
+    SCOPED_TRACE(deck);
+    const Result r =
+        run(std::string(OLSGD_INPUTS) + "/paper/" + deck + ".yaml --check" + set_path, 16);
+    ASSERT_EQ(r.code, 0) << r.err;
+    // 300 epochs of 50000 images over 16 workers at 128: 25 steps each.
+    EXPECT_NE(r.out.find("OK for 16 ranks; 7500 steps of 25 per epoch"), std::string::npos)
+        << r.out;
+  }
+  const fs::path out = dir_ / "paper";
+  const Result r = run(std::string(OLSGD_INPUTS) + "/paper/overlap_local_sgd.yaml" + set_path +
+                           " --set run.steps=2 --set run.log_every=1 --set optimizer.batch=2"
+                           " --set optimizer.schedule=constant --set optimizer.warmup=0"
+                           " --set checkpoint.every_epochs=0 --set run.progress=false"
+                           " --set run.output_dir=" +
+                           out.string(),
+                       4);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("overlap_local_sgd_momentum on resnet18 (cifar10)"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(lines(slurp(out / "metrics.csv")).size(), 3u);  // header, steps 1 and 2
+}
+
 TEST_F(Cli, least_squares_on_two_ranks_writes_outputs_and_repeats_bitwise) {
   const std::string deck = std::string(OLSGD_INPUTS) +
                            "/least_squares.yaml --set run.steps=300 --set run.log_every=50 "
