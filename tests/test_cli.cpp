@@ -213,20 +213,27 @@ TEST_F(Cli, the_quickstart_deck_trains_the_mlp_on_fashion_mnist_on_two_ranks) {
   EXPECT_GT(acc, 0.6) << last;
 }
 
-// CIFAR-10 is not packaged here: the ResNet-18 deck runs on a folder of files in its binary
-// format (a label byte and 3x32x32 pixel bytes per record), 2 steps on 2 ranks.
-TEST_F(Cli, the_resnet18_deck_trains_on_a_cifar10_format_folder) {
-  const fs::path data = dir_ / "cifar-10-batches-bin";
+// CIFAR-10 is not packaged here: a folder of files in its binary format (a label byte and
+// 3x32x32 pixel bytes per record), `records` in each of data_batch_1..5 and `test_records` in
+// test_batch, with labels cycling through the classes.
+fs::path cifar10_folder(const fs::path& dir, int records, int test_records) {
+  const fs::path data = dir / "cifar-10-batches-bin";
   fs::create_directories(data);
-  auto batch = [&](const std::string& name, int records, int salt) {
+  auto batch = [&](const std::string& name, int n, int salt) {
     std::ofstream f(data / name, std::ios::binary);
-    for (int r = 0; r < records; ++r) {
+    for (int r = 0; r < n; ++r) {
       f.put(static_cast<char>((r + salt) % 10));
       for (int i = 0; i < 3 * 32 * 32; ++i) f.put(static_cast<char>((i * 7 + r * 13 + salt) % 251));
     }
   };
-  for (int b = 1; b <= 5; ++b) batch("data_batch_" + std::to_string(b) + ".bin", 4, b);
-  batch("test_batch.bin", 4, 9);
+  for (int b = 1; b <= 5; ++b) batch("data_batch_" + std::to_string(b) + ".bin", records, b);
+  batch("test_batch.bin", test_records, 9);
+  return data;
+}
+
+// The ResNet-18 deck, 2 steps on 2 ranks from such a folder.
+TEST_F(Cli, the_resnet18_deck_trains_on_a_cifar10_format_folder) {
+  const fs::path data = cifar10_folder(dir_, 4, 4);
   const fs::path out = dir_ / "resnet18";
   const Result r =
       run(std::string(OLSGD_INPUTS) + "/resnet18_cifar10.yaml --set data.path=" + data.string() +
@@ -245,17 +252,7 @@ TEST_F(Cli, the_resnet18_deck_trains_on_a_cifar10_format_folder) {
 // written for, and the Overlap one trained 2 steps on 4 ranks (label skew, crops and flips, the
 // CIFAR reader) from a CIFAR-format folder.
 TEST_F(Cli, the_paper_decks_check_on_16_ranks_and_train_on_a_cifar10_format_folder) {
-  const fs::path data = dir_ / "cifar-10-batches-bin";
-  fs::create_directories(data);
-  auto batch = [&](const std::string& name, int records, int salt) {
-    std::ofstream f(data / name, std::ios::binary);
-    for (int r = 0; r < records; ++r) {
-      f.put(static_cast<char>((r * 3 + salt) % 10));
-      for (int i = 0; i < 3 * 32 * 32; ++i) f.put(static_cast<char>((i * 5 + r * 11 + salt) % 253));
-    }
-  };
-  for (int b = 1; b <= 5; ++b) batch("data_batch_" + std::to_string(b) + ".bin", 40, b);
-  batch("test_batch.bin", 8, 9);
+  const fs::path data = cifar10_folder(dir_, 40, 8);
   const std::string set_path = " --set data.path=" + data.string();
   for (const char* deck : {"overlap_local_sgd", "local_sgd", "minibatch_sgd", "slowmo"}) {
     SCOPED_TRACE(deck);
