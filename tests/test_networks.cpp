@@ -181,6 +181,20 @@ TEST(network_gradient, every_layer_matches_finite_differences) {
   }
 }
 
+// A layer wide enough that one sample fills a lowering chunk (kConvChunkScalars): its product
+// is written straight into the NCHW output and read straight from the NCHW gradient, with and
+// without a fused ReLU and a second convolution taking the first's input gradient.
+TEST(network_gradient, a_convolution_of_one_sample_per_chunk_matches_finite_differences) {
+  const Shape in{32, 32, 32};
+  ASSERT_GT((32 * 9 + 32) * 32 * 32, kConvChunkScalars / 2);  // one sample per chunk
+  for (const char* spec : {"conv 32 k=3 p=1 nobias, conv 2 k=3 p=1", "conv 32 k=3 p=1, relu"}) {
+    SCOPED_TRACE(spec);
+    const auto data = images(2, in, 3);
+    auto net = network(spec, data, 2);
+    check_gradient(*net, 2, 16);
+  }
+}
+
 TEST(network_gradient, lenet5_matches_finite_differences) {
   const auto data = images(3, {1, 28, 28}, 10);
   auto net = network(preset_network_spec("lenet5", ""), data, 3);

@@ -175,9 +175,6 @@ void validate(Config& c, const Origins& o, int ranks) {
         "data.kind " + d.kind + " needs data.path (" +
             (d.kind == "libsvm" ? "a LIBSVM text file" : "the folder of the binary batches") + ")");
   if (c.checkpoint.dir.empty()) c.checkpoint.dir = c.run.output_dir + "/checkpoints";
-  // (The default, 10, may exceed a short run's steps: that run ends as soon as a check would.)
-  // A signal is acted on at the second check after it (the first posts the ranks' flags
-  // without blocking, the next reads them), so a run needs two checks before its last step.
   // A length or a cadence in steps or in epochs, not both; a --set of one overrides the deck's
   // other (as --set overrides any key).
   const auto from_set = [&](const char* key) { return o.at(key).rfind("--set ", 0) == 0; };
@@ -196,6 +193,10 @@ void validate(Config& c, const Origins& o, int ranks) {
     if (from_set(p.steps)) *p.epochs_value = 0;  // the steps win
   }
   check_schedule(c, o);
+  // (The default, 10, may exceed a short run's steps: that run ends as soon as a check would.)
+  // A signal is acted on at the second check after it (the first posts the ranks' flags
+  // without blocking, the next reads them), so a run needs two checks before its last step.
+  // (A run in epochs has its steps once the data are read; this check is for steps.)
   check(c.run.epochs > 0 || !o.count("checkpoint.signal_every") ||
             2 * c.checkpoint.signal_every < c.run.steps,
         o, c, "checkpoint.signal_every",

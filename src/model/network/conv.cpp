@@ -211,12 +211,14 @@ void Conv<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out)
   for (Index n0 = 0; n0 < p.n; n0 += nb_max) {
     const Index nb = std::min(nb_max, p.n - n0);
     Scalar* col = p.scratch.work;
-    Scalar* tmp = col + kk_ * nb * P;
+    // One sample's C_out x P product is already its NCHW output: no transpose (the bias and
+    // the ReLU, when there are any, then added in place).
+    Scalar* y = nb == 1 ? out + n0 * cout_ * P : col + kk_ * nb * P;
     im2col(p.exec, in, n0, nb, col);
     p.exec.fence();
     KokkosBlas::gemm("N", "N", Scalar(1), W, Block<Scalar>(col, kk_, nb * P), Scalar(0),
-                     Block<Scalar>(tmp, cout_, nb * P));
-    to_nchw(p.exec, tmp, bias, n0, nb, out);
+                     Block<Scalar>(y, cout_, nb * P));
+    if (nb > 1 || bias || relu_) to_nchw(p.exec, y, bias, n0, nb, out);
   }
 }
 
@@ -230,10 +232,12 @@ void Conv<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, const Scala
   for (Index n0 = 0; n0 < p.n; n0 += nb_max) {
     const Index nb = std::min(nb_max, p.n - n0);
     Scalar* col = p.scratch.work;
-    Scalar* tmp = col + kk_ * nb * P;
-    Block<Scalar> Col(col, kk_, nb * P), D(tmp, cout_, nb * P);
+    // One sample's gradient in NCHW is already the C_out x P block the products read.
+    const bool direct = nb == 1 && !relu_;
+    Scalar* d = direct ? dout + n0 * cout_ * P : col + kk_ * nb * P;
+    Block<Scalar> Col(col, kk_, nb * P), D(d, cout_, nb * P);
     im2col(p.exec, in, n0, nb, col);
-    from_nchw(p.exec, dout, out, n0, nb, tmp);
+    if (!direct) from_nchw(p.exec, dout, out, n0, nb, d);
     p.exec.fence();
     // dW summed over the chunks in order (beta 1 after the first).
     KokkosBlas::gemm("N", "T", Scalar(1), D, Col, Scalar(n0 == 0 ? 0 : 1), GW);
