@@ -219,8 +219,10 @@ void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out,
       "%.1f MiB; estimated before allocating: %s\n",
       facts.peak_rss_bytes / kMiB, facts.training_peak_rss_bytes / kMiB, out.state_bytes / kMiB,
       out.memory.describe().c_str());
-  std::printf("  wrote metrics.csv, syncs.csv and summary.json in %s\n",
-              cfg.run.output_dir.c_str());
+  std::printf(
+      "  wrote metrics.csv, syncs.csv and summary.json in %s; figures: scripts/plot %s "
+      "(installed: olsgd-plot)\n",
+      cfg.run.output_dir.c_str(), cfg.run.output_dir.c_str());
 }
 
 int run(const CommandLine& cl, const olsgd::comm::Environment& env) {

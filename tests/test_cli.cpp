@@ -211,6 +211,12 @@ TEST_F(Cli, the_quickstart_deck_trains_the_mlp_on_fashion_mnist_on_two_ranks) {
   const std::string last = rows.back();
   const double acc = std::stod(last.substr(last.rfind(',') + 1));
   EXPECT_GT(acc, 0.6) << last;
+  // The summary names the figure command, and it turns the folder into a PNG.
+  EXPECT_NE(r.out.find("figures: scripts/plot " + out.string()), std::string::npos) << r.out;
+  const std::string plot = std::string(OLSGD_INPUTS) + "/../scripts/plot " + out.string() + " >" +
+                           (dir_ / "plot.out").string() + " 2>&1";
+  ASSERT_EQ(std::system(plot.c_str()), 0) << slurp(dir_ / "plot.out");
+  EXPECT_EQ(slurp(out / "figures.png").substr(0, 8), "\x89PNG\r\n\x1a\n");
 }
 
 // CIFAR-10 is not packaged here: a folder of files in its binary format (a label byte and
