@@ -187,11 +187,11 @@ TEST(network_gradient, every_layer_matches_finite_differences) {
 TEST(network_gradient, a_convolution_of_one_sample_per_chunk_matches_finite_differences) {
   const Shape in{32, 32, 32};
   ASSERT_GT((32 * 9 + 32) * 32 * 32, kConvChunkScalars / 2);  // one sample per chunk
-  for (const char* spec : {"conv 32 k=3 p=1 nobias, conv 2 k=3 p=1", "conv 32 k=3 p=1, relu"}) {
+  for (const char* spec : {"conv 32 k=3 p=1 nobias, conv 2 k=3 p=1", "conv 2 k=3 p=1, relu"}) {
     SCOPED_TRACE(spec);
     const auto data = images(2, in, 3);
     auto net = network(spec, data, 2);
-    check_gradient(*net, 2, 16);
+    check_gradient(*net, 2, 16, 1e-7);  // a small step: it crosses no ReLU kink
   }
 }
 
