@@ -43,7 +43,8 @@ MetricsRow measure(RunParts<Scalar>& run, RunOutcome& out, Clock::time_point sta
   const Index per_epoch = run.cfg.run.steps_per_epoch;
   MetricsRow row;
   row.step = k + 1;
-  row.epoch = per_epoch > 0 ? static_cast<double>(k + 1) / static_cast<double>(per_epoch) : kUnknown;
+  row.epoch =
+      per_epoch > 0 ? static_cast<double>(k + 1) / static_cast<double>(per_epoch) : kUnknown;
   row.lr = run.algorithm->lr(k);
   row.loss = comm.sum_uncounted(loss) / comm.size();
   run.probe->measure(run.exec, run.algorithm->params(), row);

@@ -46,10 +46,10 @@ struct RunParts {
   const Dataset<Scalar>& test() const { return loaded.test; }
 };
 
-// Collective. Builds every part of `run` (and resolves run.cfg's epochs) and records what the summary reports of them in
-// `out` (optimum, shard size, memory, algorithm, parameters, state size, network time); the
-// algorithm's syncs go to out.syncs and observers.on_sync. Throws InputError when the deck
-// or its data cannot run here, on every rank alike.
+// Collective. Builds every part of `run` (and resolves run.cfg's epochs) and records what the
+// summary reports of them in `out` (optimum, shard size, memory, algorithm, parameters, state size,
+// network time); the algorithm's syncs go to out.syncs and observers.on_sync. Throws InputError
+// when the deck or its data cannot run here, on every rank alike.
 template <class Scalar>
 void build_run(RunParts<Scalar>& run, const RunObservers& observers, RunOutcome& out);
 

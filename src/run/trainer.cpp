@@ -19,7 +19,8 @@ RunOutcome train(const Config& cfg, comm::Communicator& comm, const RunObservers
   run::build_run(parts, obs, out);
   out.setup_s = run::since(setup_start);
 
-  run::Checkpointer<Scalar> checkpointer(parts.cfg, parts.exec, *parts.algorithm, *parts.model, comm);
+  run::Checkpointer<Scalar> checkpointer(parts.cfg, parts.exec, *parts.algorithm, *parts.model,
+                                         comm);
   const Index first = checkpointer.restore(out);
   out.first_step = first;
   run::train_loop(parts, checkpointer, first, obs, out);
