@@ -7,7 +7,7 @@ import common as C
 from olsgdperf import fmt as F
 from olsgdperf import verdict as V
 
-ORDER = ["C5.1", "C5.2", "C5.3", "C6.1", "C6.2", "C6.3", "C1.1", "C1.2", "C1.3", "C3.1", "C3.2",
+ORDER = ["C5.1", "C5.2", "C5.3", "C6.1", "C6.2", "C6.3", "C1.1", "C1.2", "H1", "H2", "C1.3", "C3.1", "C3.2",
          "C2.1", "C2.2", "C2.3", "C4.1", "C4.2", "X1"]
 TITLES = {
     "C5.1": "Q-HOM: local SGD <= MB-SGD at every (K,R), gap widening with K; sigma=0 closed form",
@@ -18,6 +18,8 @@ TITLES = {
     "C6.3": "Q-HET: MB-SGD and ACC-MB-SGD independent of zeta",
     "C1.1": "Overlap round time vs injected delay follows the formula",
     "C1.2": "Overlap (tau=2, alpha=0.6) loss close to local SGD; faster to target under delay",
+    "H1": "LeNet-5, label skew: Overlap as accurate as local SGD, faster to an accuracy under delay and a straggler",
+    "H2": "ResNet-20, label skew: Overlap as accurate as local SGD, faster to an accuracy under delay",
     "C1.3": "alpha=0 consensus grows; alpha=1 worse than alpha=0.6",
     "C3.1": "SlowMo beta>0 lowers the training loss at equal steps and bytes",
     "C3.2": "SlowMo special cases reproduce local SGD and heavy-ball MB-SGD (1e-6)",
