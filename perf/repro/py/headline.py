@@ -10,6 +10,8 @@ hides. Runs are deterministic, so a straggler or a delay changes the time axis o
 accuracy-per-step curves are the same with and without them (checked)."""
 
 import math
+import os
+import subprocess
 from types import SimpleNamespace
 
 import numpy as np
@@ -42,7 +44,7 @@ def plan(ctx, claim):
                     methods=list(METHODS), lrs=[0.025] if ctx.quick else [0.0125, 0.025, 0.05, 0.1],
                     length={"run.epochs": 1, "optimizer.warmup": 0.1, "optimizer.milestones": "0.5,0.8"}
                     if ctx.quick else {},
-                    delay=0.014, conds=("delay", "delay+straggler"), straggler=(1, 2.0))
+                    delay=0.014, conds=("delay", "delay+straggler"), straggler=(1, 2.0), alphas=[0.3, 0.9])
     return dict(claim="H2", exp="headline_resnet20", deck="fashion_resnet20.yaml", model="ResNet-20",
                 methods=["minibatch_sgd", "local_sgd", "overlap_local_sgd"], lrs=[0.1],
                 length={"run.steps": 16, "run.eval_every": 8, "optimizer.warmup": 4,
@@ -98,6 +100,14 @@ def runs_for(claim):
                         sets.update({"straggler.rank": p["straggler"][0], "straggler.factor": p["straggler"][1]})
                     out.append(C.Run(p["exp"], f"{a}_{cond.replace('+', '_')}_seed{seed}", 2, p["deck"], sets,
                                      timing=True, tags=dict(algo=a, cond=cond, seed=seed, lr=lrs[a])))
+            # Why Overlap may trail local SGD per step: its pull toward the anchor is partial
+            # (alpha) and one round stale. The alpha sweep (untimed: only accuracy per step
+            # matters) tells whether a stronger pull closes the gap.
+            for alpha in p.get("alphas", []):
+                sets = _sets(p, "overlap_local_sgd", lrs["overlap_local_sgd"], seed)
+                sets["algorithm.alpha"] = alpha
+                out.append(C.Run(p["exp"], f"overlap_alpha{F.num_id(alpha)}_seed{seed}", 2, p["deck"], sets,
+                                 tags=dict(algo="overlap_local_sgd", cond="alpha", alpha=alpha, seed=seed)))
         return out
 
     return runs
@@ -117,10 +127,11 @@ def analyze_for(claim):
 
 
 def curve(r):
-    """(steps, training seconds, accuracy) at each evaluation. Training seconds: rank 0's compute
-    plus communication time at that row, i.e. the wall clock without the evaluations."""
+    """(steps, training seconds, accuracy) at each evaluation. Training seconds: rank 0's compute,
+    communication and waits for in-flight averages at that row, i.e. the wall clock without the
+    evaluations (the three add up to the summary's train_s - metrics_s)."""
     st, acc = r.m("step"), r.m("test_acc")
-    clock = r.m("t_compute") + r.m("t_comm")
+    clock = r.m("t_compute") + r.m("t_comm") + r.m("t_wait")
     sel = np.isfinite(acc)
     return st[sel], clock[sel], acc[sel]
 
@@ -136,9 +147,17 @@ def first_reach(r, target, axis):
 def compute(ctx, claim, runs):
     p = plan(ctx, claim)
     lrs, grid = best_lrs(ctx, p)
-    res = C.results(runs)
+    res = C.results([r for r in runs if r.timing])
     rel_note, _ = timing_reliability(res, ctx)
     by = {(r.run.tags["algo"], r.run.tags["cond"], r.run.tags["seed"]): r for r in res}
+    # accuracy and consensus distance (mean over logged rows) against alpha; 0.6 is the main runs'
+    sweep = {r.tags["alpha"]: [] for r in runs if not r.timing}
+    for r in C.results([r for r in runs if not r.timing]):
+        sweep[r.run.tags["alpha"]].append(r)
+    sweep[0.6] = [by[("overlap_local_sgd", "delay", s)] for s in ctx.seeds] if sweep else []
+    alpha_acc = {a: [final_acc(r) for r in rs] for a, rs in sorted(sweep.items())}
+    alpha_cons = {a: [float(np.nanmean(r.m("consensus"))) for r in rs] for a, rs in sorted(sweep.items())}
+    local_cons = [float(np.nanmean(by[("local_sgd", "delay", s)].m("consensus"))) for s in ctx.seeds]
     seeds, methods, conds = ctx.seeds, p["methods"], p["conds"]
     # The highest accuracy every run reaches (each run's best evaluation, the lowest of those):
     # every time to target is then finite.
@@ -169,6 +188,7 @@ def compute(ctx, claim, runs):
                            target=target, T=T, S=S, acc=acc, steps=sorted(steps), per_step=per_step,
                            compute_step=compute_step, hidden=hidden, same=same, close=close, faster=faster,
                            ma_o=ma_o, sa_o=sa_o, ma_l=ma_l, sa_l=sa_l, rel_note=rel_note,
+                           alpha_acc=alpha_acc, alpha_cons=alpha_cons, local_cons=local_cons,
                            status=V.combine(parts))
 
 
@@ -221,6 +241,20 @@ def figure(ctx, d):
     return C.save_fig(ctx, fig, d.claim)
 
 
+def runs_figure(ctx, d):
+    """scripts/plot (what a user draws any run with) on seed 1's runs of the last condition:
+    where each method's time went (compute, exposed wait, hidden network). Returns the PNG's
+    name, or "" when plotting failed (the verdict does not depend on it)."""
+    c, s = d.conds[-1], d.seeds[0]
+    name = f"{d.claim}_runs.png"
+    cmd = [os.path.join(C.ROOT, "scripts", "plot")] + [d.by[(a, c, s)].run.dir for a in d.methods] + [
+        "-o", os.path.join(ctx.figdir, name), "--labels", ",".join(SHORT[a] for a in d.methods)]
+    ok = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    if not ok:
+        C.log(f"{d.claim}: scripts/plot failed: {F.cmdline(cmd)}")
+    return name if ok else ""
+
+
 def verdict(ctx, d, figp):
     p, o, l, mb = d.p, "overlap_local_sgd", "local_sgd", "minibatch_sgd"
 
@@ -238,8 +272,9 @@ def verdict(ctx, d, figp):
         f"one collective costs {ratio:.2f} x tau local steps.",
         ("Step size per method, tuned on seed " + str(TUNE_SEED) + " (no delay; lr per base batch, grid "
          + ", ".join(f"{x:g}" for x in p["lrs"]) + ") by the mean accuracy of the last two evaluations: "
-         + "; ".join(f"{SHORT[a]} {d.lrs[a]:g} (" + ", ".join(
-             f"{100 * d.grid[(a, lr)]:.1f}%" for lr in p["lrs"]) + ")" for a in d.methods) + "."
+         + "; ".join(f"{SHORT[a]} {d.lrs[a]:g}" + (" (a grid edge)" if d.lrs[a] in (p["lrs"][0], p["lrs"][-1]) else "")
+                     + " (" + ", ".join(f"{100 * d.grid[(a, lr)]:.1f}%" if d.grid[(a, lr)] >= 0 else "failed"
+                                        for lr in p["lrs"]) + ")" for a in d.methods) + "."
          if d.grid else "Step size: the deck's for every method (not tuned: "
          f"{', '.join(f'{x:g}' for x in p['lrs'])})."),
         "Final accuracy (mean of the last two evaluations, mean +- sd over seeds): " + ", ".join(
@@ -252,10 +287,20 @@ def verdict(ctx, d, figp):
             f"{SHORT[a]} {c}: {1e3 * np.mean(d.per_step[(a, c)]):.1f}" for a in d.methods for c in d.conds) + ".",
         "Hidden fraction of the network time: " + "; ".join(
             f"{SHORT[a]} {c}: {np.mean(v):.2f}" for (a, c), v in d.hidden.items()) + ".",
+        *([("Overlap's alpha (untimed runs, same seeds and lr): final accuracy " + ", ".join(
+            f"alpha {a:g} {100 * np.mean(v):.2f}%" for a, v in d.alpha_acc.items()) + "; mean consensus distance "
+            + ", ".join(f"alpha {a:g} {F.g(np.mean(v))}" for a, v in d.alpha_cons.items())
+            + f" (local SGD {F.g(np.mean(d.local_cons))}).")] if d.alpha_acc else []),
         ("The straggler and the delay change no accuracy value (deterministic runs)." if d.same else
          "WARNING: a straggler changed an accuracy curve (the runs should be deterministic)."),
         f"Machine load: {d.rel_note}.",
     ]
+    runs_png = runs_figure(ctx, d)
+    if runs_png:
+        c = d.conds[-1]
+        details.append(f"Seed {d.seeds[0]}'s runs ({c}) drawn by `scripts/plot`, the figure command for any run "
+                       f"(loss, accuracy, where the time went, bytes, step size, per-sync waits): "
+                       f"![{d.claim} runs](figures/{runs_png})")
     rule = ("Overlap's final accuracy within 1 point of local SGD's (seed means), and Overlap's time to the target "
             "accuracy (the lowest of the runs' best evaluations, so every run reaches it) below local SGD's on "
             "average and in >= 2/3 of the seeds" + (", both without and with the straggler" if len(d.conds) > 1 else ""))
