@@ -53,8 +53,7 @@ def plan(ctx, claim):
 
 
 def _sets(p, algo, lr, seed):
-    s = {"run.seed": seed, "algorithm.name": algo, "optimizer.lr": lr, **METHODS[algo], **p["length"]}
-    return s
+    return {"run.seed": seed, "algorithm.name": algo, "optimizer.lr": lr, **METHODS[algo], **p["length"]}
 
 
 def tune_runs(p, ctx):
@@ -150,11 +149,11 @@ def compute(ctx, claim, runs):
     res = C.results([r for r in runs if r.timing])
     rel_note, _ = timing_reliability(res, ctx)
     by = {(r.run.tags["algo"], r.run.tags["cond"], r.run.tags["seed"]): r for r in res}
-    # accuracy and consensus distance (mean over logged rows) against alpha; 0.6 is the main runs'
+    # accuracy and consensus distance (mean over logged rows) against alpha, with the main runs' alpha
     sweep = {r.tags["alpha"]: [] for r in runs if not r.timing}
     for r in C.results([r for r in runs if not r.timing]):
         sweep[r.run.tags["alpha"]].append(r)
-    sweep[0.6] = [by[("overlap_local_sgd", "delay", s)] for s in ctx.seeds] if sweep else []
+    sweep[METHODS["overlap_local_sgd"]["algorithm.alpha"]] = [by[("overlap_local_sgd", "delay", s)] for s in ctx.seeds] if sweep else []
     alpha_acc = {a: [final_acc(r) for r in rs] for a, rs in sorted(sweep.items())}
     alpha_cons = {a: [float(np.nanmean(r.m("consensus"))) for r in rs] for a, rs in sorted(sweep.items())}
     local_cons = [float(np.nanmean(by[("local_sgd", "delay", s)].m("consensus"))) for s in ctx.seeds]
@@ -179,14 +178,13 @@ def compute(ctx, claim, runs):
     ma_o, sa_o = mean_sd(acc[o])
     ma_l, sa_l = mean_sd(acc[l])
     close = abs(ma_o - ma_l) <= 0.01  # accuracy points as fractions
-    parts, faster = [close], {}
+    parts = [close]
     for c in conds:
         wins = sum(x < y for x, y in zip(T[(o, c)], T[(l, c)]))
-        faster[c] = np.mean(T[(o, c)]) < np.mean(T[(l, c)]) and wins >= math.ceil(2 * len(seeds) / 3)
-        parts.append(faster[c])
+        parts.append(np.mean(T[(o, c)]) < np.mean(T[(l, c)]) and wins >= math.ceil(2 * len(seeds) / 3))
     return SimpleNamespace(p=p, claim=claim, lrs=lrs, grid=grid, by=by, seeds=seeds, methods=methods, conds=conds,
                            target=target, T=T, S=S, acc=acc, steps=sorted(steps), per_step=per_step,
-                           compute_step=compute_step, hidden=hidden, same=same, close=close, faster=faster,
+                           compute_step=compute_step, hidden=hidden, same=same,
                            ma_o=ma_o, sa_o=sa_o, ma_l=ma_l, sa_l=sa_l, rel_note=rel_note,
                            alpha_acc=alpha_acc, alpha_cons=alpha_cons, local_cons=local_cons,
                            status=V.combine(parts))
