@@ -49,7 +49,7 @@ def plan(ctx, claim):
                 methods=["minibatch_sgd", "local_sgd", "overlap_local_sgd"], lrs=[0.1],
                 length={"run.steps": 16, "run.eval_every": 8, "optimizer.warmup": 4,
                         "optimizer.milestones": "8,12"} if ctx.quick else {},
-                delay=0.55, conds=("delay",), straggler=None)
+                delay=0.55, conds=("delay",), straggler=None, alphas=[] if ctx.quick else [0.3, 0.9])
 
 
 def _sets(p, algo, lr, seed):
@@ -153,7 +153,8 @@ def compute(ctx, claim, runs):
     sweep = {r.tags["alpha"]: [] for r in runs if not r.timing}
     for r in C.results([r for r in runs if not r.timing]):
         sweep[r.run.tags["alpha"]].append(r)
-    sweep[METHODS["overlap_local_sgd"]["algorithm.alpha"]] = [by[("overlap_local_sgd", "delay", s)] for s in ctx.seeds] if sweep else []
+    if sweep:  # the main runs are the sweep's alpha 0.6
+        sweep[METHODS["overlap_local_sgd"]["algorithm.alpha"]] = [by[("overlap_local_sgd", "delay", s)] for s in ctx.seeds]
     alpha_acc = {a: [final_acc(r) for r in rs] for a, rs in sorted(sweep.items())}
     alpha_cons = {a: [float(np.nanmean(r.m("consensus"))) for r in rs] for a, rs in sorted(sweep.items())}
     local_cons = [float(np.nanmean(by[("local_sgd", "delay", s)].m("consensus"))) for s in ctx.seeds]
