@@ -209,10 +209,10 @@ void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out,
               static_cast<long long>(out.traffic.calls));
   const auto& sy = out.syncs;
   std::printf(
-      "  syncs %lld: exposed %.3f s of %.3f s unhidden network time (hidden %.0f%%), wait %.3f s, "
-      "injected delay %.3f s\n",
-      static_cast<long long>(sy.count), sy.t_exposed, sy.t_network, 100 * sy.hidden_frac(),
-      sy.t_wait, sy.delay);
+      "  syncs %lld: held %.3f s = %.3f s waiting for slower ranks + %.3f s of %.3f s unhidden "
+      "network time (hidden %.0f%%); in waits %.3f s; injected delay %.3f s\n",
+      static_cast<long long>(sy.count), sy.t_exposed, sy.t_peer, sy.network_exposed(), sy.t_network,
+      100 * sy.hidden_frac(), sy.t_wait, sy.delay);
   constexpr double kMiB = 1 << 20;
   std::printf(
       "  peak memory %.1f MiB per rank (largest; %.1f MiB while training), algorithm state "

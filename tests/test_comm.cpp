@@ -231,4 +231,53 @@ TEST(request, injected_delay_behaves_like_a_slow_network) {
   EXPECT_DOUBLE_EQ(ab.seconds(4000), 1e-3 + 4e-3);
 }
 
+// The last rank posts `late` seconds after the others: their waits before its post are
+// waiting for a peer, what follows is the network (here the injected delay, counted from the
+// last post, as a real network cannot deliver an average before its last part arrives).
+TEST(request, waits_split_into_peer_and_network) {
+  Communicator comm(MPI_COMM_WORLD);
+  const int m = comm.size(), last = m - 1;
+  const double delay = 0.03, late = m > 1 ? 0.06 : 0.0;
+  comm.set_network_model({delay, 0, 0});
+  auto send = ramp(16, comm.rank());
+  olsgd::Vector<double> recv("recv", 16);
+  auto post_late = [&] {
+    if (comm.rank() == last) std::this_thread::sleep_for(std::chrono::duration<double>(late));
+  };
+
+  // Blocking: every rank returns no earlier than the last post + delay.
+  auto t0 = Clock::now();
+  post_late();
+  comm.allreduce_sum(olsgd::ExecSpace(), recv);
+  EXPECT_GE(seconds_since(t0), late + delay);
+  double peer = comm.peer_wait_s();
+  if (comm.rank() == last) {
+    EXPECT_LT(peer, 0.01);  // the last to post waits for nobody
+  } else {
+    EXPECT_GT(peer, 0.8 * late);
+    EXPECT_LT(peer, late + 0.5 * delay);  // the delay after the last post is the network's
+  }
+
+  // Non-blocking, waited for at once: the same split, booked by wait().
+  post_late();
+  olsgd::comm::Request req = comm.iallreduce_sum(olsgd::ExecSpace(), send, recv);
+  const double waited = req.wait();
+  const double peer2 = comm.peer_wait_s() - peer;
+  if (comm.rank() == last) {
+    EXPECT_LT(peer2, 0.01);
+    EXPECT_GE(waited, delay);
+  } else {
+    EXPECT_GT(peer2, 0.8 * late);
+    EXPECT_GE(waited, peer2 + 0.9 * delay);
+  }
+  // MPI itself finished long before the delay ran out: nothing is booked as MPI late.
+  EXPECT_LT(comm.wait_totals().mpi_late_s, 0.5 * delay);
+
+  // Bookkeeping collectives book nothing.
+  peer = comm.peer_wait_s();
+  post_late();
+  comm.max_uncounted(1.0);
+  EXPECT_EQ(comm.peer_wait_s(), peer);
+}
+
 }  // namespace

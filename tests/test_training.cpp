@@ -307,4 +307,20 @@ TEST(straggler, slow_ranks_compute_the_same_numbers) {
   EXPECT_EQ(fast.rows.back().loss, slow.rows.back().loss);
 }
 
+TEST(straggler, waiting_for_it_is_booked_as_peer_wait_not_network) {
+  if (world_size() < 2) GTEST_SKIP() << "needs a peer";
+  const int last = world_size() - 1;
+  const TrainedRun r = train({"algorithm.name=local_sgd", "algorithm.tau=4", "run.steps=40",
+                              "straggler.rank=" + std::to_string(last), "straggler.factor=300"});
+  const SyncTotals& s = r.out.syncs;
+  ASSERT_GT(s.count, 0);
+  if (comm::Communicator(MPI_COMM_WORLD).rank() == last) {
+    EXPECT_LT(s.t_peer, 0.2 * s.t_exposed + 1e-3);  // the slowest rank waits for nobody
+  } else {
+    EXPECT_GT(s.t_peer, 0.8 * s.t_exposed);  // nearly all of it is the straggler
+    EXPECT_NEAR(s.network_exposed(), s.t_exposed - s.t_peer, 1e-12);
+  }
+  EXPECT_EQ(r.rows.back().t_peer, s.t_peer);  // metrics.csv reports the same total
+}
+
 }  // namespace

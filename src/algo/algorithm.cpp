@@ -22,6 +22,7 @@ Algorithm<Scalar>::Algorithm(AlgorithmContext<Scalar> ctx, bool local_momentum,
   // Every algorithm here syncs a d-vector; calibrate what one costs on this network.
   const std::size_t bytes = d * sizeof(Scalar);
   network_s_ = ctx.comm.calibrate_allreduce(bytes) + ctx.comm.network_model().seconds(bytes);
+  peer_wait_at_sync_s_ = ctx.comm.peer_wait_s();
 }
 
 template <class Scalar>
@@ -132,6 +133,10 @@ void Algorithm<Scalar>::notify(Index k, SyncRecord& r, const SyncBuffers<Scalar>
   r.step = k + 1;
   r.t_compute = compute_since_sync_s_;
   compute_since_sync_s_ = 0;
+  // Every algorithm collective since the last sync belongs to this one.
+  const double peer = ctx_.comm.peer_wait_s();
+  r.t_peer = peer - peer_wait_at_sync_s_;
+  peer_wait_at_sync_s_ = peer;
   if (observer_) observer_(r, buffers);
 }
 

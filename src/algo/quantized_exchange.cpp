@@ -146,8 +146,12 @@ double QuantizedGradientExchange<Scalar>::reduce(Index k, const Vector<Scalar>& 
   {
     Timers::Scope t(ctx_.timers, Phase::Comm);
     const auto start = std::chrono::steady_clock::now();
+    const double peer0 = ctx_.comm.peer_wait_s();
     ctx_.comm.allgather(ctx_.exec, send, recv);
     r.t_exposed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // A blocking collective hides nothing: its network time is what held the rank once the
+    // last rank had posted.
+    r.t_network = r.t_exposed - (ctx_.comm.peer_wait_s() - peer0);
   }
   double g2 = 0;
   ctx_.compute([&] {
@@ -156,8 +160,6 @@ double QuantizedGradientExchange<Scalar>::reduce(Index k, const Vector<Scalar>& 
   });
   r.levels = static_cast<double>(levels_);
   if (dynamic_) levels_ = rule_.levels(k + 1, g2);
-  // A blocking collective hides nothing: its network time is what it held the rank.
-  r.t_network = r.t_exposed;
   r.delay = ctx_.comm.network_model().seconds(f.bytes());
   return 1.0;  // grad holds the decoded mean
 }

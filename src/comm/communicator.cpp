@@ -29,6 +29,12 @@ Communicator::Communicator(MPI_Comm comm) {
   MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
   MPI_Comm_rank(comm_, &rank_);
   MPI_Comm_size(comm_, &size_);
+  check(MPI_Barrier(comm_), "MPI_Barrier");
+  epoch_ = Request::Clock::now();
+}
+
+double Communicator::job_seconds() const {
+  return std::chrono::duration<double>(Request::Clock::now() - epoch_).count();
 }
 
 Communicator::~Communicator() {
@@ -54,15 +60,20 @@ double Communicator::count_allgather(std::size_t bytes) {
   return count(bytes, static_cast<double>(size_ - 1) * static_cast<double>(bytes));
 }
 
-// The clock only when there is an injected delay to honour: a small average on a real
-// network is itself a microsecond (bench_allreduce), a clock read tens of ns.
-Request::Clock::time_point Communicator::start_of_delay(double delay) {
-  return delay > 0 ? Request::Clock::now() : Request::Clock::time_point();
+void Communicator::post_time(Request::State& s, double delay) {
+  s.epoch = epoch_;
+  s.delay = delay;
+  s.totals = waits_;
+  s.post_s[0] = job_seconds();
+  check(MPI_Iallreduce(&s.post_s[0], &s.post_s[1], 1, MPI_DOUBLE, MPI_MAX, comm_, &s.requests[1]),
+        "MPI_Iallreduce (post times)");
 }
 
-// A blocking collective on the injected network returns no earlier than start + delay.
-void Communicator::finish_delay(Request::Clock::time_point start, double delay) {
-  if (delay > 0) std::this_thread::sleep_until(start + detail::seconds(delay));
+void Communicator::finish_blocking(Request::State& s) {
+  check(MPI_Wait(&s.requests[1], MPI_STATUS_IGNORE), "MPI_Wait (post times)");
+  const auto mpi_done = Request::Clock::now();
+  std::this_thread::sleep_until(s.ready_at());  // the injected network, from the last post
+  Request::book_wait(s, s.epoch + detail::seconds(s.post_s[0]), mpi_done, Request::Clock::now());
 }
 
 bool Communicator::start_progress_thread() {
@@ -82,9 +93,10 @@ double Communicator::calibrate_allreduce(std::size_t bytes, int repetitions) {
     sum_uncounted(buf);
     t[r] = MPI_Wtime() - t0;
   }
-  // Every rank must use the same figure: the slowest rank's median.
-  std::sort(t.begin(), t.end());
-  return max_uncounted(t[repetitions / 2]);
+  // The fastest repetition: other load only ever adds time (a descheduled rank holds the
+  // collective for a time slice), which is not the network's cost. Every rank must use the
+  // same figure: the slowest rank's.
+  return max_uncounted(*std::min_element(t.begin(), t.end()));
 }
 
 void* Communicator::staging(std::size_t bytes) {
@@ -105,8 +117,9 @@ void Communicator::allreduce_sum(const ExecSpace& exec, const Vector<Scalar>& v,
   const std::size_t n = v.extent(0);
   if (n > static_cast<std::size_t>(INT_MAX))
     throw std::runtime_error("allreduce of more than INT_MAX elements is not supported");
-  const double delay = traffic == Traffic::Algorithm ? count_allreduce(n * sizeof(Scalar)) : 0;
-  const auto start = start_of_delay(delay);
+  const bool algorithm = traffic == Traffic::Algorithm;
+  Request::State timing;
+  if (algorithm) post_time(timing, count_allreduce(n * sizeof(Scalar)));
   exec.fence();  // the kernels that wrote v must be done before MPI reads it
   if (!stage_) {
     check(MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(n), mpi_datatype<Scalar>(),
@@ -123,7 +136,7 @@ void Communicator::allreduce_sum(const ExecSpace& exec, const Vector<Scalar>& v,
     Kokkos::deep_copy(exec, v, host);
     exec.fence();
   }
-  finish_delay(start, delay);
+  if (algorithm) finish_blocking(timing);
 }
 
 template <class Scalar>
@@ -132,8 +145,8 @@ Request Communicator::iallreduce_sum(const ExecSpace& exec, const Vector<Scalar>
   const std::size_t n = send.extent(0);
   if (n > static_cast<std::size_t>(INT_MAX) || recv.extent(0) != n)
     throw std::runtime_error("iallreduce_sum: sizes differ or exceed INT_MAX");
-  const auto start = Request::Clock::now();
   auto state = std::make_shared<Request::State>();
+  post_time(*state, count_allreduce(n * sizeof(Scalar)));
   exec.fence();  // the kernels that wrote `send` must be done before MPI reads it
   Scalar* send_ptr = send.data();
   Scalar* recv_ptr = recv.data();
@@ -151,9 +164,8 @@ Request Communicator::iallreduce_sum(const ExecSpace& exec, const Vector<Scalar>
     };
   }
   check(MPI_Iallreduce(send_ptr, recv_ptr, static_cast<int>(n), mpi_datatype<Scalar>(), MPI_SUM,
-                       comm_, &state->request),
+                       comm_, &state->requests[0]),
         "MPI_Iallreduce");
-  state->ready_at = start + detail::seconds(count_allreduce(n * sizeof(Scalar)));
   if (progress_) progress_->adopt(state);
   return Request(std::move(state));
 }
@@ -171,8 +183,8 @@ void Communicator::allgather(const ExecSpace& exec, const WordVector& send,
   const std::size_t n = send.extent(0);
   if (n > static_cast<std::size_t>(INT_MAX) || recv.extent(0) != n * size_)
     throw std::runtime_error("allgather: receive buffer is not size() * send, or too large");
-  const double delay = count_allgather(n * sizeof(std::uint32_t));
-  const auto start = start_of_delay(delay);
+  Request::State timing;
+  post_time(timing, count_allgather(n * sizeof(std::uint32_t)));
   exec.fence();  // the kernels that wrote `send` must be done before MPI reads it
   if (!stage_) {
     check(MPI_Allgather(send.data(), static_cast<int>(n), MPI_UINT32_T, recv.data(),
@@ -190,7 +202,7 @@ void Communicator::allgather(const ExecSpace& exec, const WordVector& send,
     Kokkos::deep_copy(exec, recv, host_recv);
     exec.fence();
   }
-  finish_delay(start, delay);
+  finish_blocking(timing);
 }
 
 Request Communicator::iallgather(const ExecSpace& exec, const WordVector& send,
@@ -198,8 +210,8 @@ Request Communicator::iallgather(const ExecSpace& exec, const WordVector& send,
   const std::size_t n = send.extent(0);
   if (n > static_cast<std::size_t>(INT_MAX) || recv.extent(0) != n * size_)
     throw std::runtime_error("iallgather: receive buffer is not size() * send, or too large");
-  const auto start = Request::Clock::now();
   auto state = std::make_shared<Request::State>();
+  post_time(*state, count_allgather(n * sizeof(std::uint32_t)));
   exec.fence();  // the kernels that wrote `send` must be done before MPI reads it
   std::uint32_t* send_ptr = send.data();
   std::uint32_t* recv_ptr = recv.data();
@@ -216,9 +228,8 @@ Request Communicator::iallgather(const ExecSpace& exec, const WordVector& send,
     };
   }
   check(MPI_Iallgather(send_ptr, static_cast<int>(n), MPI_UINT32_T, recv_ptr, static_cast<int>(n),
-                       MPI_UINT32_T, comm_, &state->request),
+                       MPI_UINT32_T, comm_, &state->requests[0]),
         "MPI_Iallgather");
-  state->ready_at = start + detail::seconds(count_allgather(n * sizeof(std::uint32_t)));
   if (progress_) progress_->adopt(state);
   return Request(std::move(state));
 }
@@ -251,9 +262,8 @@ double Communicator::max_uncounted(double value) const {
 }
 
 Request Communicator::imax_uncounted(int& value) {
-  auto state = std::make_shared<Request::State>();
-  state->ready_at = Request::Clock::now();  // bookkeeping: no injected network
-  check(MPI_Iallreduce(MPI_IN_PLACE, &value, 1, MPI_INT, MPI_MAX, comm_, &state->request),
+  auto state = std::make_shared<Request::State>();  // bookkeeping: no post times, no delay
+  check(MPI_Iallreduce(MPI_IN_PLACE, &value, 1, MPI_INT, MPI_MAX, comm_, &state->requests[0]),
         "MPI_Iallreduce");
   if (progress_) progress_->adopt(state);
   return Request(std::move(state));

@@ -45,7 +45,7 @@ void ProgressThread::run() {
     std::vector<Request::State*> finished;
     for (const auto& s : work) {
       int flag = 0;
-      const int rc = MPI_Test(&s->request, &flag, MPI_STATUS_IGNORE);
+      const int rc = MPI_Testall(2, s->requests, &flag, MPI_STATUSES_IGNORE);
       if (flag || rc != MPI_SUCCESS) {
         {
           std::lock_guard<std::mutex> state_lock(s->mutex);

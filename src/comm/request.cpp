@@ -1,5 +1,6 @@
 #include <olsgd/comm/request.hpp>
 
+#include <algorithm>
 #include <thread>
 
 #include "mpi_check.hpp"
@@ -25,6 +26,10 @@ Request& Request::operator=(Request&& other) {
   return *this;
 }
 
+Request::Clock::time_point Request::State::ready_at() const {
+  return epoch + detail::seconds(post_s[1] + delay);
+}
+
 bool Request::mpi_complete_nonblocking() {
   State& s = *state_;
   if (s.helped) {
@@ -34,7 +39,7 @@ bool Request::mpi_complete_nonblocking() {
   }
   if (!s.mpi_done) {
     int flag = 0;
-    check(MPI_Test(&s.request, &flag, MPI_STATUS_IGNORE), "MPI_Test");
+    check(MPI_Testall(2, s.requests, &flag, MPI_STATUSES_IGNORE), "MPI_Testall");
     s.mpi_done = flag != 0;
   }
   return s.mpi_done;
@@ -42,7 +47,7 @@ bool Request::mpi_complete_nonblocking() {
 
 bool Request::test() {
   if (!active()) return true;
-  if (!mpi_complete_nonblocking() || Clock::now() < state_->ready_at) return false;
+  if (!mpi_complete_nonblocking() || Clock::now() < state_->ready_at()) return false;
   finish();
   return true;
 }
@@ -58,12 +63,24 @@ double Request::wait() {
     check(s.mpi_error, "MPI_Test (progress thread)");
   }
   if (!s.mpi_done) {
-    check(MPI_Wait(&s.request, MPI_STATUS_IGNORE), "MPI_Wait");
+    check(MPI_Waitall(2, s.requests, MPI_STATUSES_IGNORE), "MPI_Waitall");
     s.mpi_done = true;
   }
-  std::this_thread::sleep_until(s.ready_at);  // the injected delay's remainder, if any
+  const auto mpi_done = Clock::now();
+  std::this_thread::sleep_until(s.ready_at());  // the injected delay's remainder, if any
+  const auto end = Clock::now();
+  if (s.totals) book_wait(s, start, mpi_done, end);
   finish();
-  return std::chrono::duration<double>(Clock::now() - start).count();
+  return std::chrono::duration<double>(end - start).count();
+}
+
+void Request::book_wait(const State& s, Clock::time_point start, Clock::time_point mpi_done,
+                        Clock::time_point end) {
+  auto secs = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+  const auto last_post = s.epoch + detail::seconds(s.post_s[1]);
+  s.totals->peer_s += secs(std::clamp(last_post, start, end) - start);
+  const auto delivered = std::clamp(s.ready_at(), start, end);
+  if (mpi_done > delivered) s.totals->mpi_late_s += secs(mpi_done - delivered);
 }
 
 void Request::finish() {

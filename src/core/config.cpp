@@ -229,7 +229,9 @@ const std::vector<Field>& fields() {
       real(OLSGD_KEY(optimizer.decay), 0, true, 1, false, "step schedule: factor per milestone"),
       integer(OLSGD_KEY(comm.progress_every), 0, INT64_MAX,
               "MPI_Test an in-flight request every N local steps (0: never)"),
-      boolean(OLSGD_KEY(comm.progress_thread), "a helper thread progresses in-flight requests"),
+      boolean(OLSGD_KEY(comm.progress_thread),
+              "a helper thread progresses in-flight requests too (default; MPI_Test alone where "
+              "MPI lacks MPI_THREAD_MULTIPLE)"),
       // The injected network is slept for real: an hour per collective is already beyond
       // any network worth modelling, and larger values would only stall the job.
       real(OLSGD_KEY(comm.delay_s), 0, false, kMaxInjectedSeconds, false,

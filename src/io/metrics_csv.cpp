@@ -4,23 +4,25 @@ namespace olsgd::io {
 
 const char* MetricsCsv::header() {
   return "step,epoch,wall_s,lr,loss,full_loss,suboptimality,dist_opt,consensus,"
-         "bytes_payload,bytes_wire,t_compute,t_comm,t_wait,delay_injected,hidden_frac,test_loss,"
+         "bytes_payload,bytes_wire,t_compute,t_comm,t_wait,t_peer,delay_injected,hidden_frac,test_"
+         "loss,"
          "test_acc";
 }
 
 void MetricsCsv::write(const MetricsRow& r) {
   csv_.row({static_cast<double>(r.step), r.epoch, r.wall_s, r.lr, r.loss, r.full_loss,
             r.suboptimality, r.dist_opt, r.consensus, r.bytes_payload, r.bytes_wire, r.t_compute,
-            r.t_comm, r.t_wait, r.delay_injected, r.hidden_frac, r.test_loss, r.test_acc});
+            r.t_comm, r.t_wait, r.t_peer, r.delay_injected, r.hidden_frac, r.test_loss,
+            r.test_acc});
 }
 
 const char* SyncsCsv::header() {
-  return "sync,step,t_compute,t_exposed,t_wait,t_network,delay,hidden_frac,levels";
+  return "sync,step,t_compute,t_exposed,t_wait,t_peer,t_network,delay,hidden_frac,levels";
 }
 
 void SyncsCsv::write(const SyncRecord& s) {
   csv_.row({static_cast<double>(s.sync), static_cast<double>(s.step), s.t_compute, s.t_exposed,
-            s.t_wait, s.t_network, s.delay, s.hidden_frac(), s.levels});
+            s.t_wait, s.t_peer, s.t_network, s.delay, s.hidden_frac(), s.levels});
 }
 
 }  // namespace olsgd::io

@@ -19,6 +19,10 @@ void Progress::step(Index done, Index total) {
   if (!std::isnan(last_row_.loss)) std::fprintf(stderr, "  loss %.4g", last_row_.loss);
   if (!std::isnan(last_row_.suboptimality))
     std::fprintf(stderr, "  F-F* %.3g", last_row_.suboptimality);
+  if (!std::isnan(last_row_.hidden_frac))
+    std::fprintf(stderr, "  comm %.1f s (slower ranks %.1f s), hidden %.0f%%",
+                 last_row_.t_comm + last_row_.t_wait, last_row_.t_peer,
+                 100 * last_row_.hidden_frac);
   std::fprintf(stderr, "\n");
 }
 

@@ -61,6 +61,7 @@ MetricsRow measure(RunParts<Scalar>& run, RunOutcome& out, Clock::time_point sta
   row.t_compute = out.timers.seconds(Phase::Compute);
   row.t_comm = out.timers.seconds(Phase::Comm);
   row.t_wait = out.timers.seconds(Phase::Wait);
+  row.t_peer = out.syncs.t_peer;
   row.delay_injected = comm.traffic().delay_s;
   row.hidden_frac = out.syncs.hidden_frac();
   row.wall_s = since(start);
@@ -76,6 +77,7 @@ void train_loop(RunParts<Scalar>& run, Checkpointer<Scalar>& checkpointer, Index
   comm::Communicator& comm = run.comm;
   Algorithm<Scalar>& algorithm = *run.algorithm;
   const Index steps = cfg.run.steps;
+  const comm::WaitTotals waits_before = comm.wait_totals();
   StopVote vote(comm, cfg.checkpoint.signal_every, first, steps);
 
   if (obs.on_ready) obs.on_ready(first);
@@ -126,6 +128,9 @@ void train_loop(RunParts<Scalar>& run, Checkpointer<Scalar>& checkpointer, Index
   algorithm.finish();
   out.train_s = since(start);
   out.traffic = comm.traffic();
+  out.waits = comm.wait_totals();  // this run's: a communicator may outlive several runs
+  out.waits.peer_s -= waits_before.peer_s;
+  out.waits.mpi_late_s -= waits_before.mpi_late_s;
   if (obs.keep_final_state) {
     for (const auto& seg : algorithm.state().segments()) {
       auto v = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(),

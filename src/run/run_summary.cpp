@@ -161,10 +161,13 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
         .value("compute_s", sy.t_compute)
         .value("exposed_s", sy.t_exposed)
         .value("wait_s", sy.t_wait)
+        .value("peer_wait_s", sy.t_peer)
+        .value("network_exposed_s", sy.network_exposed())
+        .value("mpi_late_s", out.waits.mpi_late_s)
         .value("network_s", sy.t_network)
         .value("hidden_frac", sy.hidden_frac())
         .value("progress",
-               config.comm.progress_thread
+               out.progress_thread
                    ? "thread"
                    : "MPI_Test every " + std::to_string(config.comm.progress_every) + " steps")
         .end_object();

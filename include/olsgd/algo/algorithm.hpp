@@ -162,6 +162,7 @@ class Algorithm {
   double network_s_ = 0;
   double step_compute_s_ = 0;  // this step so far
   double compute_since_sync_s_ = 0;
+  double peer_wait_at_sync_s_ = 0;  // the communicator's peer-wait total at the last sync
   std::int64_t syncs_ = 0;
   SyncObserver observer_;
   bool observe_buffers_ = false;

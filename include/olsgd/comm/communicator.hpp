@@ -86,7 +86,17 @@ class Communicator {
   bool start_progress_thread();
   bool has_progress_thread() const { return progress_ != nullptr; }
 
-  // Median seconds of a blocking allreduce of `bytes` (bookkeeping, no injected delay):
+  // Seconds this rank was held by algorithm collectives before the last rank had posted its
+  // part (waiting for a slower peer, not for the network), cumulative. Each algorithm
+  // collective carries a one-number MPI_MAX of the post times for it.
+  double peer_wait_s() const { return waits_->peer_s; }
+  // Where the rest of the collectives' waits went (comm/request.hpp).
+  const WaitTotals& wait_totals() const { return *waits_; }
+  // The job clock: seconds since the ranks left the barrier in the constructor. Shared by the
+  // ranks to within that barrier's exit skew (microseconds on one node, plus clock drift).
+  double job_seconds() const;
+
+  // Fastest of `repetitions` blocking allreduces of `bytes` (bookkeeping, no injected delay):
   // what an algorithm's collective costs on this network when nothing hides it.
   double calibrate_allreduce(std::size_t bytes, int repetitions = 5);
 
@@ -125,10 +135,12 @@ class Communicator {
   double count_allreduce(std::size_t bytes);
   double count_allgather(std::size_t bytes);
   double count(std::size_t bytes, double wire_bytes);
-  // A blocking collective's injected delay: its start (read only if delay > 0), and the
-  // sleep until start + delay.
-  static Request::Clock::time_point start_of_delay(double delay);
-  static void finish_delay(Request::Clock::time_point start, double delay);
+  // Starts the max of the post times beside an algorithm collective posted now, whose
+  // injected network takes `delay` from the last post.
+  void post_time(Request::State& s, double delay);
+  // Ends a blocking algorithm collective started with post_time(): waits for the latest post,
+  // sleeps until it + the delay, and books the whole call in the WaitTotals.
+  void finish_blocking(Request::State& s);
   // Host buffer for staging, grown on demand.
   void* staging(std::size_t bytes);
   // Host buffer of `bytes` for one staged non-blocking collective; the request keeps it alive
@@ -137,6 +149,8 @@ class Communicator {
   std::shared_ptr<std::vector<unsigned char>> async_staging(std::size_t bytes);
 
   NetworkModel network_;
+  Request::Clock::time_point epoch_;
+  std::shared_ptr<WaitTotals> waits_ = std::make_shared<WaitTotals>();
   std::unique_ptr<ProgressThread> progress_;
   std::shared_ptr<std::vector<unsigned char>> async_staging_;
   MPI_Comm comm_ = MPI_COMM_NULL;

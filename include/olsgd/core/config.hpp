@@ -102,7 +102,9 @@ struct QuantizeConfig {
 // Communication: progress of non-blocking collectives, and an injected network model.
 struct CommConfig {
   Index progress_every = 1;  // MPI_Test every N local steps while a request is in flight; 0: never
-  bool progress_thread = false;  // a helper thread drives in-flight requests instead
+  // A helper thread drives in-flight requests as well (MPI_Test once per step stalls when a
+  // peer is descheduled: perf/overlap_stability); MPI_Test alone without MPI_THREAD_MULTIPLE.
+  bool progress_thread = true;
   // Injected delay of every algorithm collective: delay_s + latency_s + bytes / bandwidth_Bps
   // (bandwidth 0 = infinite). A request completes no earlier than its start plus this.
   double delay_s = 0.0;

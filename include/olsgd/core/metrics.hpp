@@ -24,6 +24,7 @@ struct MetricsRow {
   double t_compute = 0;             // cumulative seconds per phase (rank 0)
   double t_comm = 0;
   double t_wait = 0;
+  double t_peer = 0;              // of t_comm + t_wait, spent waiting for a slower rank's post
   double delay_injected = 0;      // cumulative injected network delay, this rank
   double hidden_frac = kUnknown;  // 1 - exposed / network time, over all syncs so far
   double test_loss = kUnknown;    // of xbar on the held-out set, at evaluation steps
@@ -38,34 +39,41 @@ struct SyncRecord {
   double t_exposed = 0;      // seconds the training thread was held by communication here:
                              // a blocking collective, or posting + waiting on a request
   double t_wait = 0;         // of which inside a wait on a non-blocking request
+  double t_peer = 0;         // of t_exposed, the seconds before the last rank had posted its
+                             // part: waiting for a slower peer, which no network explains
   double t_network = 0;      // what the collective costs when nothing hides it: a calibrated
                              // blocking allreduce of the same size + the injected delay
   double delay = 0;          // the injected delay of this sync's collective
   double levels = kUnknown;  // quantization levels s of this sync's message (qsgd, dq_sgd)
 
-  // 1 - exposed / network, clamped to [0, 1]; NaN without a network time.
-  static double hidden(double exposed, double network) {
+  // Exposed time the network explains: what held the rank after the last rank had posted.
+  double network_exposed() const { return t_exposed - t_peer; }
+  // 1 - network-exposed / network, clamped to [0, 1]: the fraction of the network time that
+  // compute hid (a wait for a slow peer is not the network's); NaN without a network time.
+  static double hidden(double network_exposed, double network) {
     if (!(network > 0)) return kUnknown;
-    const double h = 1.0 - exposed / network;
+    const double h = 1.0 - network_exposed / network;
     return h < 0 ? 0.0 : (h > 1 ? 1.0 : h);
   }
-  double hidden_frac() const { return hidden(t_exposed, t_network); }
+  double hidden_frac() const { return hidden(network_exposed(), t_network); }
 };
 
 // Running totals over a rank's syncs.
 struct SyncTotals {
   std::int64_t count = 0;
-  double t_compute = 0, t_exposed = 0, t_wait = 0, t_network = 0, delay = 0;
+  double t_compute = 0, t_exposed = 0, t_wait = 0, t_peer = 0, t_network = 0, delay = 0;
 
   void add(const SyncRecord& r) {
     ++count;
     t_compute += r.t_compute;
     t_exposed += r.t_exposed;
     t_wait += r.t_wait;
+    t_peer += r.t_peer;
     t_network += r.t_network;
     delay += r.delay;
   }
-  double hidden_frac() const { return SyncRecord::hidden(t_exposed, t_network); }
+  double network_exposed() const { return t_exposed - t_peer; }
+  double hidden_frac() const { return SyncRecord::hidden(network_exposed(), t_network); }
 };
 
 }  // namespace olsgd
