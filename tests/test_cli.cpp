@@ -136,7 +136,7 @@ TEST_F(Cli, rerunning_a_deck_with_another_algorithm_warns_about_unused_keys) {
       run(std::string(OLSGD_INPUTS) + "/overlap_delay.yaml --set algorithm.name=local_sgd --check");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("olsgd: warning: " + std::string(OLSGD_INPUTS) +
-                       "/overlap_delay.yaml:26: algorithm.alpha: not used with algorithm local_sgd "
+                       "/overlap_delay.yaml:33: algorithm.alpha: not used with algorithm local_sgd "
                        "(ignored)"),
             std::string::npos)
       << r.err;
