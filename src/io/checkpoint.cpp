@@ -509,6 +509,33 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
   return final_path;
 }
 
+namespace {
+template <class Mirror, class ReadRow>
+void reshard(int ranks, const Mirror& all, HostState& host, const ReadRow& read_checked_row) {
+  using Scalar = typename Mirror::value_type;
+  // Every value is the mean over the written ranks, accumulated in double; a value all rows
+  // hold with the same bits (the anchor, a minibatch SGD model) keeps them exactly. Host
+  // values (counters, the agreed quantization levels) are the same on every rank: rank 0's.
+  const std::size_t n = all.extent(0);
+  std::vector<Scalar> row(n);
+  std::vector<double> mean(n, 0.0);
+  std::vector<char> same(n, 1);
+  read_checked_row(0, all.data(), host);
+  for (std::size_t i = 0; i < n; ++i) mean[i] = all(i);
+  for (int r = 1; r < ranks; ++r) {
+    HostState ignored = host;
+    read_checked_row(r, row.data(), ignored);
+    for (std::size_t i = 0; i < n; ++i) {
+      mean[i] += row[i];
+      same[i] &= std::memcmp(&row[i], &all(i), sizeof(Scalar)) == 0;
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    if (!same[i]) all(i) = static_cast<Scalar>(mean[i] / ranks);
+}
+
+}  // namespace
+
 template <class Scalar>
 CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& expect,
                                const FlatState<Scalar>& state, HostState& host,
@@ -558,10 +585,8 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
     auto plural = [](long long n, const char* what) {
       return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
     };
-    if (info.ranks != expect.ranks)
-      throw InputError(path, "ranks: the checkpoint was written on " + plural(info.ranks, "rank") +
-                                 ", this run has " + std::to_string(expect.ranks) +
-                                 "; restart on " + plural(info.ranks, "rank"));
+    if (info.ranks < 1)
+      throw InputError(path, "corrupted checkpoint: ranks " + plural(info.ranks, "rank"));
     // The deck keys a restart must not change, by name, before anything else is compared.
     const auto changes = deck_changes(info.deck, expect.deck, expect.unread_keys);
     if (const std::string refused = refused_changes(changes); !refused.empty())
@@ -626,29 +651,41 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
     auto all = Kokkos::create_mirror_view(Kokkos::HostSpace(), state.all());
     std::map<std::string, std::size_t> offset;
     for (const auto& seg : state.segments()) offset[seg.name] = seg.offset;
-    std::uint64_t sum = kFnvBasis, stored = 0;
-    try {
-      Handle group(check_id(H5Gopen2(f, "state", H5P_DEFAULT), "no /state"), H5Gclose);
-      for (const auto& seg : state.segments())
-        read_row(group.get(), seg.name, h5_type<Scalar>(), info.ranks, rank, seg.size,
-                 all.data() + seg.offset);
-      for (const std::string& name : order)
-        sum =
-            fnv1a(sum, all.data() + offset.at(name), in_file_size(segments, name) * sizeof(Scalar));
-      Handle hgroup(check_id(H5Gopen2(f, "host", H5P_DEFAULT), "no /host"), H5Gclose);
-      for (auto& [key, value] : host) {
-        read_row(hgroup.get(), key, H5T_NATIVE_DOUBLE, info.ranks, rank, 0, &value);
-        sum = fnv1a(sum, key.data(), key.size());
-        sum = fnv1a(sum, &value, sizeof value);
+    // Row r of every segment into `dst` (the state's layout) and of every host value into `h`,
+    // checked against row r's checksum.
+    auto read_checked_row = [&](int r, Scalar* dst, HostState& h) {
+      std::uint64_t sum = kFnvBasis, stored = 0;
+      try {
+        Handle group(check_id(H5Gopen2(f, "state", H5P_DEFAULT), "no /state"), H5Gclose);
+        for (const auto& seg : state.segments())
+          read_row(group.get(), seg.name, h5_type<Scalar>(), info.ranks, r, seg.size,
+                   dst + seg.offset);
+        for (const std::string& name : order)
+          sum = fnv1a(sum, dst + offset.at(name), in_file_size(segments, name) * sizeof(Scalar));
+        Handle hgroup(check_id(H5Gopen2(f, "host", H5P_DEFAULT), "no /host"), H5Gclose);
+        for (auto& [key, value] : h) {
+          read_row(hgroup.get(), key, H5T_NATIVE_DOUBLE, info.ranks, r, 0, &value);
+          sum = fnv1a(sum, key.data(), key.size());
+          sum = fnv1a(sum, &value, sizeof value);
+        }
+        read_row(f, "checksum", H5T_NATIVE_UINT64, info.ranks, r, 0, &stored);
+      } catch (const std::exception& e) {
+        throw InputError(path, std::string("corrupted checkpoint: ") + e.what());
       }
-      read_row(f, "checksum", H5T_NATIVE_UINT64, info.ranks, rank, 0, &stored);
-    } catch (const std::exception& e) {
-      throw InputError(path, std::string("corrupted checkpoint: ") + e.what());
+      sum = fnv1a(sum, info.deck.data(), info.deck.size());
+      if (sum != stored)
+        throw InputError(path, "corrupted checkpoint: the checksum of rank " + std::to_string(r) +
+                                   "'s data does not match");
+    };
+    if (info.ranks == expect.ranks) {
+      read_checked_row(rank, all.data(), host);
+    } else {
+      reshard(info.ranks, all, host, read_checked_row);
+      info.warnings.push_back(path + ": written on " + plural(info.ranks, "rank") +
+                              ", continued on " + plural(expect.ranks, "rank") +
+                              ": every rank starts from the ranks' mean state (model, anchor, "
+                              "momentum, error feedback) and the data are split anew");
     }
-    sum = fnv1a(sum, info.deck.data(), info.deck.size());
-    if (sum != stored)
-      throw InputError(path, "corrupted checkpoint: the checksum of rank " + std::to_string(rank) +
-                                 "'s data does not match");
     // The keys a restart may change with care: said once, by rank 0 of the caller.
     for (const auto& c : changes)
       if (c.change == RestartChange::Warn)

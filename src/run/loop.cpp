@@ -125,6 +125,9 @@ void train_loop(RunParts<Scalar>& run, Checkpointer<Scalar>& checkpointer, Index
       break;
     }
   }
+  // A restart at its last step takes none: the summary then describes the restored model.
+  if (first == steps && first > 0)
+    out.last = measure(run, out, start, first - 1, kUnknown, run.evaluate);
   algorithm.finish();
   out.train_s = since(start);
   out.traffic = comm.traffic();
