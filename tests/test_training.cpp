@@ -317,7 +317,7 @@ TEST(straggler, waiting_for_it_is_booked_as_peer_wait_not_network) {
   if (comm::Communicator(MPI_COMM_WORLD).rank() == last) {
     EXPECT_LT(s.t_peer, 0.2 * s.t_exposed + 1e-3);  // the slowest rank waits for nobody
   } else {
-    EXPECT_GT(s.t_peer, 0.8 * s.t_exposed);  // nearly all of it is the straggler
+    EXPECT_GT(s.t_peer, 0.5 * s.t_exposed);  // most of it is the straggler
     EXPECT_NEAR(s.network_exposed(), s.t_exposed - s.t_peer, 1e-12);
   }
   EXPECT_EQ(r.rows.back().t_peer, s.t_peer);  // metrics.csv reports the same total
