@@ -310,12 +310,15 @@ TEST(straggler, slow_ranks_compute_the_same_numbers) {
 TEST(straggler, waiting_for_it_is_booked_as_peer_wait_not_network) {
   if (world_size() < 2) GTEST_SKIP() << "needs a peer";
   const int last = world_size() - 1;
-  const TrainedRun r = train({"algorithm.name=local_sgd", "algorithm.tau=4", "run.steps=40",
-                              "straggler.rank=" + std::to_string(last), "straggler.factor=300"});
+  const TrainedRun r = train({"algorithm.name=local_sgd", "algorithm.tau=4", "run.steps=24",
+                              "straggler.rank=" + std::to_string(last), "straggler.factor=1000"});
   const SyncTotals& s = r.out.syncs;
   ASSERT_GT(s.count, 0);
+  double most = s.t_peer;  // the longest any rank waited for a peer
+  MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
   if (comm::Communicator(MPI_COMM_WORLD).rank() == last) {
-    EXPECT_LT(s.t_peer, 0.2 * s.t_exposed + 1e-3);  // the slowest rank waits for nobody
+    // The slowest rank waits for nobody (a peer descheduled now and then aside).
+    EXPECT_LT(s.t_peer, 0.25 * most);
   } else {
     EXPECT_GT(s.t_peer, 0.5 * s.t_exposed);  // most of it is the straggler
     EXPECT_NEAR(s.network_exposed(), s.t_exposed - s.t_peer, 1e-12);
