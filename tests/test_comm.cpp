@@ -253,12 +253,14 @@ TEST(request, waits_split_into_peer_and_network) {
   auto t0 = Clock::now();
   post_late();
   comm.allreduce_sum(olsgd::ExecSpace(), recv);
-  EXPECT_GE(seconds_since(t0), late + delay);
+  // (The others left the barrier at other moments, so only the last rank's own clock says
+  // exactly when the last post was.)
+  EXPECT_GE(seconds_since(t0), (comm.rank() == last ? late : 0.0) + delay);
   double peer = comm.peer_wait_s();
   if (comm.rank() == last) {
     EXPECT_LT(peer, 0.01);  // the last to post waits for nobody
   } else {
-    EXPECT_GT(peer, 0.8 * late);
+    EXPECT_GT(peer, 0.5 * late);
     EXPECT_LT(peer, late + 0.5 * delay);  // the delay after the last post is the network's
   }
 
@@ -272,7 +274,7 @@ TEST(request, waits_split_into_peer_and_network) {
     EXPECT_LT(peer2, 0.01);
     EXPECT_GE(waited, delay);
   } else {
-    EXPECT_GT(peer2, 0.8 * late);
+    EXPECT_GT(peer2, 0.5 * late);
     EXPECT_GE(waited, peer2 + 0.9 * delay);
   }
   // MPI itself finished long before the delay ran out: nothing is booked as MPI late.
