@@ -213,6 +213,12 @@ void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out,
       "network time (hidden %.0f%%); in waits %.3f s; injected delay %.3f s\n",
       static_cast<long long>(sy.count), sy.t_exposed, sy.t_peer, sy.network_exposed(), sy.t_network,
       100 * sy.hidden_frac(), sy.t_wait, sy.delay);
+  if (sy.timed_rounds > 0) {
+    std::printf("  timed rounds: %.3g ms of compute each; local steps per round by rank:",
+                1e3 * out.round_budget_s);
+    for (double total : sy.local_steps) std::printf(" %.2f", total / sy.timed_rounds);
+    std::printf("\n");
+  }
   constexpr double kMiB = 1 << 20;
   std::printf(
       "  peak memory %.1f MiB per rank (largest; %.1f MiB while training), algorithm state "

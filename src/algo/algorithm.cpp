@@ -114,21 +114,21 @@ void Algorithm<Scalar>::blocking_sync(Index k, const Vector<Scalar>& v) {
 
 template <class Scalar>
 void Algorithm<Scalar>::report_sync(Index k, SyncRecord r, const SyncBuffers<Scalar>& buffers) {
-  r.t_network = network_s_;
-  r.delay = ctx_.comm.network_model().seconds(state_.segment(kParams).extent(0) * sizeof(Scalar));
-  notify(k, r, buffers);
+  const double delay =
+      ctx_.comm.network_model().seconds(state_.segment(kParams).extent(0) * sizeof(Scalar));
+  emit(close_sync(k, r, network_s_, delay), buffers);
 }
 
 template <class Scalar>
 void Algorithm<Scalar>::report_sync(Index k, SyncRecord r, double t_network, double delay,
                                     const SyncBuffers<Scalar>& buffers) {
-  r.t_network = t_network;
-  r.delay = delay;
-  notify(k, r, buffers);
+  emit(close_sync(k, r, t_network, delay), buffers);
 }
 
 template <class Scalar>
-void Algorithm<Scalar>::notify(Index k, SyncRecord& r, const SyncBuffers<Scalar>& buffers) {
+SyncRecord Algorithm<Scalar>::close_sync(Index k, SyncRecord r, double t_network, double delay) {
+  r.t_network = t_network;
+  r.delay = delay;
   r.sync = ++syncs_;
   r.step = k + 1;
   r.t_compute = compute_since_sync_s_;
@@ -137,7 +137,7 @@ void Algorithm<Scalar>::notify(Index k, SyncRecord& r, const SyncBuffers<Scalar>
   const double peer = ctx_.comm.peer_wait_s();
   r.t_peer = peer - peer_wait_at_sync_s_;
   peer_wait_at_sync_s_ = peer;
-  if (observer_) observer_(r, buffers);
+  return r;
 }
 
 template class Algorithm<float>;

@@ -19,7 +19,8 @@ ConstVector<Scalar> snapshot(const ExecSpace& exec, const Vector<Scalar>& v) {
 }  // namespace
 
 OverlapParams OverlapParams::from(const Config& c) {
-  return {c.algorithm.tau, c.algorithm.alpha, c.algorithm.anchor_momentum, c.comm.progress_every};
+  return {c.algorithm.tau,       c.algorithm.alpha,         c.algorithm.anchor_momentum,
+          c.comm.progress_every, LocalStepsParams::from(c), c.run.steps};
 }
 
 template <class Scalar>
@@ -30,6 +31,7 @@ OverlapLocalSgd<Scalar>::OverlapLocalSgd(AlgorithmContext<Scalar> ctx, const Ove
                                          bool momentum_variant)
     : Algorithm<Scalar>(ctx, true, more),
       p_(p),
+      local_steps_(p.local_steps, p.steps, ctx.comm.rank(), ctx.comm.size()),
       name_(std::move(name)),
       momentum_variant_(momentum_variant) {
   const Index d = ctx.model.num_params();
@@ -49,8 +51,12 @@ OverlapLocalSgd<Scalar>::OverlapLocalSgd(AlgorithmContext<Scalar> ctx, const Ove
 template <class Scalar>
 double OverlapLocalSgd<Scalar>::step_with(Index k, const IndexVector& batch, bool want_loss,
                                           bool may_sync) {
-  const double loss = this->compute_gradient(batch, want_loss);
-  this->local_step(k, 1.0);
+  double loss = kUnknown;  // an idle slot has no minibatch loss
+  if (local_steps_.step_now(k, this->compute_since_sync())) {
+    loss = this->compute_gradient(batch, want_loss);
+    this->local_step(k, 1.0);
+    local_steps_.stepped(this->compute_since_sync());
+  }
   if (p_.progress_every > 0 && (k + 1) % p_.progress_every == 0) exchange_->progress();
   if (may_sync && (k + 1) % p_.tau == 0) sync(k);
   return loss;
@@ -61,6 +67,11 @@ void OverlapLocalSgd<Scalar>::sync(Index k) {
   auto& ctx = this->ctx_;
   SyncRecord r;
   r.t_wait = exchange_->complete();  // z := the average posted at the previous sync
+  release_pending();
+  if (local_steps_.timed()) {
+    const int n = local_steps_.end_round(ctx.comm);
+    exchange_->weigh(local_steps_.weight(n), n);
+  }
   SyncBuffers<Scalar> buffers;
   // Copies, so observers see the anchor as consumed even after the next post.
   if (this->observing_buffers()) buffers.anchor_used = snapshot(ctx.exec, exchange_->anchor());
@@ -80,12 +91,37 @@ void OverlapLocalSgd<Scalar>::sync(Index k) {
   const double before = ctx.timers.seconds(Phase::Comm);
   exchange_->post(k);
   r.t_exposed = r.t_wait + (ctx.timers.seconds(Phase::Comm) - before);
-  this->report_sync(k, r, exchange_->network_seconds(), exchange_->injected_seconds(), buffers);
+  const double network = exchange_->network_seconds(), injected = exchange_->injected_seconds();
+  if (local_steps_.timed())
+    pending_ = Pending{this->close_sync(k, r, network, injected), buffers};
+  else
+    this->report_sync(k, r, network, injected, buffers);
+}
+
+template <class Scalar>
+void OverlapLocalSgd<Scalar>::release_pending() {
+  if (!pending_) return;
+  pending_->record.local_steps = exchange_->steps_by_rank();
+  this->emit(pending_->record, pending_->buffers);
+  pending_.reset();
 }
 
 template <class Scalar>
 void OverlapLocalSgd<Scalar>::finish() {
   exchange_->complete();
+  release_pending();
+}
+
+template <class Scalar>
+void OverlapLocalSgd<Scalar>::save_host(HostState& h) const {
+  Algorithm<Scalar>::save_host(h);
+  if (local_steps_.timed()) h["algorithm.round_budget_s"] = local_steps_.budget_s();
+}
+
+template <class Scalar>
+void OverlapLocalSgd<Scalar>::load_host(const HostState& h) {
+  Algorithm<Scalar>::load_host(h);
+  if (local_steps_.timed()) local_steps_.set_budget_s(h.at("algorithm.round_budget_s"));
 }
 
 template class OverlapLocalSgd<float>;
@@ -94,8 +130,11 @@ template class OverlapLocalSgd<double>;
 namespace {
 std::vector<std::string> overlap_keys(const Config& c, bool momentum_variant) {
   std::vector<std::string> keys = local_optimizer_keys();
-  keys.insert(keys.end(),
-              {"algorithm.tau", "algorithm.alpha", "comm.progress_every", "comm.progress_thread"});
+  keys.insert(keys.end(), {"algorithm.tau", "algorithm.alpha", "algorithm.local_steps",
+                           "comm.progress_every", "comm.progress_thread"});
+  if (c.algorithm.local_steps == "timed")
+    keys.insert(keys.end(),
+                {"algorithm.round_budget_s", "algorithm.step_weighting", "algorithm.replay_steps"});
   if (momentum_variant) {
     keys.push_back("algorithm.anchor_momentum");
   } else {
@@ -127,6 +166,18 @@ double local_momentum_copies(const Config& c) {
 }
 }  // namespace
 
+void check_overlap_local_steps(const Config& c, const DeckCheck& deck) {
+  if (c.algorithm.local_steps != "timed") return;
+  deck.require(c.algorithm.anchor_compression == "none", "algorithm.local_steps",
+               "timed rounds weigh each rank's model in the average, which the " +
+                   c.algorithm.anchor_compression +
+                   " anchor exchange does not do (use algorithm.anchor_compression none)");
+  // (A run in epochs has its steps once the data are read: LocalSteps checks it then.)
+  if (c.run.epochs == 0)
+    deck.require(c.run.steps % c.algorithm.tau == 0, "run.steps",
+                 timed_rounds_problem(c.run.steps, c.algorithm.tau));
+}
+
 void check_overlap_alpha(const Config& c, const DeckCheck& deck) {
   // alpha = 1 is accepted (a test uses it: every rank then holds the anchor after a sync) but
   // is degenerate: the model is replaced by the one-round-stale anchor, which is what every
@@ -141,7 +192,10 @@ extern const AlgorithmEntry kOverlapLocalSgd = {
     "overlap_local_sgd",
     "local SGD whose average travels behind the next tau steps; pull toward the anchor",
     [](const Config& c) { return overlap_keys(c, false); },
-    &check_overlap_alpha,
+    [](const Config& c, const DeckCheck& deck) {
+      check_overlap_alpha(c, deck);
+      check_overlap_local_steps(c, deck);
+    },
     [](const Config& c) {
       const AnchorExchangeEntry* e = find_anchor_exchange(c.algorithm.anchor_compression);
       return 1 + local_momentum_copies(c) + (e ? e->state_copies : 0);
@@ -163,6 +217,7 @@ extern const AlgorithmEntry kOverlapLocalSgdMomentum = {
     [](const Config& c) { return overlap_keys(c, true); },
     [](const Config& c, const DeckCheck& deck) {
       check_overlap_alpha(c, deck);
+      check_overlap_local_steps(c, deck);
       deck.require(c.algorithm.anchor_momentum > 0, "algorithm.anchor_momentum",
                    "the momentum variant needs algorithm.anchor_momentum in (0, 1) (use "
                    "overlap_local_sgd for none)");

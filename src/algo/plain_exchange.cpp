@@ -1,4 +1,5 @@
 #include <olsgd/algo/plain_exchange.hpp>
+#include <olsgd/kernels/vector_ops.hpp>
 
 namespace olsgd {
 
@@ -22,14 +23,39 @@ void PlainAnchorExchange<Scalar>::start(const FlatState<Scalar>& state) {
 
 template <class Scalar>
 typename AnchorExchange<Scalar>::Message PlainAnchorExchange<Scalar>::message() const {
-  // The pull folds the average's 1/m into the send buffer: the allreduce alone averages.
-  return {state_->segment(send_), 1.0 / ctx_.comm.size(), false};
+  // The pull folds the average's 1/m into the send buffer: the allreduce alone averages. A
+  // weighted part carries its weight; complete() divides by the weights' sum.
+  return {state_->segment(send_), weighted_ ? beside_[0] : 1.0 / ctx_.comm.size(), false};
+}
+
+template <class Scalar>
+void PlainAnchorExchange<Scalar>::weigh(double weight, int steps) {
+  weighted_ = true;
+  beside_[0] = weight;
+  beside_[1] = steps;
 }
 
 template <class Scalar>
 double PlainAnchorExchange<Scalar>::complete() {
-  Timers::Scope t(ctx_.timers, Phase::Wait);
-  return request_.wait();
+  // (progress() may have completed the weights' request already.)
+  const bool weighted = weights_posted_;
+  weights_posted_ = false;
+  double waited = 0;
+  {
+    Timers::Scope t(ctx_.timers, Phase::Wait);
+    waited = request_.wait();
+    waited += beside_request_.wait();  // posted with it, so (all but) done
+  }
+  if (weighted) {
+    double total = 0;  // in rank order on every rank: the same sum everywhere
+    steps_by_rank_.resize(static_cast<std::size_t>(ctx_.comm.size()));
+    for (std::size_t r = 0; r < steps_by_rank_.size(); ++r) {
+      total += gathered_[2 * r];
+      steps_by_rank_[r] = static_cast<int>(gathered_[2 * r + 1]);
+    }
+    ctx_.compute([&] { kernels::scale(ctx_.exec, anchor(), static_cast<Scalar>(1.0 / total)); });
+  }
+  return waited;
 }
 
 template <class Scalar>
@@ -37,12 +63,18 @@ void PlainAnchorExchange<Scalar>::progress() {
   if (!request_.active()) return;
   Timers::Scope t(ctx_.timers, Phase::Comm);
   request_.test();
+  if (beside_request_.active()) beside_request_.test();
 }
 
 template <class Scalar>
 void PlainAnchorExchange<Scalar>::post(Index /*k*/) {
   Timers::Scope t(ctx_.timers, Phase::Comm);
   request_ = ctx_.comm.iallreduce_sum(ctx_.exec, state_->segment(send_), anchor());
+  if (weighted_) {
+    gathered_.resize(2 * static_cast<std::size_t>(ctx_.comm.size()));
+    beside_request_ = ctx_.comm.iallgather_beside(beside_, 2, gathered_.data());
+    weights_posted_ = true;
+  }
 }
 
 template <class Scalar>

@@ -55,9 +55,12 @@ template <class Scalar>
 std::unique_ptr<Algorithm<Scalar>> make(const TrainingContext<Scalar>& t) {
   const Config& c = t.config;
   const SlowMoParams p = SlowMoParams::from(c);
-  if (c.algorithm.slowmo_base == "overlap_local_sgd")
+  if (c.algorithm.slowmo_base == "overlap_local_sgd") {
+    OverlapParams overlap = OverlapParams::from(c);
+    overlap.local_steps = {};  // SlowMo's outer step keeps tau steps a round
     return std::make_unique<SlowMo<OverlapLocalSgd<Scalar>>>(
-        t, p, OverlapParams::from(c), plain_anchor_exchange<Scalar>(), std::string("slowmo"));
+        t, p, overlap, plain_anchor_exchange<Scalar>(), std::string("slowmo"));
+  }
   return std::make_unique<SlowMo<LocalSgd<Scalar>>>(t, p, c.algorithm.tau);
 }
 }  // namespace

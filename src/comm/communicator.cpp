@@ -234,6 +234,17 @@ Request Communicator::iallgather(const ExecSpace& exec, const WordVector& send,
   return Request(std::move(state));
 }
 
+Request Communicator::iallgather_beside(const double* send, int n, double* recv) {
+  const double bytes = static_cast<double>(n) * sizeof(double);
+  traffic_.payload_bytes += bytes;
+  traffic_.wire_bytes += static_cast<double>(size_ - 1) * bytes;
+  auto state = std::make_shared<Request::State>();  // no post times, no delay: it rides along
+  check(MPI_Iallgather(send, n, MPI_DOUBLE, recv, n, MPI_DOUBLE, comm_, &state->requests[0]),
+        "MPI_Iallgather");
+  if (progress_) progress_->adopt(state);
+  return Request(std::move(state));
+}
+
 bool Communicator::same_on_all_ranks(std::uint64_t value) const {
   Activity::Collective mark;
   // max(v) and max(~v) = ~min(v) in one call: all equal iff max == min.

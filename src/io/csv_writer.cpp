@@ -43,6 +43,18 @@ CsvWriter::CsvWriter(const std::string& path, const std::string& header, long lo
 }
 
 void CsvWriter::row(std::initializer_list<double> values) {
+  cells(values);
+  out_ << "\n";
+  check_written();
+}
+
+void CsvWriter::row(std::initializer_list<double> values, const std::string& text) {
+  cells(values);
+  out_ << (values.size() ? "," : "") << text << "\n";
+  check_written();
+}
+
+void CsvWriter::cells(std::initializer_list<double> values) {
   char buf[32];
   bool first = true;
   for (double v : values) {
@@ -53,8 +65,6 @@ void CsvWriter::row(std::initializer_list<double> values) {
     out_ << (first ? "" : ",") << buf;
     first = false;
   }
-  out_ << "\n";
-  check_written();
 }
 
 void CsvWriter::check_written() {

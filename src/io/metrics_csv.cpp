@@ -1,5 +1,7 @@
 #include <olsgd/io/metrics_csv.hpp>
 
+#include <string>
+
 namespace olsgd::io {
 
 const char* MetricsCsv::header() {
@@ -17,12 +19,17 @@ void MetricsCsv::write(const MetricsRow& r) {
 }
 
 const char* SyncsCsv::header() {
-  return "sync,step,t_compute,t_exposed,t_wait,t_peer,t_network,delay,hidden_frac,levels";
+  return "sync,step,t_compute,t_exposed,t_wait,t_peer,t_network,delay,hidden_frac,levels,"
+         "local_steps";
 }
 
 void SyncsCsv::write(const SyncRecord& s) {
+  // Each rank's local steps of a timed round, in rank order: "8;4" (empty for fixed rounds).
+  std::string steps;
+  for (int n : s.local_steps) steps += (steps.empty() ? "" : ";") + std::to_string(n);
   csv_.row({static_cast<double>(s.sync), static_cast<double>(s.step), s.t_compute, s.t_exposed,
-            s.t_wait, s.t_peer, s.t_network, s.delay, s.hidden_frac(), s.levels});
+            s.t_wait, s.t_peer, s.t_network, s.delay, s.hidden_frac(), s.levels},
+           steps);
 }
 
 }  // namespace olsgd::io

@@ -46,7 +46,10 @@ MetricsRow measure(RunParts<Scalar>& run, RunOutcome& out, Clock::time_point sta
   row.epoch =
       per_epoch > 0 ? static_cast<double>(k + 1) / static_cast<double>(per_epoch) : kUnknown;
   row.lr = run.algorithm->lr(k);
-  row.loss = comm.sum_uncounted(loss) / comm.size();
+  // The mean over the ranks that took a step here (a timed round's idle ranks did not).
+  std::vector<double> losses = {std::isnan(loss) ? 0.0 : loss, std::isnan(loss) ? 0.0 : 1.0};
+  comm.sum_uncounted(losses);
+  row.loss = losses[1] > 0 ? losses[0] / losses[1] : kUnknown;
   run.probe->measure(run.exec, run.algorithm->params(), row);
   if (eval) {
     // The averaged model on the held-out shards, summed over ranks.
@@ -83,6 +86,7 @@ void train_loop(RunParts<Scalar>& run, Checkpointer<Scalar>& checkpointer, Index
   if (obs.on_ready) obs.on_ready(first);
   const auto start = Clock::now();
   out.steps_done = steps;
+  bool checkpoint_due = false;
   for (Index k = first; k < steps; ++k) {
     comm::Activity::set_step(k);
     const bool eval =
@@ -111,13 +115,19 @@ void train_loop(RunParts<Scalar>& run, Checkpointer<Scalar>& checkpointer, Index
     if (!last)
       if (const int signal = vote.poll(done)) out.stop_signal = signal;
     // The last step is checkpointed when due like any other: a finished run can be continued
-    // (more steps, a smaller step size).
-    if (checkpointer.due(done, out.stop_signal != 0) && !checkpointer.save(done, out)) {
-      out.steps_done = done;
-      break;
+    // (more steps, a smaller step size). Checkpoints and stops wait for a step the algorithm
+    // can resume from (a timed round's end: a rank's place inside it is not in the state).
+    const bool resumable = algorithm.resumable_after(done);
+    checkpoint_due = checkpoint_due || checkpointer.due(done, out.stop_signal != 0);
+    if (checkpoint_due && resumable) {
+      checkpoint_due = false;
+      if (!checkpointer.save(done, out)) {
+        out.steps_done = done;
+        break;
+      }
     }
     if (last) break;
-    if (out.stop_signal) {
+    if (out.stop_signal && resumable) {
       out.steps_done = done;
       // The summary's final row describes the model where the run stopped; metrics.csv
       // keeps its log_every grid, so a resumed run's file equals an uninterrupted one's.
@@ -130,6 +140,10 @@ void train_loop(RunParts<Scalar>& run, Checkpointer<Scalar>& checkpointer, Index
     out.last = measure(run, out, start, first - 1, kUnknown, run.evaluate);
   algorithm.finish();
   out.train_s = since(start);
+  HostState host;
+  algorithm.save_host(host);
+  if (const auto it = host.find("algorithm.round_budget_s"); it != host.end())
+    out.round_budget_s = it->second;
   out.traffic = comm.traffic();
   out.waits = comm.wait_totals();  // this run's: a communicator may outlive several runs
   out.waits.peer_s -= waits_before.peer_s;

@@ -166,6 +166,10 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
         .value("mpi_late_s", out.waits.mpi_late_s)
         .value("network_s", sy.t_network)
         .value("hidden_frac", sy.hidden_frac())
+        .value("round_budget_s", out.round_budget_s)
+        .begin_array("local_steps_per_round_by_rank");
+    for (double total : sy.local_steps) j.value("", total / static_cast<double>(sy.timed_rounds));
+    j.end_array()
         .value("progress",
                out.progress_thread
                    ? "thread"

@@ -88,6 +88,10 @@ class Algorithm {
   // trajectory does not change: the same data arrive, only earlier.
   virtual void finish() {}
 
+  // Whether a checkpoint after `done` steps resumes this run exactly; the driver defers
+  // checkpoints and stops to such a step.
+  virtual bool resumable_after(Index /*done*/) const { return true; }
+
   // Host-side state a checkpoint carries beyond the flat state; load_host gets what
   // save_host wrote.
   virtual void save_host(HostState& h) const { h["algorithm.syncs"] = static_cast<double>(syncs_); }
@@ -147,7 +151,15 @@ class Algorithm {
   // its own network time and injected delay.
   void report_sync(Index k, SyncRecord record, double t_network, double delay,
                    const SyncBuffers<Scalar>& buffers = {});
+  // report_sync in two parts, for a record that waits for data arriving later (the local
+  // steps of a weighted average): close_sync completes the record now, emit reports it.
+  SyncRecord close_sync(Index k, SyncRecord record, double t_network, double delay);
+  void emit(const SyncRecord& record, const SyncBuffers<Scalar>& buffers) const {
+    if (observer_) observer_(record, buffers);
+  }
   bool observing_buffers() const { return observe_buffers_; }
+  // Compute seconds since the last sync (the local steps of the round so far).
+  double compute_since_sync() const { return compute_since_sync_s_; }
 
   AlgorithmContext<Scalar> ctx_;
   FlatState<Scalar> state_;
@@ -155,7 +167,6 @@ class Algorithm {
 
  private:
   Vector<Scalar> buffers_;  // a copy of the model's running statistics (keep_buffers)
-  void notify(Index k, SyncRecord& record, const SyncBuffers<Scalar>& buffers);
 
   bool momentum_ = false;
   std::size_t momentum_segment_ = 0;

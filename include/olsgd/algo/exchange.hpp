@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,19 @@ class AnchorExchange {
   virtual void progress() = 0;
   // Encodes message() (step k's random stream where it draws) and posts it.
   virtual void post(Index k) = 0;
+  // A weighted average (time-budgeted rounds): this rank's next part counts `weight` times,
+  // the anchor becomes sum_i w_i x_i / sum_i w_i, and `steps` (the local steps behind the
+  // part) travels beside it for the record. Call before message(). An exchange that cannot
+  // weigh its parts throws std::logic_error (the deck check keeps such runs out).
+  virtual void weigh(double /*weight*/, int /*steps*/) {
+    throw std::logic_error("this anchor exchange does not weigh its parts");
+  }
+  // The local steps behind each rank's part of the average completed last, in rank order
+  // (empty when unweighted or none completed).
+  virtual const std::vector<int>& steps_by_rank() const {
+    static const std::vector<int> none;
+    return none;
+  }
   // Seconds one exchange costs when nothing hides it, and the injected part of them.
   virtual double network_seconds() const = 0;
   virtual double injected_seconds() const = 0;

@@ -11,16 +11,20 @@
 // segments (plain: send | anchor) | anchor_momentum (momentum variant).
 #include <olsgd/algo/algorithm.hpp>
 #include <olsgd/algo/exchange.hpp>
+#include <olsgd/algo/local_steps.hpp>
 
 #include <memory>
+#include <optional>
 
 namespace olsgd {
 
 struct OverlapParams {
   Index tau = 1;
   double alpha = 0.6;
-  double anchor_momentum = 0;  // beta_a of the momentum variant
-  Index progress_every = 1;    // MPI_Test every N local steps while a request is in flight
+  double anchor_momentum = 0;    // beta_a of the momentum variant
+  Index progress_every = 1;      // MPI_Test every N local steps while a request is in flight
+  LocalStepsParams local_steps;  // how many of a round's tau slots a rank steps
+  Index steps = 0;               // the run's slots (a replay must cover them)
   static OverlapParams from(const Config& c);
 };
 
@@ -38,6 +42,11 @@ class OverlapLocalSgd : public Algorithm<Scalar> {
     return step_with(k, batch, want_loss, true);
   }
   void finish() override;
+  bool resumable_after(Index done) const override {
+    return !local_steps_.timed() || done % p_.tau == 0;
+  }
+  void save_host(HostState& h) const override;
+  void load_host(const HostState& h) override;
 
  protected:
   // One step; its sync only when `may_sync` (SlowMo syncs by its own rule at its outer steps).
@@ -46,8 +55,17 @@ class OverlapLocalSgd : public Algorithm<Scalar> {
  private:
   // Complete the exchange in flight, pull toward the anchor, post the next exchange.
   void sync(Index k);
+  // Timed rounds: the record of the last sync waits for its round's local steps, which arrive
+  // with the average at the next completion.
+  void release_pending();
 
   OverlapParams p_;
+  LocalSteps local_steps_;
+  struct Pending {
+    SyncRecord record;
+    SyncBuffers<Scalar> buffers;
+  };
+  std::optional<Pending> pending_;
   std::string name_;
   std::unique_ptr<AnchorExchange<Scalar>> exchange_;
   std::size_t anchor_momentum_ = 0;

@@ -20,6 +20,8 @@ class PlainAnchorExchange final : public AnchorExchange<Scalar> {
   double complete() override;
   void progress() override;
   void post(Index k) override;
+  void weigh(double weight, int steps) override;
+  const std::vector<int>& steps_by_rank() const override { return steps_by_rank_; }
   double network_seconds() const override { return calibrated_s_; }
   double injected_seconds() const override;
 
@@ -30,6 +32,13 @@ class PlainAnchorExchange final : public AnchorExchange<Scalar> {
   const FlatState<Scalar>* state_ = nullptr;
   std::size_t send_ = 0, anchor_ = 0;
   comm::Request request_;
+  // Weighted: this rank's {weight, steps}, every rank's after the gather, and what completed.
+  bool weighted_ = false;
+  bool weights_posted_ = false;  // with the average in flight
+  double beside_[2] = {1, 0};
+  std::vector<double> gathered_;
+  std::vector<int> steps_by_rank_;
+  comm::Request beside_request_;  // declared after its buffers: completes before they go
 };
 
 template <class Scalar>

@@ -74,6 +74,12 @@ class Communicator {
   // the request completes (the injected network delays its completion, as for iallreduce).
   Request iallgather(const ExecSpace& exec, const WordVector& send, const WordVector& recv);
 
+  // Starts recv = every rank's `n` host doubles of `send`, in rank order (MPI_Iallgather): a
+  // few numbers that travel with an algorithm collective posted just before (a weighted
+  // average's weights). Their bytes count as that collective's, with no call or injected
+  // delay of their own. Both buffers must stay put until the request completes.
+  Request iallgather_beside(const double* send, int n, double* recv);
+
   // Whether every rank passed the same value (bookkeeping: 16 bytes, not algorithm traffic).
   // For decisions taken from reduced data that must agree on all ranks (docs/algorithms.md §0).
   bool same_on_all_ranks(std::uint64_t value) const;

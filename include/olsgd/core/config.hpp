@@ -78,6 +78,11 @@ struct AlgorithmConfig {
   std::string slowmo_buffers = "keep";    // slowmo: local momentum after a sync: keep | reset
   std::string slowmo_base = "local_sgd";  // slowmo: local_sgd | overlap_local_sgd
   Index slowmo_period = 0;  // slowmo: steps between outer updates, a multiple of tau (0: tau)
+  // overlap_local_sgd*: local steps per round (algo/local_steps.hpp): fixed (tau) | timed
+  std::string local_steps = "fixed";
+  double round_budget_s = 0;             // timed: compute seconds per round (0: measured)
+  std::string step_weighting = "steps";  // timed: a part's weight: steps | equal | inverse
+  std::string replay_steps;              // timed: follow the counts of this syncs.csv
 };
 
 // Sketched SGD (docs/algorithms.md §4): a rows x cols count sketch, top-k of P*k candidates.

@@ -4,6 +4,7 @@
 // optimum) are NaN.
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 namespace olsgd {
 
@@ -33,18 +34,19 @@ struct MetricsRow {
 
 // One synchronisation (a collective of the algorithm) as this rank saw it.
 struct SyncRecord {
-  std::int64_t sync = 0;     // 1, 2, ...
-  std::int64_t step = 0;     // steps done when it happened
-  double t_compute = 0;      // compute seconds since the previous sync
-  double t_exposed = 0;      // seconds the training thread was held by communication here:
-                             // a blocking collective, or posting + waiting on a request
-  double t_wait = 0;         // of which inside a wait on a non-blocking request
-  double t_peer = 0;         // of t_exposed, the seconds before the last rank had posted its
-                             // part: waiting for a slower peer, which no network explains
-  double t_network = 0;      // what the collective costs when nothing hides it: a calibrated
-                             // blocking allreduce of the same size + the injected delay
-  double delay = 0;          // the injected delay of this sync's collective
-  double levels = kUnknown;  // quantization levels s of this sync's message (qsgd, dq_sgd)
+  std::int64_t sync = 0;         // 1, 2, ...
+  std::int64_t step = 0;         // steps done when it happened
+  double t_compute = 0;          // compute seconds since the previous sync
+  double t_exposed = 0;          // seconds the training thread was held by communication here:
+                                 // a blocking collective, or posting + waiting on a request
+  double t_wait = 0;             // of which inside a wait on a non-blocking request
+  double t_peer = 0;             // of t_exposed, the seconds before the last rank had posted its
+                                 // part: waiting for a slower peer, which no network explains
+  double t_network = 0;          // what the collective costs when nothing hides it: a calibrated
+                                 // blocking allreduce of the same size + the injected delay
+  double delay = 0;              // the injected delay of this sync's collective
+  double levels = kUnknown;      // quantization levels s of this sync's message (qsgd, dq_sgd)
+  std::vector<int> local_steps;  // timed rounds: each rank's local steps in the round it ends
 
   // Exposed time the network explains: what held the rank after the last rank had posted.
   double network_exposed() const { return t_exposed - t_peer; }
@@ -62,6 +64,8 @@ struct SyncRecord {
 struct SyncTotals {
   std::int64_t count = 0;
   double t_compute = 0, t_exposed = 0, t_wait = 0, t_peer = 0, t_network = 0, delay = 0;
+  std::int64_t timed_rounds = 0;    // syncs that recorded local steps
+  std::vector<double> local_steps;  // each rank's local steps over them
 
   void add(const SyncRecord& r) {
     ++count;
@@ -71,6 +75,9 @@ struct SyncTotals {
     t_peer += r.t_peer;
     t_network += r.t_network;
     delay += r.delay;
+    if (!r.local_steps.empty()) ++timed_rounds;
+    if (local_steps.size() < r.local_steps.size()) local_steps.resize(r.local_steps.size());
+    for (std::size_t i = 0; i < r.local_steps.size(); ++i) local_steps[i] += r.local_steps[i];
   }
   double network_exposed() const { return t_exposed - t_peer; }
   double hidden_frac() const { return SyncRecord::hidden(network_exposed(), t_network); }

@@ -19,10 +19,13 @@ class CsvWriter {
   CsvWriter(const std::string& path, const std::string& header, long long resume_step,
             int step_column);
   void row(std::initializer_list<double> values);
+  // The same with a last cell of text (no commas or newlines in it).
+  void row(std::initializer_list<double> values, const std::string& text);
   // Closes the file; throws RunError when anything written could not be stored.
   void close();
 
  private:
+  void cells(std::initializer_list<double> values);
   void check_written();
   std::string path_;
   std::ofstream out_;
