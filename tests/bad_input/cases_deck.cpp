@@ -19,6 +19,31 @@ Case::Prepare tiny(std::string extra) {
   return [extra](const fs::path& dir) { return tiny_run(dir) + " " + extra; };
 }
 
+// The tiny run as Overlap with timed rounds of 4 (10 rounds), and `extra`.
+Case::Prepare timed(std::string extra) {
+  return tiny(
+      "--set algorithm.name=overlap_local_sgd --set algorithm.tau=4 "
+      "--set algorithm.local_steps=timed " +
+      extra);
+}
+
+// The timed tiny run replaying a syncs.csv holding `text` (none: a path that does not exist).
+const std::string kSyncsHeader =
+    "sync,step,t_compute,t_exposed,t_wait,t_peer,t_network,delay,hidden_frac,levels,local_steps\n";
+const std::string kSyncsCells = "0.1,0,0,0,0.01,0,nan,nan";
+Case::Prepare replay(const char* text) {
+  const bool exists = text != nullptr;
+  const std::string body = exists ? text : "";
+  return [exists, body](const fs::path& dir) {
+    const fs::path file = dir / (exists ? "syncs.csv" : "nope.csv");
+    if (exists) write_file(file, body);
+    return timed("--set algorithm.replay_steps=" + file.string())(dir);
+  };
+}
+Case::Prepare replay(const std::string& text) {
+  return replay(text.c_str());
+}
+
 // The logistic Fashion-MNIST deck checked with `sets`.
 Case::Prepare network(std::string sets) {
   return [sets](const fs::path&) { return inputs("logistic_fashion.yaml") + " --check " + sets; };
@@ -165,6 +190,34 @@ std::vector<Case> deck_cases() {
                 " --set run.epochs=2 --set run.output_dir=" + (dir / "out").string();
        },
        "run.epochs: data.kind synthetic_quadratic has no samples to count epochs in"},
+      // Timed rounds: the combinations they cannot take, and replay records that do not fit.
+      {"timed_rounds_do_not_divide_the_run", timed("--set algorithm.tau=3"),
+       "run.steps: 40 steps is not a whole number of rounds of algorithm.tau = 3"},
+      {"timed_rounds_with_a_quantized_anchor", timed("--set algorithm.anchor_compression=quantize"),
+       "algorithm.local_steps: timed rounds weigh each rank's model in the average, which the "
+       "quantize anchor exchange does not do"},
+      {"replay_missing", replay(nullptr), "nope.csv: cannot read the local steps to replay"},
+      {"replay_not_a_syncs_file", replay("sync,when\n1,8\n"),
+       "syncs.csv:1: no column 'step': not the syncs.csv of an olsgd run"},
+      {"replay_of_a_fixed_run", replay(kSyncsHeader + "1,4," + kSyncsCells + ",\n"),
+       "syncs.csv:2: no local steps: not the syncs.csv of a timed run"},
+      {"replay_truncated", replay(kSyncsHeader + "1,4," + kSyncsCells + ",4\n2,8,0.1,0"),
+       "syncs.csv:3: 4 cells, the header has 11 \\(a truncated file\\?\\)"},
+      {"replay_count_beyond_tau", replay(kSyncsHeader + "1,4," + kSyncsCells + ",5\n"),
+       "syncs.csv:2: local step count '5' is not in \\[1, tau = 4\\]"},
+      {"replay_count_not_a_number", replay(kSyncsHeader + "1,4," + kSyncsCells + ",-1e300\n"),
+       "syncs.csv:2: local step count '-1e300' is not in \\[1, tau = 4\\]"},
+      {"replay_from_another_rank_count", replay(kSyncsHeader + "1,4," + kSyncsCells + ",4;2\n"),
+       "syncs.csv:2: 2 local step counts for a run on 1 ranks"},
+      {"replay_at_another_tau", replay(kSyncsHeader + "1,6," + kSyncsCells + ",4\n"),
+       "syncs.csv:2: step '6' is not a round's end at tau 4"},
+      {"replay_shorter_than_the_run", replay(kSyncsHeader + "1,4," + kSyncsCells + ",4\n"),
+       "syncs.csv: no local steps recorded for the round ending at step 8 \\(the record covers 1 "
+       "of the run's 10 rounds\\)"},
+      {"replay_binary",
+       replay("\x7f"
+              "ELF\x02\x01\x01\n\x00\x00"),
+       "syncs.csv:1: no column 'step'"},
   };
 }
 
