@@ -125,7 +125,7 @@ void LocalSteps::stepped(double round_compute_s) {
   ++taken_;
   last_step_s_ = round_compute_s - round_compute_s_;
   round_compute_s_ = round_compute_s;
-  if (p_.timed && budget_s_ <= 0) step_times_.push_back(last_step_s_);
+  if (p_.timed && replay_.empty() && budget_s_ <= 0) step_times_.push_back(last_step_s_);
 }
 
 int LocalSteps::end_round(const comm::Communicator& comm) {

@@ -1,6 +1,6 @@
 #pragma once
 // How many local steps a rank takes in each round of Overlap-Local-SGD (docs/algorithms.md
-// §2.3). A round is tau slots of the driver loop; a sync ends it.
+// §2d). A round is tau slots of the driver loop; a sync ends it.
 // - fixed: every rank steps at every slot (tau steps).
 // - timed: a rank steps while its compute this round fits a time budget (at least one step,
 //   at most tau), then idles to the round's end: a slow rank takes fewer steps instead of
