@@ -204,9 +204,11 @@ void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out,
   if (!std::isnan(r.test_acc))
     std::printf("  test accuracy %.2f%%   test loss %.4f (averaged model, held-out set)\n",
                 100 * r.test_acc, r.test_loss);
-  std::printf("  sent per rank: %.0f bytes payload, %.0f bytes wire estimate, %lld collectives\n",
-              out.traffic.payload_bytes, out.traffic.wire_bytes,
-              static_cast<long long>(out.traffic.calls));
+  std::printf(
+      "  sent per rank: %.0f bytes payload (at most %.0f in one step), %.0f bytes wire estimate, "
+      "%lld collectives\n",
+      out.traffic.payload_bytes, out.peak_step_payload_bytes, out.traffic.wire_bytes,
+      static_cast<long long>(out.traffic.calls));
   const auto& sy = out.syncs;
   std::printf(
       "  syncs %lld: held %.3f s = %.3f s waiting for slower ranks + %.3f s of %.3f s unhidden "

@@ -99,6 +99,9 @@ TEST_F(CheckpointTest, restart_continues_the_exact_trajectory_of_every_algorithm
       {"algorithm.name=local_sgd", "optimizer.momentum=0.9", "optimizer.nesterov=true"},
       {"algorithm.name=overlap_local_sgd", "optimizer.momentum=0.5"},
       {"algorithm.name=overlap_local_sgd_momentum", "algorithm.anchor_momentum=0.5"},
+      // Fragments in flight at a checkpoint land early, each in its own range.
+      {"algorithm.name=overlap_local_sgd", "algorithm.tau=6", "algorithm.fragments=3",
+       "optimizer.momentum=0.5"},
       // Messages in flight at a checkpoint reach the anchor early, with the same bits.
       {"algorithm.name=overlap_local_sgd", "algorithm.anchor_compression=quantize",
        "quantize.bits=3", "optimizer.momentum=0.5"},

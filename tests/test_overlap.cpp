@@ -54,15 +54,22 @@ State reference(const Config& c, int m, int rank) {
     ranks[r].bm.assign(d, 0.0);
   }
   std::vector<double> z(d, 0.0);  // the anchor: x0 until the first average arrives
-  std::vector<double> pending;    // the sum posted at the previous sync, in flight
+  // With F fragments (§2e) fragment f syncs (f+1) tau/F steps into each round, on its range.
+  const int F = static_cast<int>(a.fragments);
+  const Index period = a.tau / F;
+  std::vector<std::vector<double>> pending(F);  // each fragment's sum posted last, in flight
+  auto range = [&](int f) { return std::make_pair(d * f / F, d * (f + 1) / F); };
   for (Index k = 0; k < c.run.steps; ++k) {
     for (int r = 0; r < m; ++r)  // lines 1-2
       test::local_opt(ranks[r].x, ranks[r].v, ls.gradient(r, k, ranks[r].x), o, o.lr);
-    if ((k + 1) % a.tau != 0) continue;  // line 4
-    if (!pending.empty()) z = pending;   // line 5: one-round-stale average
+    if ((k + 1) % period != 0) continue;  // line 4
+    const int f = static_cast<int>(((k + 1) / period - 1) % F);
+    const auto [lo, hi] = range(f);
+    if (!pending[f].empty())  // line 5: one-round-stale average
+      for (Index j = lo; j < hi; ++j) z[j] = pending[f][j - lo];
     for (int r = 0; r < m; ++r) {
       Rank& R = ranks[r];
-      for (Index j = 0; j < d; ++j) {
+      for (Index j = lo; j < hi; ++j) {
         R.x[j] = (1 - a.alpha) * R.x[j] + a.alpha * z[j];  // line 6
         if (a.anchor_momentum == 0) {                      // line 7
           R.send[j] = R.x[j] / m;
@@ -72,11 +79,13 @@ State reference(const Config& c, int m, int rank) {
         }
       }
     }
-    pending.assign(d, 0.0);  // line 8: the allreduce of the sends
+    pending[f].assign(hi - lo, 0.0);  // line 8: the allreduce of the sends
     for (int r = 0; r < m; ++r)
-      for (Index j = 0; j < d; ++j) pending[j] += ranks[r].send[j];
+      for (Index j = lo; j < hi; ++j) pending[f][j - lo] += ranks[r].send[j];
   }
-  if (!pending.empty()) z = pending;  // the final wait
+  for (int f = 0; f < F; ++f)  // the final wait
+    for (Index j = range(f).first; j < range(f).second && !pending[f].empty(); ++j)
+      z[j] = pending[f][j - range(f).first];
   State out{{"params", ranks[rank].x}, {"send", ranks[rank].send}, {"anchor", z}};
   if (o.momentum > 0) out["momentum"] = ranks[rank].v;
   if (a.anchor_momentum > 0) out["anchor_momentum"] = ranks[rank].bm;
@@ -106,6 +115,28 @@ TEST(overlap, momentum_variant_matches_the_host_reference) {
   expect_matches_reference({"algorithm.name=overlap_local_sgd_momentum",
                             "algorithm.anchor_momentum=0.5", "optimizer.momentum=0.9",
                             "algorithm.alpha=0.3", "run.steps=64"});
+}
+
+TEST(overlap, fragments_match_the_host_reference) {
+  // 12 parameters in 2, 4 and 3 fragments (tau 4, 4, 6): ranges of 6, 3 and 4, staggered.
+  expect_matches_reference({"algorithm.fragments=2"});
+  expect_matches_reference({"algorithm.fragments=4", "optimizer.momentum=0.5"});
+  expect_matches_reference({"algorithm.fragments=3", "algorithm.tau=6", "run.steps=67"});
+  expect_matches_reference({"algorithm.name=overlap_local_sgd_momentum", "algorithm.fragments=2",
+                            "algorithm.anchor_momentum=0.5"});
+}
+
+TEST(overlap, fragments_send_the_same_bytes_in_bursts_f_times_smaller) {
+  // 15 whole rounds of tau 4: 15 allreduces of 12 numbers, or 60 of 3.
+  const Config whole = deck({"run.steps=60"}),
+               split = deck({"run.steps=60", "algorithm.fragments=4"});
+  comm::Communicator comm_a(MPI_COMM_WORLD), comm_b(MPI_COMM_WORLD);  // traffic counted apart
+  const RunOutcome a = run_training(whole, comm_a, {}), b = run_training(split, comm_b, {});
+  EXPECT_EQ(b.traffic.payload_bytes, a.traffic.payload_bytes);
+  EXPECT_EQ(a.traffic.calls, 15);
+  EXPECT_EQ(b.traffic.calls, 60);
+  EXPECT_EQ(a.peak_step_payload_bytes, 12 * sizeof(double));
+  EXPECT_EQ(b.peak_step_payload_bytes, 3 * sizeof(double));
 }
 
 TEST(overlap, edge_cases_match_the_host_reference) {

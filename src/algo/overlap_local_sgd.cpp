@@ -1,6 +1,7 @@
 #include <olsgd/algo/overlap_local_sgd.hpp>
 #include <olsgd/algo/plain_exchange.hpp>
 #include <olsgd/algo/registry.hpp>
+#include <olsgd/core/error.hpp>
 #include <olsgd/kernels/overlap.hpp>
 
 #include <stdexcept>
@@ -19,8 +20,15 @@ ConstVector<Scalar> snapshot(const ExecSpace& exec, const Vector<Scalar>& v) {
 }  // namespace
 
 OverlapParams OverlapParams::from(const Config& c) {
-  return {c.algorithm.tau,       c.algorithm.alpha,         c.algorithm.anchor_momentum,
-          c.comm.progress_every, LocalStepsParams::from(c), c.run.steps};
+  OverlapParams p;
+  p.tau = c.algorithm.tau;
+  p.alpha = c.algorithm.alpha;
+  p.anchor_momentum = c.algorithm.anchor_momentum;
+  p.progress_every = c.comm.progress_every;
+  p.fragments = static_cast<int>(c.algorithm.fragments);
+  p.local_steps = LocalStepsParams::from(c);
+  p.steps = c.run.steps;
+  return p;
 }
 
 template <class Scalar>
@@ -38,6 +46,11 @@ OverlapLocalSgd<Scalar>::OverlapLocalSgd(AlgorithmContext<Scalar> ctx, const Ove
   exchange_ = exchange(
       {ctx.exec, ctx.comm, ctx.timers, this->compute_timer(), ctx.local.seed, ctx.local.source}, d,
       this->network_seconds());
+  if (p.fragments > d)
+    throw InputError(ctx.local.source, "algorithm.fragments: " + std::to_string(p.fragments) +
+                                           " fragments of a model with " + std::to_string(d) +
+                                           " parameters (at most one per parameter)");
+  exchange_->split(p.fragments);
   exchange_->declare(this->state_);
   if (momentum_variant)
     anchor_momentum_ = this->state_.add("anchor_momentum", static_cast<std::size_t>(d));
@@ -58,15 +71,23 @@ double OverlapLocalSgd<Scalar>::step_with(Index k, const IndexVector& batch, boo
     local_steps_.stepped(this->compute_since_sync());
   }
   if (p_.progress_every > 0 && (k + 1) % p_.progress_every == 0) exchange_->progress();
-  if (may_sync && (k + 1) % p_.tau == 0) sync(k);
+  if (may_sync)
+    if (const int f = fragment_due(k); f >= 0) sync(k, f);
   return loss;
 }
 
 template <class Scalar>
-void OverlapLocalSgd<Scalar>::sync(Index k) {
+int OverlapLocalSgd<Scalar>::fragment_due(Index k) const {
+  const Index period = p_.tau / p_.fragments;  // the deck check makes it whole
+  if ((k + 1) % period != 0) return -1;
+  return static_cast<int>(((k + 1) / period - 1) % p_.fragments);
+}
+
+template <class Scalar>
+void OverlapLocalSgd<Scalar>::sync(Index k, int f) {
   auto& ctx = this->ctx_;
   SyncRecord r;
-  r.t_wait = exchange_->complete();  // z := the average posted at the previous sync
+  r.t_wait = exchange_->complete(f);  // z := the average posted at the previous sync
   release_pending();
   if (local_steps_.timed()) {
     const int n = local_steps_.end_round(ctx.comm);
@@ -76,20 +97,21 @@ void OverlapLocalSgd<Scalar>::sync(Index k) {
   // Copies, so observers see the anchor as consumed even after the next post.
   if (this->observing_buffers()) buffers.anchor_used = snapshot(ctx.exec, exchange_->anchor());
   const auto msg = exchange_->message();
+  const auto range = fragment_range(ctx.model.num_params(), p_.fragments, f);
+  auto part = [&](const Vector<Scalar>& v) { return Kokkos::subview(v, range); };
   this->compute_timed([&] {
-    const Vector<Scalar> x = this->params(), z = exchange_->anchor();
+    const auto x = part(this->params()), z = part(exchange_->anchor()), send = part(msg.buffer);
     if (momentum_variant_)
-      kernels::pull_to_anchor_momentum(ctx.exec, x, z, this->state_.segment(anchor_momentum_),
-                                       msg.buffer, p_.alpha, p_.anchor_momentum, this->lr(k),
-                                       msg.scale);
+      kernels::pull_to_anchor_momentum(ctx.exec, x, z, part(this->state_.segment(anchor_momentum_)),
+                                       send, p_.alpha, p_.anchor_momentum, this->lr(k), msg.scale);
     else if (msg.difference)
-      kernels::pull_and_difference(ctx.exec, x, z, msg.buffer, p_.alpha);
+      kernels::pull_and_difference(ctx.exec, x, z, send, p_.alpha);
     else
-      kernels::pull_to_anchor(ctx.exec, x, z, msg.buffer, p_.alpha, msg.scale);
+      kernels::pull_to_anchor(ctx.exec, x, z, send, p_.alpha, msg.scale);
   });
   if (this->observing_buffers()) buffers.posted = snapshot(ctx.exec, msg.buffer);
   const double before = ctx.timers.seconds(Phase::Comm);
-  exchange_->post(k);
+  exchange_->post(k, f);
   r.t_exposed = r.t_wait + (ctx.timers.seconds(Phase::Comm) - before);
   const double network = exchange_->network_seconds(), injected = exchange_->injected_seconds();
   if (local_steps_.timed())
@@ -108,7 +130,7 @@ void OverlapLocalSgd<Scalar>::release_pending() {
 
 template <class Scalar>
 void OverlapLocalSgd<Scalar>::finish() {
-  exchange_->complete();
+  exchange_->complete(AnchorExchange<Scalar>::kAll);
   release_pending();
 }
 
@@ -130,8 +152,8 @@ template class OverlapLocalSgd<double>;
 namespace {
 std::vector<std::string> overlap_keys(const Config& c, bool momentum_variant) {
   std::vector<std::string> keys = local_optimizer_keys();
-  keys.insert(keys.end(), {"algorithm.tau", "algorithm.alpha", "algorithm.local_steps",
-                           "comm.progress_every", "comm.progress_thread"});
+  keys.insert(keys.end(), {"algorithm.tau", "algorithm.alpha", "algorithm.fragments",
+                           "algorithm.local_steps", "comm.progress_every", "comm.progress_thread"});
   if (c.algorithm.local_steps == "timed")
     keys.insert(keys.end(),
                 {"algorithm.round_budget_s", "algorithm.step_weighting", "algorithm.replay_steps"});
@@ -166,6 +188,20 @@ double local_momentum_copies(const Config& c) {
 }
 }  // namespace
 
+void check_overlap_fragments(const Config& c, const DeckCheck& deck) {
+  const Index f = c.algorithm.fragments;
+  if (f == 1) return;
+  deck.require(c.algorithm.tau % f == 0, "algorithm.fragments",
+               std::to_string(f) + " fragments do not divide algorithm.tau = " +
+                   std::to_string(c.algorithm.tau) + " (each syncs tau/F steps after the last)");
+  deck.require(c.algorithm.anchor_compression == "none", "algorithm.fragments",
+               "fragments are built for the plain anchor exchange, not " +
+                   c.algorithm.anchor_compression + " (use algorithm.anchor_compression none)");
+  deck.require(c.algorithm.local_steps == "fixed", "algorithm.fragments",
+               "fragments and timed rounds do not combine (a round's weights would differ by "
+               "fragment); use algorithm.local_steps fixed");
+}
+
 void check_overlap_local_steps(const Config& c, const DeckCheck& deck) {
   if (c.algorithm.local_steps != "timed") return;
   deck.require(c.algorithm.anchor_compression == "none", "algorithm.local_steps",
@@ -195,6 +231,7 @@ extern const AlgorithmEntry kOverlapLocalSgd = {
     [](const Config& c, const DeckCheck& deck) {
       check_overlap_alpha(c, deck);
       check_overlap_local_steps(c, deck);
+      check_overlap_fragments(c, deck);
     },
     [](const Config& c) {
       const AnchorExchangeEntry* e = find_anchor_exchange(c.algorithm.anchor_compression);
@@ -218,6 +255,7 @@ extern const AlgorithmEntry kOverlapLocalSgdMomentum = {
     [](const Config& c, const DeckCheck& deck) {
       check_overlap_alpha(c, deck);
       check_overlap_local_steps(c, deck);
+      check_overlap_fragments(c, deck);
       deck.require(c.algorithm.anchor_momentum > 0, "algorithm.anchor_momentum",
                    "the momentum variant needs algorithm.anchor_momentum in (0, 1) (use "
                    "overlap_local_sgd for none)");

@@ -6,7 +6,7 @@ namespace olsgd {
 template <class Scalar>
 PlainAnchorExchange<Scalar>::PlainAnchorExchange(const ExchangeContext& ctx, Index d,
                                                  double calibrated_s)
-    : ctx_(ctx), d_(d), calibrated_s_(calibrated_s) {}
+    : ctx_(ctx), d_(d), calibrated_s_(calibrated_s), requests_(1) {}
 
 template <class Scalar>
 void PlainAnchorExchange<Scalar>::declare(FlatState<Scalar>& state) {
@@ -36,14 +36,39 @@ void PlainAnchorExchange<Scalar>::weigh(double weight, int steps) {
 }
 
 template <class Scalar>
-double PlainAnchorExchange<Scalar>::complete() {
+void PlainAnchorExchange<Scalar>::split(int fragments) {
+  fragments_ = fragments;
+  requests_.resize(static_cast<std::size_t>(fragments));
+  // What one fragment's allreduce costs (collective: every rank splits alike).
+  calibrated_s_ = ctx_.comm.calibrate_allreduce(fragment_bytes());
+}
+
+template <class Scalar>
+std::size_t PlainAnchorExchange<Scalar>::fragment_bytes() const {
+  const auto [first, last] = fragment_range(d_, fragments_, 0);  // the largest (first) one
+  return static_cast<std::size_t>(last - first) * sizeof(Scalar);
+}
+
+template <class Scalar>
+Vector<Scalar> PlainAnchorExchange<Scalar>::part(std::size_t segment, int f) const {
+  const auto [first, last] = fragment_range(d_, fragments_, f);
+  return Kokkos::subview(state_->segment(segment), std::make_pair(first, last));
+}
+
+template <class Scalar>
+double PlainAnchorExchange<Scalar>::complete(int fragment) {
+  if (fragment == AnchorExchange<Scalar>::kAll) {
+    double waited = 0;
+    for (int f = 0; f < fragments_; ++f) waited += complete(f);
+    return waited;
+  }
   // (progress() may have completed the weights' request already.)
   const bool weighted = weights_posted_;
   weights_posted_ = false;
   double waited = 0;
   {
     Timers::Scope t(ctx_.timers, Phase::Wait);
-    waited = request_.wait();
+    waited = requests_[static_cast<std::size_t>(fragment)].wait();
     waited += beside_request_.wait();  // posted with it, so (all but) done
   }
   if (weighted) {
@@ -60,16 +85,21 @@ double PlainAnchorExchange<Scalar>::complete() {
 
 template <class Scalar>
 void PlainAnchorExchange<Scalar>::progress() {
-  if (!request_.active()) return;
   Timers::Scope t(ctx_.timers, Phase::Comm);
-  request_.test();
+  for (comm::Request& r : requests_)
+    if (r.active()) r.test();
   if (beside_request_.active()) beside_request_.test();
 }
 
 template <class Scalar>
-void PlainAnchorExchange<Scalar>::post(Index /*k*/) {
+void PlainAnchorExchange<Scalar>::post(Index k, int fragment) {
+  if (fragment == AnchorExchange<Scalar>::kAll) {
+    for (int f = 0; f < fragments_; ++f) post(k, f);
+    return;
+  }
   Timers::Scope t(ctx_.timers, Phase::Comm);
-  request_ = ctx_.comm.iallreduce_sum(ctx_.exec, state_->segment(send_), anchor());
+  requests_[static_cast<std::size_t>(fragment)] =
+      ctx_.comm.iallreduce_sum(ctx_.exec, part(send_, fragment), part(anchor_, fragment));
   if (weighted_) {
     gathered_.resize(2 * static_cast<std::size_t>(ctx_.comm.size()));
     beside_request_ = ctx_.comm.iallgather_beside(beside_, 2, gathered_.data());
@@ -79,7 +109,7 @@ void PlainAnchorExchange<Scalar>::post(Index /*k*/) {
 
 template <class Scalar>
 double PlainAnchorExchange<Scalar>::injected_seconds() const {
-  return ctx_.comm.network_model().seconds(static_cast<std::size_t>(d_) * sizeof(Scalar));
+  return ctx_.comm.network_model().seconds(fragment_bytes());
 }
 
 template <class Scalar>

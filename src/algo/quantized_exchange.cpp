@@ -75,7 +75,7 @@ void QuantizedAnchorExchange<Scalar>::start(const FlatState<Scalar>& state) {
 }
 
 template <class Scalar>
-double QuantizedAnchorExchange<Scalar>::complete() {
+double QuantizedAnchorExchange<Scalar>::complete(int /*fragment*/) {
   const double before = ctx_.timers.seconds(Phase::Wait);
   {
     Timers::Scope t(ctx_.timers, Phase::Wait);
@@ -98,7 +98,7 @@ void QuantizedAnchorExchange<Scalar>::progress() {
 }
 
 template <class Scalar>
-void QuantizedAnchorExchange<Scalar>::post(Index k) {
+void QuantizedAnchorExchange<Scalar>::post(Index k, int /*fragment*/) {
   ctx_.compute([&] {
     const Scalar norm = static_cast<Scalar>(kernels::norm2(ctx_.exec, delta_));
     kernels::quantize_pack(ctx_.exec, delta_, norm, format_, rng_, std::uint64_t(k) << 32, send_);

@@ -57,7 +57,8 @@ std::unique_ptr<Algorithm<Scalar>> make(const TrainingContext<Scalar>& t) {
   const SlowMoParams p = SlowMoParams::from(c);
   if (c.algorithm.slowmo_base == "overlap_local_sgd") {
     OverlapParams overlap = OverlapParams::from(c);
-    overlap.local_steps = {};  // SlowMo's outer step keeps tau steps a round
+    overlap.local_steps = {};  // SlowMo's outer step keeps whole rounds of tau steps
+    overlap.fragments = 1;
     return std::make_unique<SlowMo<OverlapLocalSgd<Scalar>>>(
         t, p, overlap, plain_anchor_exchange<Scalar>(), std::string("slowmo"));
   }

@@ -193,6 +193,8 @@ const std::vector<Field>& fields() {
            "slowmo: base optimizer between outer updates"),
       integer(OLSGD_KEY(algorithm.slowmo_period), 0, INT64_MAX,
               "slowmo: steps between outer updates, a multiple of tau (0: tau)"),
+      integer(OLSGD_KEY(algorithm.fragments), 1, 1 << 20,
+              "overlap: sync the state in F fragments, one every tau/F steps (F divides tau)"),
       text(OLSGD_KEY(algorithm.local_steps), {"fixed", "timed"},
            "overlap: tau local steps per round, or as many as fit algorithm.round_budget_s"),
       real(OLSGD_KEY(algorithm.round_budget_s), 0, false, 1e6, false,

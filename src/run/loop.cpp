@@ -5,6 +5,7 @@
 
 #include <Kokkos_Core.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -87,6 +88,7 @@ void train_loop(RunParts<Scalar>& run, Checkpointer<Scalar>& checkpointer, Index
   const auto start = Clock::now();
   out.steps_done = steps;
   bool checkpoint_due = false;
+  double payload_before = comm.traffic().payload_bytes;
   for (Index k = first; k < steps; ++k) {
     comm::Activity::set_step(k);
     const bool eval =
@@ -95,6 +97,9 @@ void train_loop(RunParts<Scalar>& run, Checkpointer<Scalar>& checkpointer, Index
     const bool log = (k + 1) % cfg.run.log_every == 0 || k + 1 == steps || eval;
     const IndexVector batch = run.sampler->sample(run.exec, k);
     const double loss = algorithm.step(k, batch, log);
+    const double payload = comm.traffic().payload_bytes;  // the burst a step puts on the link
+    out.peak_step_payload_bytes = std::max(out.peak_step_payload_bytes, payload - payload_before);
+    payload_before = payload;
     if (log) {
       out.last = measure(run, out, start, k, loss, eval);
       if (obs.on_row) obs.on_row(out.last);

@@ -150,6 +150,7 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
         .value("payload_bytes", out.traffic.payload_bytes)
         .value("wire_bytes", out.traffic.wire_bytes)
         .value("payload_bytes_per_step", out.traffic.payload_bytes / steps_total)
+        .value("peak_payload_bytes_in_one_step", out.peak_step_payload_bytes)
         .value("injected_delay_s", out.traffic.delay_s)
         .end_object();
 

@@ -190,6 +190,21 @@ std::vector<Case> deck_cases() {
                 " --set run.epochs=2 --set run.output_dir=" + (dir / "out").string();
        },
        "run.epochs: data.kind synthetic_quadratic has no samples to count epochs in"},
+      // Fragments: a schedule they do not fit, or more of them than parameters.
+      {"fragments_do_not_divide_tau",
+       tiny("--set algorithm.name=overlap_local_sgd --set algorithm.tau=8 "
+            "--set algorithm.fragments=3"),
+       "algorithm.fragments: 3 fragments do not divide algorithm.tau = 8"},
+      {"fragments_with_a_quantized_anchor",
+       tiny("--set algorithm.name=overlap_local_sgd --set algorithm.tau=4 "
+            "--set algorithm.fragments=2 --set algorithm.anchor_compression=quantize"),
+       "algorithm.fragments: fragments are built for the plain anchor exchange, not quantize"},
+      {"fragments_with_timed_rounds", timed("--set algorithm.fragments=2"),
+       "algorithm.fragments: fragments and timed rounds do not combine"},
+      {"fragments_beyond_the_parameters",
+       tiny("--set algorithm.name=overlap_local_sgd --set algorithm.tau=20 "
+            "--set algorithm.fragments=20"),
+       "algorithm.fragments: 20 fragments of a model with 16 parameters"},
       // Timed rounds: the combinations they cannot take, and replay records that do not fit.
       {"timed_rounds_do_not_divide_the_run", timed("--set algorithm.tau=3"),
        "run.steps: 40 steps is not a whole number of rounds of algorithm.tau = 3"},

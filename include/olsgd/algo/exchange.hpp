@@ -18,9 +18,16 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace olsgd {
+
+// Fragment f of `fragments` over d numbers (a streaming sync): [first, second), contiguous, the
+// sizes differing by at most one.
+inline std::pair<Index, Index> fragment_range(Index d, int fragments, int f) {
+  return {d * f / fragments, d * (f + 1) / fragments};
+}
 
 // Runs a piece of an exchange's work as the algorithm's compute (fenced, timed, counted).
 using ComputeTimer = std::function<void(const std::function<void()>&)>;
@@ -54,13 +61,22 @@ class AnchorExchange {
   virtual void start(const FlatState<Scalar>& state) = 0;
   virtual Vector<Scalar> anchor() const = 0;
   virtual Message message() const = 0;
-  // Waits for the exchange posted last and moves its average into anchor(); the seconds waited.
-  // Nothing posted: returns 0 and leaves the anchor.
-  virtual double complete() = 0;
-  // Lets MPI advance a request in flight (Open MPI progresses only inside MPI calls).
+  static constexpr int kAll = -1;  // every fragment
+  // Splits the exchange into `fragments` contiguous ranges (fragment_range), each averaged by
+  // its own request, completed and posted on its own. Before start(). An exchange that cannot
+  // split throws std::logic_error (the deck check keeps such runs out).
+  virtual void split(int fragments) {
+    if (fragments != 1)
+      throw std::logic_error("this anchor exchange does not split into fragments");
+  }
+  // Waits for the exchange of `fragment` (or kAll) posted last and moves its average into that
+  // range of anchor(); the seconds waited. Nothing posted: returns 0 and leaves the anchor.
+  virtual double complete(int fragment) = 0;
+  // Lets MPI advance the requests in flight (Open MPI progresses only inside MPI calls).
   virtual void progress() = 0;
-  // Encodes message() (step k's random stream where it draws) and posts it.
-  virtual void post(Index k) = 0;
+  // Encodes `fragment` (or kAll) of message() (step k's random stream where it draws) and
+  // posts it.
+  virtual void post(Index k, int fragment) = 0;
   // A weighted average (time-budgeted rounds): this rank's next part counts `weight` times,
   // the anchor becomes sum_i w_i x_i / sum_i w_i, and `steps` (the local steps behind the
   // part) travels beside it for the record. Call before message(). An exchange that cannot
@@ -74,7 +90,7 @@ class AnchorExchange {
     static const std::vector<int> none;
     return none;
   }
-  // Seconds one exchange costs when nothing hides it, and the injected part of them.
+  // Seconds one exchange (of one fragment) costs when nothing hides it, and the injected part.
   virtual double network_seconds() const = 0;
   virtual double injected_seconds() const = 0;
 };

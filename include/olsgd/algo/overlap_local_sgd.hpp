@@ -1,6 +1,7 @@
 #pragma once
 // Overlap-Local-SGD (Wang, Liang, Joshi; docs/algorithms.md §2): when to communicate and how
-// to pull, over any anchor exchange (algo/exchange.hpp). Each rank keeps its model x_i; the
+// to pull, over any anchor exchange (algo/exchange.hpp); optionally in fragments (§2e), each
+// range of the state syncing at its own step of the round. Each rank keeps its model x_i; the
 // exchange keeps the anchor z. At a sync point ((k+1) % tau == 0) the rank completes the
 // exchange posted at the previous sync (z = x0 at the first), pulls x_i toward that
 // one-round-stale anchor, writes its contribution into the exchange's message in the same
@@ -23,6 +24,7 @@ struct OverlapParams {
   double alpha = 0.6;
   double anchor_momentum = 0;    // beta_a of the momentum variant
   Index progress_every = 1;      // MPI_Test every N local steps while a request is in flight
+  int fragments = 1;             // streaming sync: fragment f syncs (f+1) tau/F steps into a round
   LocalStepsParams local_steps;  // how many of a round's tau slots a rank steps
   Index steps = 0;               // the run's slots (a replay must cover them)
   static OverlapParams from(const Config& c);
@@ -53,8 +55,10 @@ class OverlapLocalSgd : public Algorithm<Scalar> {
   double step_with(Index k, const IndexVector& batch, bool want_loss, bool may_sync);
 
  private:
-  // Complete the exchange in flight, pull toward the anchor, post the next exchange.
-  void sync(Index k);
+  // Complete fragment f's exchange in flight, pull that range toward the anchor, post it again.
+  void sync(Index k, int f);
+  // The fragment whose sync falls after step k, or -1.
+  int fragment_due(Index k) const;
   // Timed rounds: the record of the last sync waits for its round's local steps, which arrive
   // with the average at the next completion.
   void release_pending();

@@ -4,10 +4,13 @@
 #include <olsgd/algo/exchange.hpp>
 #include <olsgd/comm/request.hpp>
 
+#include <vector>
+
 namespace olsgd {
 
 // State segments: send (this rank's model / m, the request's send buffer) | anchor (its
-// receive buffer: the average lands there).
+// receive buffer: the average lands there). Split into fragments, each range has its own
+// request (weighted parts: one fragment only).
 template <class Scalar>
 class PlainAnchorExchange final : public AnchorExchange<Scalar> {
  public:
@@ -17,9 +20,10 @@ class PlainAnchorExchange final : public AnchorExchange<Scalar> {
   void start(const FlatState<Scalar>& state) override;
   Vector<Scalar> anchor() const override { return state_->segment(anchor_); }
   typename AnchorExchange<Scalar>::Message message() const override;
-  double complete() override;
+  void split(int fragments) override;
+  double complete(int fragment) override;
   void progress() override;
-  void post(Index k) override;
+  void post(Index k, int fragment) override;
   void weigh(double weight, int steps) override;
   const std::vector<int>& steps_by_rank() const override { return steps_by_rank_; }
   double network_seconds() const override { return calibrated_s_; }
@@ -31,7 +35,11 @@ class PlainAnchorExchange final : public AnchorExchange<Scalar> {
   double calibrated_s_;
   const FlatState<Scalar>* state_ = nullptr;
   std::size_t send_ = 0, anchor_ = 0;
-  comm::Request request_;
+  // Bytes of the largest fragment; fragment f of a state segment.
+  std::size_t fragment_bytes() const;
+  Vector<Scalar> part(std::size_t segment, int f) const;
+  int fragments_ = 1;
+  std::vector<comm::Request> requests_;  // one per fragment
   // Weighted: this rank's {weight, steps}, every rank's after the gather, and what completed.
   bool weighted_ = false;
   bool weights_posted_ = false;  // with the average in flight

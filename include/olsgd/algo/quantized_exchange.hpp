@@ -51,9 +51,9 @@ class QuantizedAnchorExchange final : public AnchorExchange<Scalar> {
   void start(const FlatState<Scalar>& state) override;
   Vector<Scalar> anchor() const override { return state_->segment(anchor_); }
   typename AnchorExchange<Scalar>::Message message() const override { return {delta_, 1, true}; }
-  double complete() override;
+  double complete(int fragment) override;  // one fragment: 0 or kAll
   void progress() override;
-  void post(Index k) override;
+  void post(Index k, int fragment) override;
   double network_seconds() const override { return injected_seconds(); }
   double injected_seconds() const override;
 

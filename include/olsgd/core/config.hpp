@@ -78,6 +78,7 @@ struct AlgorithmConfig {
   std::string slowmo_buffers = "keep";    // slowmo: local momentum after a sync: keep | reset
   std::string slowmo_base = "local_sgd";  // slowmo: local_sgd | overlap_local_sgd
   Index slowmo_period = 0;  // slowmo: steps between outer updates, a multiple of tau (0: tau)
+  Index fragments = 1;      // overlap_local_sgd*: the state synced in F staggered fragments
   // overlap_local_sgd*: local steps per round (algo/local_steps.hpp): fixed (tau) | timed
   std::string local_steps = "fixed";
   double round_budget_s = 0;             // timed: compute seconds per round (0: measured)

@@ -26,10 +26,11 @@ struct RunOutcome {
   double train_s = 0;           // the training loop, metrics included
   Timers timers;                // this rank's phase totals
   comm::TrafficCounter traffic;
-  bool progress_thread = false;      // whether a helper thread progressed in-flight requests
-  comm::WaitTotals waits;            // this rank's, this run (not carried over a restart)
-  SyncTotals syncs;                  // this rank's syncs
-  double round_budget_s = kUnknown;  // timed rounds: the compute budget per round in force
+  double peak_step_payload_bytes = 0;  // the most payload bytes this rank posted in one step
+  bool progress_thread = false;        // whether a helper thread progressed in-flight requests
+  comm::WaitTotals waits;              // this rank's, this run (not carried over a restart)
+  SyncTotals syncs;                    // this rank's syncs
+  double round_budget_s = kUnknown;    // timed rounds: the compute budget per round in force
   double network_s = 0;  // one sync's collective unhidden: calibrated allreduce + injected delay
   MetricsRow last;       // the final metrics row
   std::vector<double> final_params;  // this rank's model x_i at the end
