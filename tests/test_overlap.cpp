@@ -128,8 +128,10 @@ TEST(overlap, fragments_match_the_host_reference) {
 
 TEST(overlap, fragments_send_the_same_bytes_in_bursts_f_times_smaller) {
   // 15 whole rounds of tau 4: 15 allreduces of 12 numbers, or 60 of 3.
-  const Config whole = deck({"run.steps=60"}),
-               split = deck({"run.steps=60", "algorithm.fragments=4"});
+  const std::vector<std::string> sets = {"run.steps=60", "comm.latency_s=0.002"};
+  auto with = sets;
+  with.push_back("algorithm.fragments=4");
+  const Config whole = deck(sets), split = deck(with);
   comm::Communicator comm_a(MPI_COMM_WORLD), comm_b(MPI_COMM_WORLD);  // traffic counted apart
   const RunOutcome a = run_training(whole, comm_a, {}), b = run_training(split, comm_b, {});
   EXPECT_EQ(b.traffic.payload_bytes, a.traffic.payload_bytes);
@@ -137,6 +139,11 @@ TEST(overlap, fragments_send_the_same_bytes_in_bursts_f_times_smaller) {
   EXPECT_EQ(b.traffic.calls, 60);
   EXPECT_EQ(a.peak_step_payload_bytes, 12 * sizeof(double));
   EXPECT_EQ(b.peak_step_payload_bytes, 3 * sizeof(double));
+  // Each sync's unhidden network time is its measured allreduce + the injected latency.
+  for (const RunOutcome* o : {&a, &b}) {
+    EXPECT_GE(o->syncs.t_network / o->syncs.count, 0.002);
+    EXPECT_NEAR(o->syncs.delay / o->syncs.count, 0.002, 1e-12);
+  }
 }
 
 TEST(overlap, edge_cases_match_the_host_reference) {

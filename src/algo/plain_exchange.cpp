@@ -37,10 +37,13 @@ void PlainAnchorExchange<Scalar>::weigh(double weight, int steps) {
 
 template <class Scalar>
 void PlainAnchorExchange<Scalar>::split(int fragments) {
+  if (fragments == fragments_) return;
   fragments_ = fragments;
   requests_.resize(static_cast<std::size_t>(fragments));
-  // What one fragment's allreduce costs (collective: every rank splits alike).
-  calibrated_s_ = ctx_.comm.calibrate_allreduce(fragment_bytes());
+  // What one fragment's allreduce costs unhidden, as the algorithm measured the whole one's
+  // (collective: every rank splits alike).
+  calibrated_s_ = ctx_.comm.calibrate_allreduce(fragment_bytes()) +
+                  ctx_.comm.network_model().seconds(fragment_bytes());
 }
 
 template <class Scalar>

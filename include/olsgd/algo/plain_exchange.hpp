@@ -14,7 +14,8 @@ namespace olsgd {
 template <class Scalar>
 class PlainAnchorExchange final : public AnchorExchange<Scalar> {
  public:
-  // `calibrated_s`: what one allreduce of d numbers costs on this network, measured.
+  // `calibrated_s`: what one allreduce of d numbers costs on this network unhidden (measured
+  // + the injected delay).
   PlainAnchorExchange(const ExchangeContext& ctx, Index d, double calibrated_s);
   void declare(FlatState<Scalar>& state) override;
   void start(const FlatState<Scalar>& state) override;
