@@ -37,21 +37,7 @@ algorithm: {tau: 3}
 // A folder every rank agrees on (rank 0 makes it), removed at the end of the test.
 class CheckpointTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char name[64] = {};
-    if (world_rank() == 0) {
-      char tmpl[] = "/tmp/olsgd-ckpt-XXXXXX";
-      ASSERT_NE(mkdtemp(tmpl), nullptr);
-      std::snprintf(name, sizeof name, "%s", tmpl);
-    }
-    MPI_Bcast(name, sizeof name, MPI_CHAR, 0, MPI_COMM_WORLD);
-    dir_ = name;
-  }
-  void TearDown() override {
-    MPI_Barrier(MPI_COMM_WORLD);
-    if (world_rank() == 0) fs::remove_all(dir_);
-  }
-
+  void SetUp() override { ASSERT_FALSE(dir_.empty()); }
   Config deck(std::vector<std::string> sets, const std::string& sub = "run") const {
     sets.push_back("run.output_dir=" + (dir_ / sub).string());
     return parse_config(kDeck, "checkpoint-test", sets, world_size());
@@ -75,7 +61,8 @@ class CheckpointTest : public ::testing::Test {
     return "";
   }
 
-  fs::path dir_;
+  test::SharedTempDir tmp_{"olsgd-ckpt"};
+  fs::path dir_ = tmp_.path;
 };
 
 void expect_bitwise_equal(const RunOutcome& got, const RunOutcome& want) {

@@ -8,6 +8,10 @@
 
 #include <mpi.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
 #include <vector>
 
 namespace olsgd::test {
@@ -38,6 +42,27 @@ inline int world_rank() {
   MPI_Comm_rank(MPI_COMM_WORLD, &r);
   return r;
 }
+
+// A fresh folder under /tmp that every rank agrees on (rank 0 makes it and removes it at the
+// end, after a barrier); `path` is empty if it could not be made.
+struct SharedTempDir {
+  explicit SharedTempDir(const char* prefix = "olsgd-test") {
+    char name[128] = {};
+    if (world_rank() == 0) {
+      std::string tmpl = std::string("/tmp/") + prefix + "-XXXXXX";
+      if (mkdtemp(tmpl.data())) std::snprintf(name, sizeof name, "%s", tmpl.c_str());
+    }
+    MPI_Bcast(name, sizeof name, MPI_CHAR, 0, MPI_COMM_WORLD);
+    path = name;
+  }
+  ~SharedTempDir() {
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (world_rank() == 0 && !path.empty()) std::filesystem::remove_all(path);
+  }
+  SharedTempDir(const SharedTempDir&) = delete;
+  SharedTempDir& operator=(const SharedTempDir&) = delete;
+  std::filesystem::path path;
+};
 
 // Observers that keep the end state (RunOutcome::final_state, final_params) for comparison.
 inline RunObservers keeping_final_state(RunObservers obs = {}) {

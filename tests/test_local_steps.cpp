@@ -101,24 +101,6 @@ TEST(local_steps, a_slow_rank_takes_fewer_steps_and_the_anchor_is_the_step_weigh
   }
 }
 
-// A folder every rank agrees on, removed at the end.
-struct SharedDir {
-  SharedDir() {
-    char name[64] = {};
-    if (world_rank() == 0) {
-      char tmpl[] = "/tmp/olsgd-steps-XXXXXX";
-      if (mkdtemp(tmpl)) std::snprintf(name, sizeof name, "%s", tmpl);
-    }
-    MPI_Bcast(name, sizeof name, MPI_CHAR, 0, MPI_COMM_WORLD);
-    path = name;
-  }
-  ~SharedDir() {
-    MPI_Barrier(MPI_COMM_WORLD);
-    if (world_rank() == 0 && !path.empty()) fs::remove_all(path);
-  }
-  fs::path path;
-};
-
 struct Recorded {
   RunOutcome out;
   std::vector<std::vector<int>> counts;
@@ -142,7 +124,7 @@ Recorded record(const Config& c, const fs::path& syncs = {}) {
 }
 
 TEST(local_steps, a_replay_of_the_recorded_counts_repeats_the_run_bit_for_bit) {
-  SharedDir dir;
+  test::SharedTempDir dir("olsgd-steps");
   ASSERT_FALSE(dir.path.empty());
   const fs::path syncs = dir.path / "syncs.csv";
   // Random slow steps make the counts vary round to round; the budget is measured.
@@ -167,7 +149,7 @@ TEST(local_steps, a_replay_of_the_recorded_counts_repeats_the_run_bit_for_bit) {
 
 TEST(local_steps, checkpoints_wait_for_a_round_end_and_a_replay_restarts_bit_for_bit) {
   if (!io::checkpoints_available()) GTEST_SKIP() << "built without HDF5";
-  SharedDir dir;
+  test::SharedTempDir dir("olsgd-steps");
   ASSERT_FALSE(dir.path.empty());
   const fs::path syncs = dir.path / "syncs.csv";
   const std::string ckpt = "checkpoint.dir=" + (dir.path / "ckpt").string();
