@@ -89,6 +89,8 @@ TEST_F(CheckpointTest, restart_continues_the_exact_trajectory_of_every_algorithm
       // Fragments in flight at a checkpoint land early, each in its own range.
       {"algorithm.name=overlap_local_sgd", "algorithm.tau=6", "algorithm.fragments=3",
        "optimizer.momentum=0.5"},
+      {"algorithm.name=overlap_local_sgd", "algorithm.tau=6", "algorithm.fragments=2",
+       "algorithm.anchor_compression=quantize", "quantize.bits=3"},
       // Messages in flight at a checkpoint reach the anchor early, with the same bits.
       {"algorithm.name=overlap_local_sgd", "algorithm.anchor_compression=quantize",
        "quantize.bits=3", "optimizer.momentum=0.5"},

@@ -186,40 +186,49 @@ TEST(compressed, quantized_converge_on_least_squares_and_logistic_regression) {
 
 // Overlap-Local-SGD with a quantized anchor (algo/quantized_exchange.hpp), all ranks on the
 // host: local steps; at a sync z += mean of the messages posted at the previous one, pull,
-// post Q(x_i - z); the messages still in flight at the end reach z (finish()).
+// post Q(x_i - z); the messages still in flight at the end reach z (finish()). In F fragments
+// (§2e) each range does so on its own, (f+1) tau/F steps into the round, with its own norm.
 State quantized_anchor_reference(const Config& c, int m, int rank) {
   const Index d = c.data.features, tau = c.algorithm.tau;
+  const int F = static_cast<int>(c.algorithm.fragments);
+  const Index period = tau / F;
   const double a = c.algorithm.alpha;
   const std::int64_t s = (std::int64_t(1) << c.quantize.bits) - 1;
   const test::HostLeastSquares ls(c, m);
-  std::vector<std::vector<double>> x(m, std::vector<double>(d, 0.0)), v = x, posted;
+  std::vector<std::vector<double>> x(m, std::vector<double>(d, 0.0)), v = x;
+  std::vector<std::vector<std::vector<double>>> posted(F);  // per fragment, per rank
   std::vector<double> z(d, 0.0);
-  auto apply = [&] {
-    for (Index j = 0; j < d; ++j) {
+  auto range = [&](int f) { return std::make_pair(d * f / F, d * (f + 1) / F); };
+  auto apply = [&](int f) {
+    const auto [lo, hi] = range(f);
+    for (Index j = lo; j < hi && !posted[f].empty(); ++j) {
       double mean = 0;
-      for (const auto& q : posted) mean += q[j];
-      if (!posted.empty()) z[j] += mean / m;
+      for (const auto& q : posted[f]) mean += q[j - lo];
+      z[j] += mean / m;
     }
-    posted.clear();
+    posted[f].clear();
   };
   for (Index k = 0; k < c.run.steps; ++k) {
     for (int r = 0; r < m; ++r)
       test::local_opt(x[r], v[r], ls.gradient(r, k, x[r]), c.optimizer, c.optimizer.lr);
-    if ((k + 1) % tau != 0) continue;
-    apply();
+    if ((k + 1) % period != 0) continue;
+    const int f = static_cast<int>(((k + 1) / period - 1) % F);
+    const auto [lo, hi] = range(f);
+    apply(f);
     for (int r = 0; r < m; ++r) {
-      std::vector<double> delta(d);
+      std::vector<double> delta(hi - lo);
       double n2 = 0;
-      for (Index j = 0; j < d; ++j) {
+      for (Index j = lo; j < hi; ++j) {
         x[r][j] = (1 - a) * x[r][j] + a * z[j];
-        delta[j] = x[r][j] - z[j];
-        n2 += delta[j] * delta[j];
+        delta[j - lo] = x[r][j] - z[j];
+        n2 += delta[j - lo] * delta[j - lo];
       }
       const CounterRng rng(c.run.seed, Stream::Quantize, r);
-      posted.push_back(test::host_quantize(delta, std::sqrt(n2), s, rng, std::uint64_t(k) << 32));
+      posted[f].push_back(
+          test::host_quantize(delta, std::sqrt(n2), s, rng, std::uint64_t(k) << 32));
     }
   }
-  apply();
+  for (int f = 0; f < F; ++f) apply(f);
   State out{{"params", x[rank]}, {"anchor", z}};
   if (c.optimizer.momentum > 0) out["momentum"] = v[rank];
   return out;
@@ -231,6 +240,9 @@ TEST(compressed, quantized_anchor_matches_the_host_reference) {
            {"quantize.bits=2", "algorithm.tau=3", "algorithm.alpha=0.6"},
            {"quantize.bits=8", "algorithm.tau=4", "algorithm.alpha=0.3", "optimizer.momentum=0.9",
             "optimizer.nesterov=true"},
+           {"quantize.bits=3", "algorithm.tau=4", "algorithm.fragments=2"},
+           {"quantize.bits=4", "algorithm.tau=6", "algorithm.fragments=3",
+            "optimizer.momentum=0.5"},
        }) {
     SCOPED_TRACE(sets[0] + " " + sets[1]);
     auto all = sets;

@@ -194,9 +194,6 @@ void check_overlap_fragments(const Config& c, const DeckCheck& deck) {
   deck.require(c.algorithm.tau % f == 0, "algorithm.fragments",
                std::to_string(f) + " fragments do not divide algorithm.tau = " +
                    std::to_string(c.algorithm.tau) + " (each syncs tau/F steps after the last)");
-  deck.require(c.algorithm.anchor_compression == "none", "algorithm.fragments",
-               "fragments are built for the plain anchor exchange, not " +
-                   c.algorithm.anchor_compression + " (use algorithm.anchor_compression none)");
   deck.require(c.algorithm.local_steps == "fixed", "algorithm.fragments",
                "fragments and timed rounds do not combine (a round's weights would differ by "
                "fragment); use algorithm.local_steps fixed");

@@ -54,9 +54,9 @@ QuantizedAnchorExchange<Scalar>::QuantizedAnchorExchange(const ExchangeContext& 
                                                          std::int64_t bits)
     : ctx_(ctx),
       d_(d),
+      levels_((std::int64_t(1) << bits) - 1),
       rng_(ctx.seed, Stream::Quantize, static_cast<std::uint32_t>(ctx.comm.rank())) {
   check_counter_room(ctx, d);
-  format_ = kernels::quantized_format<Scalar>(d, (std::int64_t(1) << bits) - 1);
 }
 
 template <class Scalar>
@@ -69,51 +69,75 @@ template <class Scalar>
 void QuantizedAnchorExchange<Scalar>::start(const FlatState<Scalar>& state) {
   Kokkos::deep_copy(ctx_.exec, anchor(), state.segment(0));  // z = x0 until the first messages
   delta_ = Vector<Scalar>("olsgd::algo::anchor_delta", d_);
-  send_ = WordVector("olsgd::algo::anchor_send", format_.words());
-  recv_ = WordVector("olsgd::algo::anchor_recv", format_.words() * ctx_.comm.size());
+  parts_.resize(static_cast<std::size_t>(fragments_));
+  for (int f = 0; f < fragments_; ++f) {
+    const auto [first, last] = fragment_range(d_, fragments_, f);
+    Part& p = parts_[static_cast<std::size_t>(f)];
+    p.format = kernels::quantized_format<Scalar>(last - first, levels_);
+    p.send = WordVector("olsgd::algo::anchor_send", p.format.words());
+    p.recv = WordVector("olsgd::algo::anchor_recv", p.format.words() * ctx_.comm.size());
+  }
   ctx_.exec.fence();
 }
 
 template <class Scalar>
-double QuantizedAnchorExchange<Scalar>::complete(int /*fragment*/) {
+Vector<Scalar> QuantizedAnchorExchange<Scalar>::range(const Vector<Scalar>& v, int f) const {
+  return Kokkos::subview(v, fragment_range(d_, fragments_, f));
+}
+
+template <class Scalar>
+double QuantizedAnchorExchange<Scalar>::complete(int fragment) {
+  if (fragment == AnchorExchange<Scalar>::kAll) {
+    double waited = 0;
+    for (int f = 0; f < fragments_; ++f) waited += complete(f);
+    return waited;
+  }
+  Part& p = parts_[static_cast<std::size_t>(fragment)];
   const double before = ctx_.timers.seconds(Phase::Wait);
   {
     Timers::Scope t(ctx_.timers, Phase::Wait);
-    request_.wait();
+    p.request.wait();
   }
   const double waited = ctx_.timers.seconds(Phase::Wait) - before;
-  if (!pending_) return waited;
-  pending_ = false;
+  if (!p.pending) return waited;
+  p.pending = false;
   ctx_.compute([&] {
-    kernels::dequantize_mean(ctx_.exec, recv_, ctx_.comm.size(), format_, anchor(), true);
+    kernels::dequantize_mean(ctx_.exec, p.recv, ctx_.comm.size(), p.format,
+                             range(anchor(), fragment), true);
   });
   return waited;
 }
 
 template <class Scalar>
 void QuantizedAnchorExchange<Scalar>::progress() {
-  if (!request_.active()) return;
   Timers::Scope t(ctx_.timers, Phase::Comm);
-  request_.test();
+  for (Part& p : parts_)
+    if (p.request.active()) p.request.test();
 }
 
 template <class Scalar>
-void QuantizedAnchorExchange<Scalar>::post(Index k, int /*fragment*/) {
+void QuantizedAnchorExchange<Scalar>::post(Index k, int fragment) {
+  if (fragment == AnchorExchange<Scalar>::kAll) {
+    for (int f = 0; f < fragments_; ++f) post(k, f);
+    return;
+  }
+  Part& p = parts_[static_cast<std::size_t>(fragment)];
+  const Vector<Scalar> delta = range(delta_, fragment);
   ctx_.compute([&] {
-    const Scalar norm = static_cast<Scalar>(kernels::norm2(ctx_.exec, delta_));
-    kernels::quantize_pack(ctx_.exec, delta_, norm, format_, rng_, std::uint64_t(k) << 32, send_);
+    const Scalar norm = static_cast<Scalar>(kernels::norm2(ctx_.exec, delta));
+    kernels::quantize_pack(ctx_.exec, delta, norm, p.format, rng_, std::uint64_t(k) << 32, p.send);
   });
   {
     Timers::Scope t(ctx_.timers, Phase::Comm);
-    request_ = ctx_.comm.iallgather(ctx_.exec, send_, recv_);
+    p.request = ctx_.comm.iallgather(ctx_.exec, p.send, p.recv);
   }
-  pending_ = true;
+  p.pending = true;
 }
 
 template <class Scalar>
 double QuantizedAnchorExchange<Scalar>::injected_seconds() const {
-  // The injected network for the message's bytes (a calibrated d-vector allreduce is not it).
-  return ctx_.comm.network_model().seconds(format_.bytes());
+  // The injected network for one fragment's message (a calibrated allreduce is not it).
+  return ctx_.comm.network_model().seconds(parts_.front().format.bytes());
 }
 
 template <class Scalar>

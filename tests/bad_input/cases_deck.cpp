@@ -195,10 +195,6 @@ std::vector<Case> deck_cases() {
        tiny("--set algorithm.name=overlap_local_sgd --set algorithm.tau=8 "
             "--set algorithm.fragments=3"),
        "algorithm.fragments: 3 fragments do not divide algorithm.tau = 8"},
-      {"fragments_with_a_quantized_anchor",
-       tiny("--set algorithm.name=overlap_local_sgd --set algorithm.tau=4 "
-            "--set algorithm.fragments=2 --set algorithm.anchor_compression=quantize"),
-       "algorithm.fragments: fragments are built for the plain anchor exchange, not quantize"},
       {"fragments_with_timed_rounds", timed("--set algorithm.fragments=2"),
        "algorithm.fragments: fragments and timed rounds do not combine"},
       {"fragments_beyond_the_parameters",

@@ -16,6 +16,7 @@
 #include <olsgd/kernels/quantize.hpp>
 
 #include <cstdint>
+#include <vector>
 
 namespace olsgd {
 
@@ -42,7 +43,8 @@ double quantized_scratch_bytes(double d, double bits, double scalar_bytes, int r
 
 // State segment: anchor. The packed messages are scratch: complete() (also before a
 // checkpoint) applies messages in flight to the anchor, which the next sync would have done
-// with the same bits, so a restart continues the same trajectory.
+// with the same bits, so a restart continues the same trajectory. Split into fragments, each
+// range is quantized with its own norm and travels in its own allgather.
 template <class Scalar>
 class QuantizedAnchorExchange final : public AnchorExchange<Scalar> {
  public:
@@ -51,23 +53,32 @@ class QuantizedAnchorExchange final : public AnchorExchange<Scalar> {
   void start(const FlatState<Scalar>& state) override;
   Vector<Scalar> anchor() const override { return state_->segment(anchor_); }
   typename AnchorExchange<Scalar>::Message message() const override { return {delta_, 1, true}; }
-  double complete(int fragment) override;  // one fragment: 0 or kAll
+  void split(int fragments) override { fragments_ = fragments; }
+  double complete(int fragment) override;
   void progress() override;
   void post(Index k, int fragment) override;
   double network_seconds() const override { return injected_seconds(); }
   double injected_seconds() const override;
 
  private:
+  // One fragment's messages (the whole vector unsplit), each quantized with its own norm.
+  struct Part {
+    kernels::QuantizedFormat format;
+    WordVector send, recv;  // this rank's message; everyone's, in rank order
+    comm::Request request;  // the messages posted at the fragment's last sync
+    bool pending = false;   // posted and not yet applied to the anchor
+  };
+  Vector<Scalar> range(const Vector<Scalar>& v, int f) const;
+
   ExchangeContext ctx_;
   Index d_;
-  kernels::QuantizedFormat format_;
+  std::int64_t levels_;
+  int fragments_ = 1;
   CounterRng rng_;
   const FlatState<Scalar>* state_ = nullptr;
   std::size_t anchor_ = 0;
-  Vector<Scalar> delta_;    // x_i - z at a sync
-  WordVector send_, recv_;  // this rank's message; everyone's, in rank order
-  comm::Request request_;   // the messages posted at the last sync
-  bool pending_ = false;    // messages posted and not yet applied to the anchor
+  Vector<Scalar> delta_;  // x_i - z at a sync
+  std::vector<Part> parts_;
 };
 
 // Host state: algorithm.levels, the s of the next step.
