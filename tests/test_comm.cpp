@@ -274,7 +274,8 @@ TEST(request, waits_split_into_peer_and_network) {
   const double peer2 = comm.peer_wait_s() - peer;
   if (comm.rank() == last) {
     EXPECT_LT(peer2, 0.01 + 0.25 * late);
-    EXPECT_GE(waited, delay);
+    // (The wait starts a little after this rank's post, which the delay counts from.)
+    EXPECT_GE(waited, 0.9 * delay);
   } else {
     EXPECT_GT(peer2, 0.5 * late);
     EXPECT_GE(waited, peer2 + 0.9 * delay);
