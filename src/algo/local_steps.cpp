@@ -38,12 +38,8 @@ std::vector<std::string> split(const std::string& line, char sep) {
   return out;
 }
 
-bool whole_number(const std::string& s, long long lo, long long hi, long long& v) {
-  if (s.empty() || s.size() > 18) return false;
-  for (char ch : s)
-    if (ch < '0' || ch > '9') return false;
-  v = std::stoll(s);
-  return v >= lo && v <= hi;
+bool whole_number(const std::string& s, std::int64_t lo, std::int64_t hi, std::int64_t& v) {
+  return parse_int(s, v) && v >= lo && v <= hi;
 }
 }  // namespace
 
@@ -69,7 +65,7 @@ std::map<Index, std::vector<int>> read_local_steps(const std::string& path, Inde
     if (cells.size() != header.size())
       throw InputError(where, std::to_string(cells.size()) + " cells, the header has " +
                                   std::to_string(header.size()) + " (a truncated file?)");
-    long long step = 0;
+    std::int64_t step = 0;
     if (!whole_number(cells[step_col], 1, INT64_MAX / 2, step) || step % tau != 0)
       throw InputError(where, "step '" + cells[step_col] + "' is not a round's end at tau " +
                                   std::to_string(tau) + " (replay with the recorded tau)");
@@ -78,7 +74,7 @@ std::map<Index, std::vector<int>> read_local_steps(const std::string& path, Inde
       throw InputError(where, "no local steps: not the syncs.csv of a timed run");
     std::vector<int> counts;
     for (const std::string& c : split(cells[steps_col], ';')) {
-      long long v = 0;
+      std::int64_t v = 0;
       if (!whole_number(c, 1, tau, v))
         throw InputError(
             where, "local step count '" + c + "' is not in [1, tau = " + std::to_string(tau) + "]");

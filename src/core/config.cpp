@@ -12,6 +12,13 @@
 #include <functional>
 
 namespace olsgd {
+
+bool parse_int(const std::string& text, std::int64_t& out) {
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end;
+}
+
 namespace {
 
 // Longest injected delay or latency per collective, seconds.
@@ -26,12 +33,6 @@ struct Field {
 
 std::string quoted(const std::string& s) {
   return "'" + s + "'";
-}
-
-bool parse_int(const std::string& text, std::int64_t& out) {
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, out);
-  return ec == std::errc() && ptr == end;
 }
 
 bool parse_double(const std::string& text, double& out) {

@@ -229,6 +229,9 @@ std::string format_double(double v);
 
 const char* precision_name(Precision p);
 
+// The whole of `text` as a decimal integer (an optional '-', digits, nothing else, in range).
+bool parse_int(const std::string& text, std::int64_t& out);
+
 // "256,128" -> {256, 128}; "" -> {} (no hidden layer). Throws std::invalid_argument.
 std::vector<Index> parse_widths(const std::string& text);
 
