@@ -91,6 +91,11 @@ TEST_F(CheckpointTest, restart_continues_the_exact_trajectory_of_every_algorithm
        "optimizer.momentum=0.5"},
       {"algorithm.name=overlap_local_sgd", "algorithm.tau=6", "algorithm.fragments=2",
        "algorithm.anchor_compression=quantize", "quantize.bits=3"},
+      // Two levels: the cross-group average in flight lands and is gathered early.
+      {"algorithm.name=overlap_local_sgd", "algorithm.tau=2", "algorithm.group_size=1",
+       "algorithm.group_rounds=3", "optimizer.momentum=0.5"},
+      {"algorithm.name=overlap_local_sgd_momentum", "algorithm.anchor_momentum=0.5",
+       "algorithm.group_size=node", "algorithm.group_rounds=2"},
       // Messages in flight at a checkpoint reach the anchor early, with the same bits.
       {"algorithm.name=overlap_local_sgd", "algorithm.anchor_compression=quantize",
        "quantize.bits=3", "optimizer.momentum=0.5"},

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <stdexcept>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -198,6 +200,54 @@ TEST(request, staged_collectives_give_what_direct_ones_give) {
   }
   comm.force_host_staging(false);
   EXPECT_EQ(comm.stages(), !host_memory);  // device memory cannot go unstaged
+}
+
+TEST(comm, split_levels_reduce_scatter_and_gather_ranges_into_the_parents_totals) {
+  Communicator world(MPI_COMM_WORLD);
+  const int m = world.size(), r = world.rank();
+  // Groups of two consecutive ranks where there are two (a last odd rank alone), and the
+  // members of equal index across them.
+  auto group = world.split(r / 2, r);
+  auto cross = world.split(group->rank(), r);
+  EXPECT_EQ(group->size(), (r / 2) * 2 + 1 < m ? 2 : 1);
+  EXPECT_EQ(cross->size(), group->rank() == 0 ? (m + 1) / 2 : m / 2);
+  for (const bool staged : {false, true}) {
+    group->force_host_staging(staged);
+    const int k = group->size();
+    const std::vector<int> counts = k == 2 ? std::vector<int>{4, 3} : std::vector<int>{7};
+    const olsgd::comm::TrafficCounter before = world.traffic();
+    // Element i of the group's sum: the sum over the members q of 10 q + i.
+    auto send = ramp(7, 10 * group->rank());
+    olsgd::Vector<double> mine("mine", counts[group->rank()]);
+    group->reduce_scatter_sum(olsgd::ExecSpace(), send, mine, counts);
+    const int first = group->rank() == 0 ? 0 : 4, base = k == 2 ? 10 : 0;
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), mine);
+    for (int i = 0; i < counts[group->rank()]; ++i) ASSERT_DOUBLE_EQ(h(i), base + k * (first + i));
+    // Each member's range (its rank times 100) to both.
+    olsgd::Vector<double> v("v", 7);
+    Kokkos::deep_copy(Kokkos::subview(v, std::make_pair(first, first + counts[group->rank()])),
+                      100.0 * (group->rank() + 1));
+    group->allgather_ranges(olsgd::ExecSpace(), v, counts);
+    auto hv = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+    for (int i = 0; i < 7; ++i) ASSERT_EQ(hv(i), k == 2 && i >= 4 ? 200.0 : 100.0) << i;
+    // The split's traffic is the parent's: payload 7 and 4 or 3 (or 7) numbers.
+    const olsgd::comm::TrafficCounter& after = world.traffic();
+    EXPECT_EQ(after.calls - before.calls, 2);
+    EXPECT_DOUBLE_EQ(after.payload_bytes - before.payload_bytes,
+                     (7 + counts[group->rank()]) * sizeof(double));
+    EXPECT_DOUBLE_EQ(after.wire_bytes - before.wire_bytes,
+                     ((k - 1.0) / k * 7 + (k - 1.0) * counts[group->rank()]) * sizeof(double));
+  }
+  // Waits on a level are the parent's too: a group member waits for the other's late post.
+  if (m >= 2) {
+    const double peer_before = world.peer_wait_s();
+    if (r == 1) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto x = ramp(7, r);
+    group->allreduce_sum(olsgd::ExecSpace(), x);
+    if (r == 0) {
+      EXPECT_GE(world.peer_wait_s() - peer_before, 0.04);
+    }
+  }
 }
 
 TEST(request, injected_delay_behaves_like_a_slow_network) {

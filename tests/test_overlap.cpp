@@ -54,14 +54,26 @@ State reference(const Config& c, int m, int rank) {
     ranks[r].bm.assign(d, 0.0);
   }
   std::vector<double> z(d, 0.0);  // the anchor: x0 until the first average arrives
+  // Two levels (§2f): groups of g consecutive ranks (a node: all of them here) average their
+  // models every tau steps; the anchor round is H such rounds.
+  const bool two = a.group_size != "none";
+  const int g = !two ? 1 : a.group_size == "node" ? m : std::stoi(a.group_size);
+  const Index round = a.tau * (two ? a.group_rounds : 1);
   // With F fragments (§2e) fragment f syncs (f+1) tau/F steps into each round, on its range.
   const int F = static_cast<int>(a.fragments);
-  const Index period = a.tau / F;
+  const Index period = round / F;
   std::vector<std::vector<double>> pending(F);  // each fragment's sum posted last, in flight
   auto range = [&](int f) { return std::make_pair(d * f / F, d * (f + 1) / F); };
   for (Index k = 0; k < c.run.steps; ++k) {
     for (int r = 0; r < m; ++r)  // lines 1-2
       test::local_opt(ranks[r].x, ranks[r].v, ls.gradient(r, k, ranks[r].x), o, o.lr);
+    if (two && (k + 1) % a.tau == 0)
+      for (int first = 0; first < m; first += g)
+        for (Index j = 0; j < d; ++j) {
+          double sum = 0;
+          for (int r = first; r < first + g; ++r) sum += ranks[r].x[j];
+          for (int r = first; r < first + g; ++r) ranks[r].x[j] = sum / g;
+        }
     if ((k + 1) % period != 0) continue;  // line 4
     const int f = static_cast<int>(((k + 1) / period - 1) % F);
     const auto [lo, hi] = range(f);
@@ -144,6 +156,51 @@ TEST(overlap, fragments_send_the_same_bytes_in_bursts_f_times_smaller) {
     EXPECT_GE(o->syncs.t_network / o->syncs.count, 0.002);
     EXPECT_NEAR(o->syncs.delay / o->syncs.count, 0.002, 1e-12);
   }
+}
+
+TEST(overlap, two_levels_match_the_host_reference) {
+  // Groups of 1, of every rank (node) and of 2; H = 1, 2, 3; 61 steps end inside a round.
+  const int m = world_size();
+  for (const char* size : {"1", "node"})
+    for (const char* rounds : {"1", "2", "3"})
+      expect_matches_reference({std::string("algorithm.group_size=") + size,
+                                std::string("algorithm.group_rounds=") + rounds});
+  if (m % 2 == 0) {
+    expect_matches_reference({"algorithm.group_size=2", "algorithm.group_rounds=2"});
+    expect_matches_reference({"algorithm.group_size=2", "algorithm.group_rounds=3",
+                              "optimizer.momentum=0.9", "algorithm.tau=3"});
+    expect_matches_reference({"algorithm.name=overlap_local_sgd_momentum",
+                              "algorithm.anchor_momentum=0.5", "algorithm.group_size=2",
+                              "algorithm.group_rounds=2"});
+  }
+}
+
+TEST(overlap, groups_of_one_at_h_1_are_flat_overlap_bit_for_bit) {
+  // The cross level then holds every rank and the whole model: the same sum as flat Overlap.
+  EXPECT_EQ(run(deck({"algorithm.group_size=1"})), run(deck({})));
+}
+
+TEST(overlap, two_levels_send_one_range_per_rank_across_groups) {
+  // d = 12 doubles, tau 4, H 2, 48 steps: 12 group averages, 6 of them also anchor rounds.
+  const int m = world_size(), k = m % 2 == 0 ? 2 : 1, groups = m / k;
+  const Config c = deck({"run.steps=48", "algorithm.group_size=" + std::to_string(k),
+                         "algorithm.group_rounds=2", "comm.latency_s=0.002"});
+  comm::Communicator comm(MPI_COMM_WORLD);
+  const RunOutcome out = run_training(c, comm, {});
+  const double model = 12 * sizeof(double), range = model / k;
+  // Inside a group: an allreduce of the model per inner round, a reduce-scatter and an
+  // allgather of the ranges per anchor round (none for groups of one); across: one range.
+  const double inside = k > 1 ? 12 * model + 6 * (model + range) : 0;
+  const double inside_wire =
+      k > 1 ? 12 * 2.0 * (k - 1) / k * model + 6 * ((k - 1.0) / k * model + (k - 1) * range) : 0;
+  EXPECT_EQ(out.traffic.calls, (k > 1 ? 12 + 6 * 2 : 0) + 6);
+  EXPECT_DOUBLE_EQ(out.traffic.payload_bytes, inside + 6 * range);
+  EXPECT_DOUBLE_EQ(out.traffic.wire_bytes, inside_wire + 6 * 2.0 * (groups - 1) / groups * range);
+  // The injected latency is the slow link's only: the 6 anchor rounds carry it, the 6 group
+  // averages between them none.
+  EXPECT_EQ(out.syncs.count, 12);
+  EXPECT_NEAR(out.syncs.delay, 6 * 0.002, 1e-12);
+  EXPECT_EQ(out.algorithm, "overlap_local_sgd_two_level");
 }
 
 TEST(overlap, edge_cases_match_the_host_reference) {

@@ -1,6 +1,7 @@
 #include <olsgd/algo/overlap_local_sgd.hpp>
 #include <olsgd/algo/plain_exchange.hpp>
 #include <olsgd/algo/registry.hpp>
+#include <olsgd/algo/two_level_exchange.hpp>
 #include <olsgd/core/error.hpp>
 #include <olsgd/kernels/overlap.hpp>
 
@@ -71,14 +72,19 @@ double OverlapLocalSgd<Scalar>::step_with(Index k, const IndexVector& batch, boo
     local_steps_.stepped(this->compute_since_sync());
   }
   if (p_.progress_every > 0 && (k + 1) % p_.progress_every == 0) exchange_->progress();
-  if (may_sync)
-    if (const int f = fragment_due(k); f >= 0) sync(k, f);
+  if (may_sync) {
+    if (const int f = fragment_due(k); f >= 0)
+      sync(k, f);
+    else if ((k + 1) % p_.tau == 0)
+      average_group(k);  // two levels: an inner round's end (one level: never here)
+  }
   return loss;
 }
 
 template <class Scalar>
 int OverlapLocalSgd<Scalar>::fragment_due(Index k) const {
-  const Index period = p_.tau / p_.fragments;  // the deck check makes it whole
+  // The deck check makes it whole (fragments and two levels do not combine).
+  const Index period = p_.tau * exchange_->inner_rounds() / p_.fragments;
   if ((k + 1) % period != 0) return -1;
   return static_cast<int>(((k + 1) / period - 1) % p_.fragments);
 }
@@ -87,7 +93,9 @@ template <class Scalar>
 void OverlapLocalSgd<Scalar>::sync(Index k, int f) {
   auto& ctx = this->ctx_;
   SyncRecord r;
-  r.t_wait = exchange_->complete(f);  // z := the average posted at the previous sync
+  const double before = ctx.timers.seconds(Phase::Comm);
+  exchange_->average_group(this->params());  // two levels: the group's model is pulled and sent
+  r.t_wait = exchange_->complete(f);         // z := the average posted at the previous sync
   release_pending();
   if (local_steps_.timed()) {
     const int n = local_steps_.end_round(ctx.comm);
@@ -110,7 +118,6 @@ void OverlapLocalSgd<Scalar>::sync(Index k, int f) {
       kernels::pull_to_anchor(ctx.exec, x, z, send, p_.alpha, msg.scale);
   });
   if (this->observing_buffers()) buffers.posted = snapshot(ctx.exec, msg.buffer);
-  const double before = ctx.timers.seconds(Phase::Comm);
   exchange_->post(k, f);
   r.t_exposed = r.t_wait + (ctx.timers.seconds(Phase::Comm) - before);
   const double network = exchange_->network_seconds(), injected = exchange_->injected_seconds();
@@ -118,6 +125,15 @@ void OverlapLocalSgd<Scalar>::sync(Index k, int f) {
     pending_ = Pending{this->close_sync(k, r, network, injected), buffers};
   else
     this->report_sync(k, r, network, injected, buffers);
+}
+
+template <class Scalar>
+void OverlapLocalSgd<Scalar>::average_group(Index k) {
+  SyncRecord r;
+  const double before = this->ctx_.timers.seconds(Phase::Comm);
+  exchange_->average_group(this->params());
+  r.t_exposed = this->ctx_.timers.seconds(Phase::Comm) - before;
+  this->report_sync(k, r, exchange_->group_network_seconds(), exchange_->group_injected_seconds());
 }
 
 template <class Scalar>
@@ -152,8 +168,12 @@ template class OverlapLocalSgd<double>;
 namespace {
 std::vector<std::string> overlap_keys(const Config& c, bool momentum_variant) {
   std::vector<std::string> keys = local_optimizer_keys();
-  keys.insert(keys.end(), {"algorithm.tau", "algorithm.alpha", "algorithm.fragments",
-                           "algorithm.local_steps", "comm.progress_every", "comm.progress_thread"});
+  keys.insert(keys.end(),
+              {"algorithm.tau", "algorithm.alpha", "algorithm.fragments", "algorithm.local_steps",
+               "algorithm.group_size", "comm.progress_every", "comm.progress_thread"});
+  if (two_levels(c))
+    keys.insert(keys.end(), {"algorithm.group_rounds", "comm.group_delay_s", "comm.group_latency_s",
+                             "comm.group_bandwidth_Bps"});
   if (c.algorithm.local_steps == "timed")
     keys.insert(keys.end(),
                 {"algorithm.round_budget_s", "algorithm.step_weighting", "algorithm.replay_steps"});
@@ -167,9 +187,15 @@ std::vector<std::string> overlap_keys(const Config& c, bool momentum_variant) {
   return keys;
 }
 
+constexpr const char* kTwoLevelSuffix = "_two_level";
+
 template <class Scalar>
 std::unique_ptr<Algorithm<Scalar>> make(const TrainingContext<Scalar>& t) {
   const Config& c = t.config;
+  if (two_levels(c))
+    return std::make_unique<OverlapLocalSgd<Scalar>>(
+        t, OverlapParams::from(c), two_level_anchor_exchange<Scalar>(GroupParams::from(c)),
+        std::string("overlap_local_sgd") + kTwoLevelSuffix);
   const AnchorExchangeEntry* e = find_anchor_exchange(c.algorithm.anchor_compression);
   return std::make_unique<OverlapLocalSgd<Scalar>>(
       t, OverlapParams::from(c), anchor_exchange_factory<Scalar>(c),
@@ -178,9 +204,13 @@ std::unique_ptr<Algorithm<Scalar>> make(const TrainingContext<Scalar>& t) {
 
 template <class Scalar>
 std::unique_ptr<Algorithm<Scalar>> make_momentum(const TrainingContext<Scalar>& t) {
-  return std::make_unique<OverlapLocalSgd<Scalar>>(t, OverlapParams::from(t.config),
-                                                   plain_anchor_exchange<Scalar>(),
-                                                   "overlap_local_sgd_momentum", nullptr, true);
+  const Config& c = t.config;
+  const bool two = two_levels(c);
+  return std::make_unique<OverlapLocalSgd<Scalar>>(
+      t, OverlapParams::from(c),
+      two ? two_level_anchor_exchange<Scalar>(GroupParams::from(c))
+          : plain_anchor_exchange<Scalar>(),
+      std::string("overlap_local_sgd_momentum") + (two ? kTwoLevelSuffix : ""), nullptr, true);
 }
 
 double local_momentum_copies(const Config& c) {
@@ -197,6 +227,21 @@ void check_overlap_fragments(const Config& c, const DeckCheck& deck) {
   deck.require(c.algorithm.local_steps == "fixed", "algorithm.fragments",
                "fragments and timed rounds do not combine (a round's weights would differ by "
                "fragment); use algorithm.local_steps fixed");
+}
+
+void check_overlap_groups(const Config& c, const DeckCheck& deck) {
+  deck.require(group_size_problem(c.algorithm.group_size, deck.ranks).empty(),
+               "algorithm.group_size", group_size_problem(c.algorithm.group_size, deck.ranks));
+  if (!two_levels(c)) return;
+  auto alone = [&](bool ok, const char* key, const std::string& what) {
+    deck.require(ok, key,
+                 what + " and two levels (algorithm.group_size " + c.algorithm.group_size +
+                     ") do not combine");
+  };
+  alone(c.algorithm.fragments == 1, "algorithm.fragments", "a fragmented sync");
+  alone(c.algorithm.local_steps == "fixed", "algorithm.local_steps", "timed rounds");
+  alone(c.algorithm.anchor_compression == "none", "algorithm.anchor_compression",
+        "the " + c.algorithm.anchor_compression + " anchor exchange");
 }
 
 void check_overlap_local_steps(const Config& c, const DeckCheck& deck) {
@@ -229,6 +274,7 @@ extern const AlgorithmEntry kOverlapLocalSgd = {
       check_overlap_alpha(c, deck);
       check_overlap_local_steps(c, deck);
       check_overlap_fragments(c, deck);
+      check_overlap_groups(c, deck);
     },
     [](const Config& c) {
       const AnchorExchangeEntry* e = find_anchor_exchange(c.algorithm.anchor_compression);
@@ -253,6 +299,7 @@ extern const AlgorithmEntry kOverlapLocalSgdMomentum = {
       check_overlap_alpha(c, deck);
       check_overlap_local_steps(c, deck);
       check_overlap_fragments(c, deck);
+      check_overlap_groups(c, deck);
       deck.require(c.algorithm.anchor_momentum > 0, "algorithm.anchor_momentum",
                    "the momentum variant needs algorithm.anchor_momentum in (0, 1) (use "
                    "overlap_local_sgd for none)");

@@ -33,6 +33,31 @@ Communicator::Communicator(MPI_Comm comm) {
   epoch_ = Request::Clock::now();
 }
 
+Communicator::Communicator(MPI_Comm comm, const Communicator& parent)
+    : epoch_(parent.epoch_),
+      waits_(parent.waits_),
+      traffic_(parent.traffic_),
+      progress_(parent.progress_),
+      comm_(comm),
+      stage_(parent.stage_) {
+  MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+}
+
+std::unique_ptr<Communicator> Communicator::split(int color, int key) const {
+  MPI_Comm sub = MPI_COMM_NULL;
+  check(MPI_Comm_split(comm_, color, key, &sub), "MPI_Comm_split");
+  return std::unique_ptr<Communicator>(new Communicator(sub, *this));
+}
+
+std::unique_ptr<Communicator> Communicator::split_by_node() const {
+  MPI_Comm sub = MPI_COMM_NULL;
+  check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &sub),
+        "MPI_Comm_split_type");
+  return std::unique_ptr<Communicator>(new Communicator(sub, *this));
+}
+
 double Communicator::job_seconds() const {
   return std::chrono::duration<double>(Request::Clock::now() - epoch_).count();
 }
@@ -45,10 +70,10 @@ Communicator::~Communicator() {
 
 double Communicator::count(std::size_t bytes, double wire_bytes) {
   const double delay = network_.seconds(bytes);
-  traffic_.calls += 1;
-  traffic_.payload_bytes += static_cast<double>(bytes);
-  traffic_.wire_bytes += wire_bytes;
-  traffic_.delay_s += delay;
+  traffic_->calls += 1;
+  traffic_->payload_bytes += static_cast<double>(bytes);
+  traffic_->wire_bytes += wire_bytes;
+  traffic_->delay_s += delay;
   return delay;
 }
 
@@ -80,7 +105,7 @@ bool Communicator::start_progress_thread() {
   int level = MPI_THREAD_SINGLE;
   MPI_Query_thread(&level);
   if (level < MPI_THREAD_MULTIPLE) return false;
-  if (!progress_) progress_ = std::make_unique<ProgressThread>();
+  if (!progress_) progress_ = std::make_shared<ProgressThread>();
   return true;
 }
 
@@ -236,14 +261,100 @@ Request Communicator::iallgather(const ExecSpace& exec, const WordVector& send,
 
 Request Communicator::iallgather_beside(const double* send, int n, double* recv) {
   const double bytes = static_cast<double>(n) * sizeof(double);
-  traffic_.payload_bytes += bytes;
-  traffic_.wire_bytes += static_cast<double>(size_ - 1) * bytes;
+  traffic_->payload_bytes += bytes;
+  traffic_->wire_bytes += static_cast<double>(size_ - 1) * bytes;
   auto state = std::make_shared<Request::State>();  // no post times, no delay: it rides along
   check(MPI_Iallgather(send, n, MPI_DOUBLE, recv, n, MPI_DOUBLE, comm_, &state->requests[0]),
         "MPI_Iallgather");
   if (progress_) progress_->adopt(state);
   return Request(std::move(state));
 }
+
+namespace {
+// Offsets of consecutive ranges of `counts`, and their total.
+std::vector<int> offsets(const std::vector<int>& counts, std::size_t& total) {
+  std::vector<int> out(counts.size());
+  total = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    out[r] = static_cast<int>(total);
+    total += static_cast<std::size_t>(counts[r]);
+  }
+  return out;
+}
+}  // namespace
+
+template <class Scalar>
+void Communicator::reduce_scatter_sum(const ExecSpace& exec, const Vector<Scalar>& send,
+                                      const Vector<Scalar>& mine, const std::vector<int>& counts) {
+  Activity::Collective mark;
+  std::size_t n = 0;
+  offsets(counts, n);
+  if (counts.size() != static_cast<std::size_t>(size_) || send.extent(0) != n ||
+      mine.extent(0) != static_cast<std::size_t>(counts[rank_]) ||
+      n > static_cast<std::size_t>(INT_MAX))
+    throw std::runtime_error("reduce_scatter_sum: the ranges do not cover the buffers");
+  Request::State timing;
+  post_time(timing, count(n * sizeof(Scalar), (size_ - 1.0) / size_ * n * sizeof(Scalar)));
+  exec.fence();  // the kernels that wrote `send` must be done before MPI reads it
+  if (!stage_) {
+    check(MPI_Reduce_scatter(send.data(), mine.data(), counts.data(), mpi_datatype<Scalar>(),
+                             MPI_SUM, comm_),
+          "MPI_Reduce_scatter");
+  } else {
+    using HostView = Kokkos::View<Scalar*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
+    auto* buf = static_cast<Scalar*>(staging((n + mine.extent(0)) * sizeof(Scalar)));
+    HostView host_send(buf, n), host_mine(buf + n, mine.extent(0));
+    Kokkos::deep_copy(exec, host_send, send);
+    exec.fence();
+    check(MPI_Reduce_scatter(host_send.data(), host_mine.data(), counts.data(),
+                             mpi_datatype<Scalar>(), MPI_SUM, comm_),
+          "MPI_Reduce_scatter");
+    Kokkos::deep_copy(exec, mine, host_mine);
+    exec.fence();
+  }
+  finish_blocking(timing);
+}
+
+template <class Scalar>
+void Communicator::allgather_ranges(const ExecSpace& exec, const Vector<Scalar>& v,
+                                    const std::vector<int>& counts) {
+  Activity::Collective mark;
+  std::size_t n = 0;
+  const std::vector<int> displs = offsets(counts, n);
+  if (counts.size() != static_cast<std::size_t>(size_) || v.extent(0) != n ||
+      n > static_cast<std::size_t>(INT_MAX))
+    throw std::runtime_error("allgather_ranges: the ranges do not cover the buffer");
+  const std::size_t mine = static_cast<std::size_t>(counts[rank_]) * sizeof(Scalar);
+  Request::State timing;
+  post_time(timing, count(mine, (size_ - 1.0) * mine));
+  exec.fence();  // the kernels that wrote `v` must be done before MPI reads it
+  auto gather = [&](Scalar* data) {
+    check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, counts.data(), displs.data(),
+                         mpi_datatype<Scalar>(), comm_),
+          "MPI_Allgatherv");
+  };
+  if (!stage_) {
+    gather(v.data());
+  } else {
+    Kokkos::View<Scalar*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> host(
+        static_cast<Scalar*>(staging(n * sizeof(Scalar))), n);
+    Kokkos::deep_copy(exec, host, v);
+    exec.fence();
+    gather(host.data());
+    Kokkos::deep_copy(exec, v, host);
+    exec.fence();
+  }
+  finish_blocking(timing);
+}
+
+#define OLSGD_LEVEL_COLLECTIVES(Scalar)                                                         \
+  template void Communicator::reduce_scatter_sum<Scalar>(                                       \
+      const ExecSpace&, const Vector<Scalar>&, const Vector<Scalar>&, const std::vector<int>&); \
+  template void Communicator::allgather_ranges<Scalar>(const ExecSpace&, const Vector<Scalar>&, \
+                                                       const std::vector<int>&);
+OLSGD_LEVEL_COLLECTIVES(float)
+OLSGD_LEVEL_COLLECTIVES(double)
+#undef OLSGD_LEVEL_COLLECTIVES
 
 bool Communicator::same_on_all_ranks(std::uint64_t value) const {
   Activity::Collective mark;

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <utility>
 
 namespace olsgd {
 namespace {
@@ -159,7 +160,7 @@ void validate(Config& c, const Origins& o, int ranks) {
       [&](const std::string& key, const std::string& message) {
         if (o.count(key)) c.warnings.push_back(o.at(key) + ": " + key + ": " + message);
       },
-      [&](const std::string& key) { return o.count(key) > 0; }};
+      [&](const std::string& key) { return o.count(key) > 0; }, ranks};
   if (model.check) model.check(c, deck);
   const bool synthetic = d.kind == "synthetic_least_squares";
   const bool quadratic = d.kind == "synthetic_quadratic";
@@ -204,8 +205,11 @@ void validate(Config& c, const Origins& o, int ranks) {
             std::to_string(c.run.steps) +
             "), so a stop signal would never stop the run; use at most " +
             std::to_string(std::max<Index>(1, (c.run.steps - 1) / 2)));
-  check(c.comm.bandwidth_Bps == 0 || c.comm.bandwidth_Bps >= 1, o, c, "comm.bandwidth_Bps",
-        "must be 0 (no limit) or at least 1 byte/s, got " + format_double(c.comm.bandwidth_Bps));
+  for (const auto& [key, bandwidth] :
+       {std::pair{"comm.bandwidth_Bps", c.comm.bandwidth_Bps},
+        std::pair{"comm.group_bandwidth_Bps", c.comm.group_bandwidth_Bps}})
+    check(bandwidth == 0 || bandwidth >= 1, o, c, key,
+          "must be 0 (no limit) or at least 1 byte/s, got " + format_double(bandwidth));
   // The learning models default to float32, as the frameworks users compare with.
   if (labelled && !o.count("run.precision")) c.run.precision = Precision::Float32;
   check(d.min_eig <= d.max_eig, o, c, "data.min_eig",

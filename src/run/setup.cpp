@@ -19,6 +19,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace olsgd {
@@ -112,16 +113,20 @@ void build_run(RunParts<Scalar>& run, const RunObservers& obs, RunOutcome& out) 
   run.model = make_model(cfg, data, run.loaded.quadratic ? &*run.loaded.quadratic : nullptr, rank);
   Model<Scalar>& model = *run.model;
   const comm::NetworkModel network{cfg.comm.delay_s, cfg.comm.latency_s, cfg.comm.bandwidth_Bps};
+  const comm::NetworkModel group_network{cfg.comm.group_delay_s, cfg.comm.group_latency_s,
+                                         cfg.comm.group_bandwidth_Bps};
   // Injected time is slept for real, so it must stay a time a job can wait (and a sleep the
   // clock can represent): the largest message is the whole model.
   const std::size_t model_bytes = static_cast<std::size_t>(model.num_params()) * sizeof(Scalar);
-  if (network.seconds(model_bytes) > kMaxCollectiveSeconds)
-    throw InputError("comm.bandwidth_Bps",
-                     "the injected network makes one collective of the model's " +
-                         std::to_string(model_bytes) + " bytes take " +
-                         std::to_string(network.seconds(model_bytes)) + " s (at most " +
-                         std::to_string(static_cast<int>(kMaxCollectiveSeconds)) +
-                         " s is modelled); raise comm.bandwidth_Bps");
+  for (const auto& [net, key] : {std::pair{network, "comm.bandwidth_Bps"},
+                                 std::pair{group_network, "comm.group_bandwidth_Bps"}})
+    if (net.seconds(model_bytes) > kMaxCollectiveSeconds)
+      throw InputError(key, std::string("the injected network makes one collective of the "
+                                        "model's ") +
+                                std::to_string(model_bytes) + " bytes take " +
+                                std::to_string(net.seconds(model_bytes)) + " s (at most " +
+                                std::to_string(static_cast<int>(kMaxCollectiveSeconds)) +
+                                " s is modelled); raise " + key);
   comm.set_network_model(network);
   if (cfg.comm.progress_thread) start_progress_thread(comm);
   out.progress_thread = comm.has_progress_thread();

@@ -27,6 +27,14 @@ Case::Prepare timed(std::string extra) {
       extra);
 }
 
+// The tiny run as two-level Overlap (groups of one rank, tau 4), and `extra`.
+Case::Prepare groups(std::string extra) {
+  return tiny(
+      "--set algorithm.name=overlap_local_sgd --set algorithm.tau=4 "
+      "--set algorithm.group_size=1 " +
+      extra);
+}
+
 // The timed tiny run replaying a syncs.csv holding `text` (none: a path that does not exist).
 const std::string kSyncsHeader =
     "sync,step,t_compute,t_exposed,t_wait,t_peer,t_network,delay,hidden_frac,levels,local_steps\n";
@@ -201,6 +209,32 @@ std::vector<Case> deck_cases() {
        tiny("--set algorithm.name=overlap_local_sgd --set algorithm.tau=20 "
             "--set algorithm.fragments=20"),
        "algorithm.fragments: 20 fragments of a model with 16 parameters"},
+      // Two levels: groups that do not tile the ranks, H < 1, what they do not combine with, and
+      // a network inside the groups that no job could wait for.
+      {"group_size_not_dividing_the_ranks", groups("--set algorithm.group_size=3"),
+       "algorithm.group_size: 3 ranks per group do not divide the 2 ranks of the run", 2, 2},
+      {"group_size_not_a_number", groups("--set algorithm.group_size=two"),
+       "algorithm.group_size: must be none, node or a number of ranks per group \\(at least "
+       "1\\), got 'two'"},
+      {"group_size_zero", groups("--set algorithm.group_size=0"),
+       "algorithm.group_size: must be none, node or a number of ranks per group"},
+      {"group_rounds_below_one", groups("--set algorithm.group_rounds=0"),
+       "algorithm.group_rounds: must be an integer >= 1, got '0'"},
+      {"groups_with_fragments", groups("--set algorithm.fragments=2"),
+       "algorithm.fragments: a fragmented sync and two levels \\(algorithm.group_size 1\\) do "
+       "not combine"},
+      {"groups_with_timed_rounds", timed("--set algorithm.group_size=1"),
+       "algorithm.local_steps: timed rounds and two levels \\(algorithm.group_size 1\\) do not "
+       "combine"},
+      {"groups_with_a_quantized_anchor", groups("--set algorithm.anchor_compression=quantize"),
+       "algorithm.anchor_compression: the quantize anchor exchange and two levels"},
+      {"group_bandwidth_below_one_byte", groups("--set comm.group_bandwidth_Bps=0.5"),
+       "comm.group_bandwidth_Bps: must be 0 \\(no limit\\) or at least 1 byte/s, got 0.5"},
+      {"group_network_beyond_two_hours",
+       groups("--set comm.group_delay_s=3600 --set comm.group_latency_s=3600 "
+              "--set comm.group_bandwidth_Bps=1"),
+       "comm.group_bandwidth_Bps: the injected network makes one collective of the model's "
+       "[0-9]+ bytes take"},
       // Timed rounds: the combinations they cannot take, and replay records that do not fit.
       {"timed_rounds_do_not_divide_the_run", timed("--set algorithm.tau=3"),
        "run.steps: 40 steps is not a whole number of rounds of algorithm.tau = 3"},

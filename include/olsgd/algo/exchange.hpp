@@ -93,6 +93,15 @@ class AnchorExchange {
   // Seconds one exchange (of one fragment) costs when nothing hides it, and the injected part.
   virtual double network_seconds() const = 0;
   virtual double injected_seconds() const = 0;
+
+  // Two levels (§2f): an anchor round is inner_rounds() rounds of tau steps, and at the end of
+  // each the algorithm calls average_group(x): x = the average of its group's models
+  // (blocking), which costs group_network_seconds() unhidden, group_injected_seconds() of it
+  // injected. One level: one round, and no group.
+  virtual Index inner_rounds() const { return 1; }
+  virtual void average_group(const Vector<Scalar>& /*x*/) {}
+  virtual double group_network_seconds() const { return 0; }
+  virtual double group_injected_seconds() const { return 0; }
 };
 
 template <class Scalar>

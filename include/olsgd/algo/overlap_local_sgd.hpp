@@ -59,6 +59,8 @@ class OverlapLocalSgd : public Algorithm<Scalar> {
   void sync(Index k, int f);
   // The fragment whose sync falls after step k, or -1.
   int fragment_due(Index k) const;
+  // Two levels: the blocking group average at the end of an inner round, reported as a sync.
+  void average_group(Index k);
   // Timed rounds: the record of the last sync waits for its round's local steps, which arrive
   // with the average at the next completion.
   void release_pending();

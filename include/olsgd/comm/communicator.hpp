@@ -48,6 +48,13 @@ class Communicator {
  public:
   explicit Communicator(MPI_Comm comm);  // duplicates `comm`
   ~Communicator();
+  // A level of a hierarchy: the ranks of this communicator that pass the same `color`, ordered
+  // by `key`. It counts its algorithm traffic and waits into this one's totals (the run's),
+  // shares the job clock, the staging rule and the progress thread (start that first); its
+  // injected network starts empty. Collective over this communicator.
+  std::unique_ptr<Communicator> split(int color, int key) const;
+  // The same for the ranks that share this rank's node (MPI_COMM_TYPE_SHARED).
+  std::unique_ptr<Communicator> split_by_node() const;
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
 
@@ -70,6 +77,18 @@ class Communicator {
   // traffic: payload = bytes of `send`, wire = (m - 1) * payload, the bytes a ring allgather
   // moves per rank). `recv` holds size() * send.extent(0) words.
   void allgather(const ExecSpace& exec, const WordVector& send, const WordVector& recv);
+
+  // Rank r's range of `send` (the ranges are consecutive, `counts[r]` long, in rank order)
+  // summed over the ranks into rank r's `mine` (MPI_Reduce_scatter; algorithm traffic:
+  // payload = bytes of `send`, wire = (m - 1) / m of it).
+  template <class Scalar>
+  void reduce_scatter_sum(const ExecSpace& exec, const Vector<Scalar>& send,
+                          const Vector<Scalar>& mine, const std::vector<int>& counts);
+  // In place: every rank's range of `v` (as for reduce_scatter_sum) to every rank
+  // (MPI_Allgatherv; algorithm traffic: payload = this rank's range, wire = (m - 1) x it).
+  template <class Scalar>
+  void allgather_ranges(const ExecSpace& exec, const Vector<Scalar>& v,
+                        const std::vector<int>& counts);
   // The same started as MPI_Iallgather: `send` must stay unmodified and both allocated until
   // the request completes (the injected network delays its completion, as for iallreduce).
   Request iallgather(const ExecSpace& exec, const WordVector& send, const WordVector& recv);
@@ -129,9 +148,9 @@ class Communicator {
   void force_host_staging(bool on) { stage_ = on || !kHostAccessible; }
   bool stages() const { return stage_; }
 
-  const TrafficCounter& traffic() const { return traffic_; }
+  const TrafficCounter& traffic() const { return *traffic_; }
   // Continues the counts of a run restarted from a checkpoint.
-  void restore_traffic(const TrafficCounter& t) { traffic_ = t; }
+  void restore_traffic(const TrafficCounter& t) { *traffic_ = t; }
 
  private:
   static constexpr bool kHostAccessible =
@@ -154,15 +173,19 @@ class Communicator {
   // then a fresh one: two requests in flight never share staging memory.
   std::shared_ptr<std::vector<unsigned char>> async_staging(std::size_t bytes);
 
+  // A split of `parent` over `comm` (owned).
+  Communicator(MPI_Comm comm, const Communicator& parent);
+
   NetworkModel network_;
   Request::Clock::time_point epoch_;
+  // Shared with the communicators split from this one (their traffic and waits are the run's).
   std::shared_ptr<WaitTotals> waits_ = std::make_shared<WaitTotals>();
-  std::unique_ptr<ProgressThread> progress_;
+  std::shared_ptr<TrafficCounter> traffic_ = std::make_shared<TrafficCounter>();
+  std::shared_ptr<ProgressThread> progress_;
   std::shared_ptr<std::vector<unsigned char>> async_staging_;
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0;
   int size_ = 1;
-  TrafficCounter traffic_;
   std::vector<unsigned char> staging_;
   bool stage_ = !kHostAccessible;
 };

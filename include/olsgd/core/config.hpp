@@ -84,6 +84,10 @@ struct AlgorithmConfig {
   double round_budget_s = 0;             // timed: compute seconds per round (0: measured)
   std::string step_weighting = "steps";  // timed: a part's weight: steps | equal | inverse
   std::string replay_steps;              // timed: follow the counts of this syncs.csv
+  // overlap_local_sgd*: two levels (docs/algorithms.md §2f): none, node (the ranks sharing a
+  // node) or k (groups of k consecutive ranks); the group averages its models every tau steps
+  std::string group_size = "none";
+  Index group_rounds = 1;  // two levels: H, inner rounds of tau steps per cross-group average
 };
 
 // Sketched SGD (docs/algorithms.md §4): a rows x cols count sketch, top-k of P*k candidates.
@@ -116,6 +120,11 @@ struct CommConfig {
   double delay_s = 0.0;
   double latency_s = 0.0;
   double bandwidth_Bps = 0.0;
+  // Two levels (algorithm.group_size): the comm.* model above is the network between groups;
+  // these inject the one inside a group (default: none).
+  double group_delay_s = 0.0;
+  double group_latency_s = 0.0;
+  double group_bandwidth_Bps = 0.0;
   // A collective that has not completed after this many seconds ends the job with a message
   // naming the ranks that did not arrive (0: wait forever).
   double timeout_s = 0.0;
@@ -199,6 +208,7 @@ struct DeckCheck {
   // A warning about `key`, kept only when the deck or --set named it.
   std::function<void(const std::string& key, const std::string& message)> warn;
   std::function<bool(const std::string& key)> was_set;
+  int ranks = 1;  // the run's rank count
   // fail(key, message) unless `ok`.
   void require(bool ok, const std::string& key, const std::string& message) const {
     if (!ok) fail(key, message);
