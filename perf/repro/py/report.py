@@ -8,7 +8,7 @@ from olsgdperf import fmt as F
 from olsgdperf import verdict as V
 
 ORDER = ["C5.1", "C5.2", "C5.3", "C6.1", "C6.2", "C6.3", "C1.1", "C1.2", "H1", "H2", "C1.3", "C3.1", "C3.2",
-         "C2.1", "C2.2", "C2.3", "C4.1", "C4.2", "X1", "X2", "S1"]
+         "C2.1", "C2.2", "C2.3", "C4.1", "C4.2", "X1", "X2", "X3", "S1"]
 TITLES = {
     "C5.1": "Q-HOM: local SGD <= MB-SGD at every (K,R), gap widening with K; sigma=0 closed form",
     "C5.2": "Q-HOM: methods approach the sigma*B/sqrt(mKR) floor, gaps shrink with sigma",
@@ -30,6 +30,7 @@ TITLES = {
     "C4.2": "Quantizer unbiased, variance <= min(d/s^2, sqrt(d)/s)||v||^2",
     "X1": "Beyond the papers: Overlap with a quantized anchor average",
     "X2": "Beyond the papers: Overlap with the model synced in fragments",
+    "X3": "Beyond the papers: two-level Overlap, groups averaging often and the anchor crossing a slow link",
     "S1": "Stragglers: timed rounds reach fixed-tau Overlap's loss sooner with a slow rank",
 }
 
