@@ -10,22 +10,20 @@ PlainAnchorExchange<Scalar>::PlainAnchorExchange(const ExchangeContext& ctx, Ind
 
 template <class Scalar>
 void PlainAnchorExchange<Scalar>::declare(FlatState<Scalar>& state) {
-  send_ = state.add("send", static_cast<std::size_t>(d_));
-  anchor_ = state.add("anchor", static_cast<std::size_t>(d_));
-  state_ = &state;
+  segments_.declare(state, d_);
 }
 
 template <class Scalar>
-void PlainAnchorExchange<Scalar>::start(const FlatState<Scalar>& state) {
-  Kokkos::deep_copy(ctx_.exec, anchor(), state.segment(0));  // z = x0 until the first average
-  ctx_.exec.fence();
+void PlainAnchorExchange<Scalar>::start(const FlatState<Scalar>& /*state*/) {
+  segments_.start(ctx_.exec);  // z = x0 until the first average
 }
 
 template <class Scalar>
 typename AnchorExchange<Scalar>::Message PlainAnchorExchange<Scalar>::message() const {
   // The pull folds the average's 1/m into the send buffer: the allreduce alone averages. A
   // weighted part carries its weight; complete() divides by the weights' sum.
-  return {state_->segment(send_), weighted_ ? beside_[0] : 1.0 / ctx_.comm.size(), false};
+  return {segments_.state->segment(segments_.send), weighted_ ? beside_[0] : 1.0 / ctx_.comm.size(),
+          false};
 }
 
 template <class Scalar>
@@ -55,7 +53,7 @@ std::size_t PlainAnchorExchange<Scalar>::fragment_bytes() const {
 template <class Scalar>
 Vector<Scalar> PlainAnchorExchange<Scalar>::part(std::size_t segment, int f) const {
   const auto [first, last] = fragment_range(d_, fragments_, f);
-  return Kokkos::subview(state_->segment(segment), std::make_pair(first, last));
+  return Kokkos::subview(segments_.state->segment(segment), std::make_pair(first, last));
 }
 
 template <class Scalar>
@@ -101,8 +99,8 @@ void PlainAnchorExchange<Scalar>::post(Index k, int fragment) {
     return;
   }
   Timers::Scope t(ctx_.timers, Phase::Comm);
-  requests_[static_cast<std::size_t>(fragment)] =
-      ctx_.comm.iallreduce_sum(ctx_.exec, part(send_, fragment), part(anchor_, fragment));
+  requests_[static_cast<std::size_t>(fragment)] = ctx_.comm.iallreduce_sum(
+      ctx_.exec, part(segments_.send, fragment), part(segments_.anchor, fragment));
   if (weighted_) {
     gathered_.resize(2 * static_cast<std::size_t>(ctx_.comm.size()));
     beside_request_ = ctx_.comm.iallgather_beside(beside_, 2, gathered_.data());

@@ -59,20 +59,18 @@ TwoLevelAnchorExchange<Scalar>::TwoLevelAnchorExchange(const ExchangeContext& ct
 
 template <class Scalar>
 void TwoLevelAnchorExchange<Scalar>::declare(FlatState<Scalar>& state) {
-  send_ = state.add("send", static_cast<std::size_t>(d_));
-  anchor_ = state.add("anchor", static_cast<std::size_t>(d_));
-  state_ = &state;
+  segments_.declare(state, d_);
 }
 
 template <class Scalar>
-void TwoLevelAnchorExchange<Scalar>::start(const FlatState<Scalar>& state) {
-  Kokkos::deep_copy(ctx_.exec, anchor(), state.segment(0));  // z = x0 until the first average
-  ctx_.exec.fence();
+void TwoLevelAnchorExchange<Scalar>::start(const FlatState<Scalar>& /*state*/) {
+  segments_.start(ctx_.exec);  // z = x0 until the first average
 }
 
 template <class Scalar>
 typename AnchorExchange<Scalar>::Message TwoLevelAnchorExchange<Scalar>::message() const {
-  return {state_->segment(send_), 1.0 / ctx_.comm.size(), false};  // summed over all ranks
+  return {segments_.state->segment(segments_.send), 1.0 / ctx_.comm.size(),
+          false};  // summed over all ranks
 }
 
 template <class Scalar>
@@ -93,7 +91,7 @@ void TwoLevelAnchorExchange<Scalar>::average_group(const Vector<Scalar>& x) {
 template <class Scalar>
 void TwoLevelAnchorExchange<Scalar>::post(Index /*k*/, int /*fragment*/) {
   Timers::Scope t(ctx_.timers, Phase::Comm);
-  const Vector<Scalar> send = state_->segment(send_);
+  const Vector<Scalar> send = segments_.state->segment(segments_.send);
   if (group_->size() > 1) {
     group_->reduce_scatter_sum(ctx_.exec, send, slice_, counts_);
   } else {

@@ -29,6 +29,24 @@ inline std::pair<Index, Index> fragment_range(Index d, int fragments, int f) {
   return {d * f / fragments, d * (f + 1) / fragments};
 }
 
+// The state segments of an exchange that averages the models themselves: send (this rank's
+// part, the request's send buffer) | anchor (where the average lands; x0 until the first).
+template <class Scalar>
+struct SendAndAnchor {
+  const FlatState<Scalar>* state = nullptr;
+  std::size_t send = 0, anchor = 0;
+  void declare(FlatState<Scalar>& s, Index d) {
+    send = s.add("send", static_cast<std::size_t>(d));
+    anchor = s.add("anchor", static_cast<std::size_t>(d));
+    state = &s;
+  }
+  // After allocation, with x0 in the state's first segment.
+  void start(const ExecSpace& exec) const {
+    Kokkos::deep_copy(exec, state->segment(anchor), state->segment(0));
+    exec.fence();
+  }
+};
+
 // Runs a piece of an exchange's work as the algorithm's compute (fenced, timed, counted).
 using ComputeTimer = std::function<void(const std::function<void()>&)>;
 

@@ -19,7 +19,7 @@ class PlainAnchorExchange final : public AnchorExchange<Scalar> {
   PlainAnchorExchange(const ExchangeContext& ctx, Index d, double calibrated_s);
   void declare(FlatState<Scalar>& state) override;
   void start(const FlatState<Scalar>& state) override;
-  Vector<Scalar> anchor() const override { return state_->segment(anchor_); }
+  Vector<Scalar> anchor() const override { return segments_.state->segment(segments_.anchor); }
   typename AnchorExchange<Scalar>::Message message() const override;
   void split(int fragments) override;
   double complete(int fragment) override;
@@ -34,8 +34,7 @@ class PlainAnchorExchange final : public AnchorExchange<Scalar> {
   ExchangeContext ctx_;
   Index d_;
   double calibrated_s_;
-  const FlatState<Scalar>* state_ = nullptr;
-  std::size_t send_ = 0, anchor_ = 0;
+  SendAndAnchor<Scalar> segments_;
   // Bytes of the largest fragment; fragment f of a state segment.
   std::size_t fragment_bytes() const;
   Vector<Scalar> part(std::size_t segment, int f) const;

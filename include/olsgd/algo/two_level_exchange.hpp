@@ -37,7 +37,7 @@ class TwoLevelAnchorExchange final : public AnchorExchange<Scalar> {
   TwoLevelAnchorExchange(const ExchangeContext& ctx, Index d, const GroupParams& p);
   void declare(FlatState<Scalar>& state) override;
   void start(const FlatState<Scalar>& state) override;
-  Vector<Scalar> anchor() const override { return state_->segment(anchor_); }
+  Vector<Scalar> anchor() const override { return segments_.state->segment(segments_.anchor); }
   typename AnchorExchange<Scalar>::Message message() const override;
   double complete(int fragment) override;
   void progress() override;
@@ -59,8 +59,7 @@ class TwoLevelAnchorExchange final : public AnchorExchange<Scalar> {
   std::vector<int> counts_;  // each group member's range, in member order
   Index first_ = 0;          // where this member's range starts
   double cross_s_ = 0, group_s_ = 0;
-  const FlatState<Scalar>* state_ = nullptr;
-  std::size_t send_ = 0, anchor_ = 0;
+  SendAndAnchor<Scalar> segments_;
   Vector<Scalar> slice_;   // the group's sum of this member's range: the cross request's send
   comm::Request request_;  // declared after its buffers and communicators: completes first
   bool posted_ = false;    // an average in flight, not yet gathered
