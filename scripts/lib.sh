@@ -11,5 +11,13 @@ if [ "$(id -u)" = 0 ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 
+# CMake configures compile through ccache where it is installed (scripts/setup installs it): CI
+# builds the same sources several times, from a fresh clone each run. Paths under the clone are
+# hashed relative to it, so another clone of the same sources hits the cache. OLSGD_CCACHE=0: off.
+if [ "${OLSGD_CCACHE:-1}" = 1 ] && command -v ccache >/dev/null; then
+  export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
+  export CCACHE_BASEDIR="$OLSGD_ROOT" CCACHE_NOHASHDIR=1
+fi
+
 olsgd_log() { printf '[olsgd] %s\n' "$*" >&2; }
 olsgd_die() { printf '[olsgd] error: %s\n' "$*" >&2; exit 1; }
