@@ -84,6 +84,7 @@ TEST_F(CheckpointTest, restart_continues_the_exact_trajectory_of_every_algorithm
       {"algorithm.name=minibatch_sgd", "optimizer.momentum=0.9"},
       {"algorithm.name=accelerated_minibatch_sgd", "optimizer.lr=0.02"},
       {"algorithm.name=local_sgd", "optimizer.momentum=0.9", "optimizer.nesterov=true"},
+      {"algorithm.name=local_sgd", "algorithm.group_size=node", "algorithm.group_rounds=3"},
       {"algorithm.name=overlap_local_sgd", "optimizer.momentum=0.5"},
       {"algorithm.name=overlap_local_sgd_momentum", "algorithm.anchor_momentum=0.5"},
       // Fragments in flight at a checkpoint land early, each in its own range.

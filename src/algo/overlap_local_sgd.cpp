@@ -230,8 +230,8 @@ void check_overlap_fragments(const Config& c, const DeckCheck& deck) {
 }
 
 void check_overlap_groups(const Config& c, const DeckCheck& deck) {
-  deck.require(group_size_problem(c.algorithm.group_size, deck.ranks).empty(),
-               "algorithm.group_size", group_size_problem(c.algorithm.group_size, deck.ranks));
+  const std::string problem = group_size_problem(c.algorithm.group_size, deck.ranks);
+  deck.require(problem.empty(), "algorithm.group_size", problem);
   if (!two_levels(c)) return;
   auto alone = [&](bool ok, const char* key, const std::string& what) {
     deck.require(ok, key,

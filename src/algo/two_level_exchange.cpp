@@ -27,22 +27,31 @@ std::string group_size_problem(const std::string& value, int ranks) {
   return "";
 }
 
+std::unique_ptr<comm::Communicator> group_communicator(comm::Communicator& world,
+                                                       const GroupParams& p,
+                                                       const std::string& source) {
+  auto group =
+      p.size > 0 ? world.split(world.rank() / p.size, world.rank()) : world.split_by_node();
+  // Equal groups keep the average the plain mean (nodes may hold different rank counts).
+  const int k = group->size();
+  if (world.max_uncounted(k) != -world.max_uncounted(-k))
+    throw InputError(source,
+                     "algorithm.group_size: node: the nodes hold different numbers of "
+                     "ranks; give a group size that divides the run's ranks");
+  group->set_network_model(p.network);
+  return group;
+}
+
 template <class Scalar>
 TwoLevelAnchorExchange<Scalar>::TwoLevelAnchorExchange(const ExchangeContext& ctx, Index d,
                                                        const GroupParams& p)
     : ctx_(ctx), d_(d), p_(p) {
   comm::Communicator& world = ctx.comm;
-  group_ = p.size > 0 ? world.split(world.rank() / p.size, world.rank()) : world.split_by_node();
-  // Equal groups keep the anchor the plain mean (nodes may hold different rank counts).
+  group_ = group_communicator(world, p, ctx.source);
   const int k = group_->size();
-  if (world.max_uncounted(k) != -world.max_uncounted(-k))
-    throw InputError(ctx.source,
-                     "algorithm.group_size: node: the nodes hold different numbers of "
-                     "ranks; give a group size that divides the run's ranks");
   // Members of equal index across the groups, in rank order: one range each over the slow link.
   cross_ = world.split(group_->rank(), world.rank());
   cross_->set_network_model(world.network_model());
-  group_->set_network_model(p.network);
   for (int s = 0; s < k; ++s) {
     const auto [lo, hi] = fragment_range(d, k, s);
     counts_.push_back(static_cast<int>(hi - lo));

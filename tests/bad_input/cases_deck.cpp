@@ -213,6 +213,9 @@ std::vector<Case> deck_cases() {
       // a network inside the groups that no job could wait for.
       {"group_size_not_dividing_the_ranks", groups("--set algorithm.group_size=3"),
        "algorithm.group_size: 3 ranks per group do not divide the 2 ranks of the run", 2, 2},
+      {"local_sgd_groups_not_dividing_the_ranks",
+       tiny("--set algorithm.name=local_sgd --set algorithm.group_size=4"),
+       "algorithm.group_size: 4 ranks per group do not divide the 2 ranks of the run", 2, 2},
       {"group_size_not_a_number", groups("--set algorithm.group_size=two"),
        "algorithm.group_size: must be none, node or a number of ranks per group \\(at least "
        "1\\), got 'two'"},

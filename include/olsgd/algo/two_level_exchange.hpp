@@ -10,6 +10,7 @@
 #include <olsgd/comm/request.hpp>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace olsgd {
@@ -28,6 +29,13 @@ inline bool two_levels(const Config& c) {
 }
 // The problem with algorithm.group_size on `ranks` ranks, or "" (none, node, or k dividing it).
 std::string group_size_problem(const std::string& value, int ranks);
+
+// This rank's group (collective over `world`): k consecutive ranks, or the ranks sharing a
+// node, with the group network. Every group must hold as many ranks (an InputError naming
+// algorithm.group_size, from `source`, otherwise).
+std::unique_ptr<comm::Communicator> group_communicator(comm::Communicator& world,
+                                                       const GroupParams& p,
+                                                       const std::string& source);
 
 // State segments: send (this rank's model / m) | anchor (the average lands there).
 template <class Scalar>
