@@ -7,7 +7,7 @@ at a test loss within 1% of flat Overlap's (no delay) at equal steps.
 
 Fashion-MNIST, iid over 4 ranks (oversubscribed on this machine's 2 cores: the compute time
 measured is a rank's share), the MLP (784-128-10, 1600 steps) and LeNet-5 (800 steps), tau = 8,
-H = 2, seeds 1-3."""
+H = 2, seeds 1-3; local SGD in the same two levels (blocking at both) for contrast."""
 
 from types import SimpleNamespace
 
@@ -35,7 +35,9 @@ def conditions(step_s):
     delay = H * TAU * step_s
     two = {"algorithm.group_size": GROUP, "algorithm.group_rounds": H}
     return {"flat": {}, "flat_delay": {"comm.delay_s": delay}, "two_level": two,
-            "two_level_delay": dict(two, **{"comm.delay_s": delay})}
+            "two_level_delay": dict(two, **{"comm.delay_s": delay}),
+            # the blocking baseline: local SGD in the same two levels, the delay on its global average
+            "local_two_level_delay": dict(two, **{"comm.delay_s": delay, "algorithm.name": "local_sgd"})}
 
 
 CONDITIONS = list(conditions(0))
@@ -44,6 +46,7 @@ LABELS = {
     "flat_delay": "flat Overlap, delay on every average",
     "two_level": "two levels, no delay",
     "two_level_delay": "two levels, delay between groups",
+    "local_two_level_delay": "local SGD, two levels, delay between groups",
 }
 
 
@@ -113,7 +116,8 @@ def compute(ctx, runs_):
 def figure(ctx, d):
     plt = C.plt()
     fig, axes = plt.subplots(1, len(d.models) + 1, figsize=(4.8 * (len(d.models) + 1), 4.4))
-    colors = {"flat": "tab:gray", "flat_delay": "tab:red", "two_level": "tab:cyan", "two_level_delay": "tab:blue"}
+    colors = {"flat": "tab:gray", "flat_delay": "tab:red", "two_level": "tab:cyan", "two_level_delay": "tab:blue",
+              "local_two_level_delay": "tab:orange"}
     for ax, m in zip(axes, d.models):
         for c in CONDITIONS:
             for i, s in enumerate(d.seeds):
@@ -140,7 +144,7 @@ def figure(ctx, d):
     ax.axhline(1.1, color="k", ls="--", lw=0.8)
     ax.set_ylim(1.0, None)
     ax.set_xticks(x)
-    ax.set_xticklabels([LABELS[c].replace(", ", ",\n") for c in CONDITIONS], fontsize=7)
+    ax.set_xticklabels([LABELS[c].replace(", ", ",\n") for c in CONDITIONS], fontsize=6.5, rotation=20, ha="right")
     ax.set_ylabel("time per step / compute, rank 0 (goal 1.1, dashed)")
     ax.set_title("held by: network, a peer's post, MPI after both")
     ax.legend(fontsize=7)
