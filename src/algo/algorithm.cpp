@@ -21,7 +21,7 @@ Algorithm<Scalar>::Algorithm(AlgorithmContext<Scalar> ctx, bool local_momentum,
     buffers_ = Vector<Scalar>("olsgd::algo::running_statistics", ctx.model.num_buffers());
   // Every algorithm here syncs a d-vector; calibrate what one costs on this network.
   const std::size_t bytes = d * sizeof(Scalar);
-  network_s_ = ctx.comm.calibrate_allreduce(bytes) + ctx.comm.network_model().seconds(bytes);
+  network_s_ = ctx.comm.unhidden_allreduce_s(bytes);
   peer_wait_at_sync_s_ = ctx.comm.peer_wait_s();
 }
 
@@ -102,21 +102,20 @@ void Algorithm<Scalar>::straggle(Index k) {
 
 template <class Scalar>
 void Algorithm<Scalar>::blocking_sync(Index k, const Vector<Scalar>& v) {
+  blocking_sync(k, v, ctx_.comm, network_s_);
+}
+
+template <class Scalar>
+void Algorithm<Scalar>::blocking_sync(Index k, const Vector<Scalar>& v, comm::Communicator& over,
+                                      double t_network) {
   SyncRecord r;
   const double before = ctx_.timers.seconds(Phase::Comm);
   {
     Timers::Scope t(ctx_.timers, Phase::Comm);
-    ctx_.comm.allreduce_sum(ctx_.exec, v);
+    over.allreduce_sum(ctx_.exec, v);
   }
   r.t_exposed = ctx_.timers.seconds(Phase::Comm) - before;
-  report_sync(k, r);
-}
-
-template <class Scalar>
-void Algorithm<Scalar>::report_sync(Index k, SyncRecord r, const SyncBuffers<Scalar>& buffers) {
-  const double delay =
-      ctx_.comm.network_model().seconds(state_.segment(kParams).extent(0) * sizeof(Scalar));
-  emit(close_sync(k, r, network_s_, delay), buffers);
+  report_sync(k, r, t_network, over.network_model().seconds(v.extent(0) * sizeof(Scalar)));
 }
 
 template <class Scalar>

@@ -13,7 +13,7 @@ LocalSgd<Scalar>::LocalSgd(AlgorithmContext<Scalar> ctx, Index tau,
     group_ = group_communicator(ctx.comm, *groups, ctx.local.source);
     const std::size_t bytes = static_cast<std::size_t>(ctx.model.num_params()) * sizeof(Scalar);
     if (group_->size() > 1)  // collective over the group
-      group_s_ = group_->calibrate_allreduce(bytes) + group_->network_model().seconds(bytes);
+      group_s_ = group_->unhidden_allreduce_s(bytes);
   }
   this->allocate_state();
 }
@@ -33,22 +33,8 @@ double LocalSgd<Scalar>::step_with(Index k, const IndexVector& batch, bool want_
                                   : 1.0;
   this->local_step(k, 1.0, scale);
   if (sync_now) this->blocking_sync(k, this->params());
-  if (in_group) group_sync(k);
+  if (in_group) this->blocking_sync(k, this->params(), *group_, group_s_);
   return loss;
-}
-
-template <class Scalar>
-void LocalSgd<Scalar>::group_sync(Index k) {
-  auto& ctx = this->ctx_;
-  SyncRecord r;
-  const double before = ctx.timers.seconds(Phase::Comm);
-  {
-    Timers::Scope t(ctx.timers, Phase::Comm);
-    group_->allreduce_sum(ctx.exec, this->params());
-  }
-  r.t_exposed = ctx.timers.seconds(Phase::Comm) - before;
-  const std::size_t bytes = this->params().extent(0) * sizeof(Scalar);
-  this->report_sync(k, r, group_s_, group_->network_model().seconds(bytes));
 }
 
 template class LocalSgd<float>;

@@ -40,8 +40,7 @@ void PlainAnchorExchange<Scalar>::split(int fragments) {
   requests_.resize(static_cast<std::size_t>(fragments));
   // What one fragment's allreduce costs unhidden, as the algorithm measured the whole one's
   // (collective: every rank splits alike).
-  calibrated_s_ = ctx_.comm.calibrate_allreduce(fragment_bytes()) +
-                  ctx_.comm.network_model().seconds(fragment_bytes());
+  calibrated_s_ = ctx_.comm.unhidden_allreduce_s(fragment_bytes());
 }
 
 template <class Scalar>

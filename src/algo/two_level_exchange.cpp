@@ -62,8 +62,8 @@ TwoLevelAnchorExchange<Scalar>::TwoLevelAnchorExchange(const ExchangeContext& ct
   // whole one's), and the group's blocking average of the whole model. Collective.
   const std::size_t range_bytes = static_cast<std::size_t>(counts_[0]) * sizeof(Scalar);
   const std::size_t model_bytes = static_cast<std::size_t>(d) * sizeof(Scalar);
-  cross_s_ = cross_->calibrate_allreduce(range_bytes) + injected_seconds();
-  group_s_ = k > 1 ? group_->calibrate_allreduce(model_bytes) + group_injected_seconds() : 0.0;
+  cross_s_ = cross_->unhidden_allreduce_s(range_bytes);
+  group_s_ = k > 1 ? group_->unhidden_allreduce_s(model_bytes) : 0.0;
 }
 
 template <class Scalar>

@@ -145,10 +145,11 @@ class Algorithm {
   void straggle(Index k);
   // Runs a blocking allreduce of `v` as this step's sync and reports it.
   void blocking_sync(Index k, const Vector<Scalar>& v);
-  // Completes `record` (step, compute since the last sync, network time) and reports it.
-  void report_sync(Index k, SyncRecord record, const SyncBuffers<Scalar>& buffers = {});
-  // The same for a collective other than the d-vector allreduce (compressed messages), with
-  // its own network time and injected delay.
+  // The same over `over` (a level of a hierarchy), whose allreduce of `v` costs `t_network`
+  // unhidden.
+  void blocking_sync(Index k, const Vector<Scalar>& v, comm::Communicator& over, double t_network);
+  // Completes `record` (step, compute since the last sync, the collective's unhidden network
+  // time and injected delay) and reports it.
   void report_sync(Index k, SyncRecord record, double t_network, double delay,
                    const SyncBuffers<Scalar>& buffers = {});
   // report_sync in two parts, for a record that waits for data arriving later (the local

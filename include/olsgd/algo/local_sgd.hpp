@@ -34,9 +34,6 @@ class LocalSgd : public Algorithm<Scalar> {
   double step_with(Index k, const IndexVector& batch, bool want_loss, bool may_sync);
 
  private:
-  // Two levels: the group's blocking average of the (pre-scaled) model, reported as a sync.
-  void group_sync(Index k);
-
   Index tau_;
   Index rounds_ = 1;                           // H: tau rounds per average over all ranks
   std::unique_ptr<comm::Communicator> group_;  // two levels only

@@ -124,6 +124,11 @@ class Communicator {
   // Fastest of `repetitions` blocking allreduces of `bytes` (bookkeeping, no injected delay):
   // what an algorithm's collective costs on this network when nothing hides it.
   double calibrate_allreduce(std::size_t bytes, int repetitions = 5);
+  // What an algorithm allreduce of `bytes` costs when nothing hides it: calibrated above, plus
+  // the injected network. Collective.
+  double unhidden_allreduce_s(std::size_t bytes) {
+    return calibrate_allreduce(bytes) + network_.seconds(bytes);
+  }
 
   // Sums for bookkeeping (metrics, setup); NOT counted as algorithm traffic.
   void sum_uncounted(std::vector<double>& values) const;
