@@ -19,5 +19,16 @@ if [ "${OLSGD_CCACHE:-1}" = 1 ] && command -v ccache >/dev/null; then
   export CCACHE_BASEDIR="$OLSGD_ROOT" CCACHE_NOHASHDIR=1
 fi
 
+# The runs of scripts/algorithm-cases, one per line: a tag (case1, case2, ...), the deck, then
+# key=value words (each a --set).
+olsgd_algorithm_cases() {
+  local file="$OLSGD_ROOT/scripts/algorithm-cases" base i=0 name rest
+  base="$(sed -n 's/^@base //p' "$file")"
+  grep -v '^#\|^@' "$file" | while read -r name rest; do
+    i=$((i + 1))
+    echo "case$i ${base%% *} algorithm.name=$name ${base#* } $rest"
+  done
+}
+
 olsgd_log() { printf '[olsgd] %s\n' "$*" >&2; }
 olsgd_die() { printf '[olsgd] error: %s\n' "$*" >&2; exit 1; }

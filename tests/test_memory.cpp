@@ -83,14 +83,20 @@ TEST(memory, a_deck_that_cannot_fit_is_refused_with_the_figures) {
   const MemoryEstimate e = estimate_memory(c, shape_from_deck(c, 0, world_size()), world_size());
   EXPECT_EQ(e.params, 784.0 * 50000 + 50000 + 50000.0 * 50000 + 50000 + 50000.0 * 10 + 10);
   EXPECT_EQ(e.state_bytes, 3 * e.params * 4);  // params, send, anchor
-  EXPECT_EQ(memory_refusal(e, 2 * e.total(), 1), "");
-  const std::string refusal = memory_refusal(e, 8.0 * (1 << 30), 2);
+  EXPECT_EQ(memory_refusal(e, 2 * e.total(), 1, "this node"), "");
+  const std::string refusal = memory_refusal(e, 8.0 * (1 << 30), 2, "this node");
   EXPECT_NE(
       refusal.find("GiB (2.54 G parameters: state 28.4 GiB, gradient and averaged model 18.9 GiB"),
       std::string::npos)
       << refusal;
-  EXPECT_NE(refusal.find("only 8.0 GiB is available to each of the 2 ranks"), std::string::npos)
+  EXPECT_NE(refusal.find("only 8.0 GiB is available to each of the 2 ranks on this node; shrink"),
+            std::string::npos)
       << refusal;
+  // A device build asks the GPU the rank runs on: its share of the free device memory.
+  const std::string on_gpu = memory_refusal(e, 40.0 * (1 << 30), 3, "GPU 1");
+  EXPECT_NE(on_gpu.find("only 40.0 GiB is available to each of the 3 ranks on GPU 1; shrink"),
+            std::string::npos)
+      << on_gpu;
   try {
     run(c);
     ADD_FAILURE() << "a 48 GiB model was not refused";

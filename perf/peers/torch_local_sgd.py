@@ -342,6 +342,16 @@ def worker(rank, args, port):
     model = (model.double() if double else model.float()).train()
     if args.init == "olsgd":
         olsgd_init_network(model, args.seed, np.float64 if double else np.float32)
+    # --device cuda: data, schedule and model on the GPU (gloo reduces CUDA tensors too); float32
+    # stays float32 (no TF32 in matrix products or convolutions), cuDNN picks its fastest
+    # algorithm per shape.
+    dev = torch.device(args.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+        model = model.to(dev)
+        x_train, y_train, x_test, y_test = (t.to(dev) for t in (x_train, y_train, x_test, y_test))
     params = list(model.parameters())
     buffers = bn_buffers(model)
     state = params + buffers  # olsgd's flat vector: parameters, then running statistics
@@ -355,6 +365,7 @@ def worker(rank, args, port):
     else:
         g = torch.Generator().manual_seed(args.seed * 1000003 + rank)
         schedule = torch.randint(0, rows, (steps, batch), generator=g)
+    schedule = schedule.to(dev)
 
     opt = torch.optim.SGD(params, lr=args.lr, momentum=args.momentum, nesterov=args.nesterov,
                           foreach=args.foreach)
@@ -393,6 +404,8 @@ def worker(rank, args, port):
     dist.barrier()
     setup_peak = rusage_peak_bytes()  # imports, data, model: before the first step
     was_reset = reset_peak_rss()  # from here VmHWM (and ru_maxrss) is training's peak
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
     start = time.perf_counter()
     for k in range(steps):
         rows_k = schedule[k]
@@ -408,7 +421,7 @@ def worker(rank, args, port):
         comm_s += time.perf_counter() - t0
     if args.dump_state and rank == 0:  # debugging: the flat vector as olsgd lays it out
         with torch.no_grad():
-            np.save(args.dump_state, torch.cat([p.reshape(-1) for p in state]).numpy())
+            np.save(args.dump_state, torch.cat([p.reshape(-1) for p in state]).cpu().numpy())
     # The last step's metrics, as olsgd takes them: loss over ranks, xbar (parameters and
     # running statistics), and the test evaluation of xbar in eval mode (running statistics).
     with torch.no_grad():
@@ -455,6 +468,7 @@ def worker(rank, args, port):
             "impl": "pytorch",
             "torch_version": torch.__version__,
             "backend": "gloo",
+            "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
             "precision": args.precision,
             "model": args.model,
             "spec": spec,
@@ -539,6 +553,7 @@ def main(argv=None):
                    help="olsgd's run.precision")
     p.add_argument("--eval-chunk", type=int, default=1024, help="test rows per forward pass")
     p.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    p.add_argument("--device", default="cpu", help="cpu, or cuda (every rank on GPU 0)")
     p.add_argument("--cores", default="auto",
                    help="cores to pin rank r to (rank r -> r-th listed), 'auto' (the cores this "
                    "process may use, in order) or 'none'")

@@ -2,6 +2,8 @@
 #include <olsgd/algo/registry.hpp>
 #include <olsgd/core/error.hpp>
 
+#include <Kokkos_Core.hpp>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -130,17 +132,42 @@ double memory_available_per_rank(int ranks_on_node) {
   return available / std::max(ranks_on_node, 1);
 }
 
-std::string memory_refusal(const MemoryEstimate& need, double available, int ranks_on_node) {
+int device_ordinal() {
+#if defined(KOKKOS_ENABLE_CUDA)
+  return Kokkos::Cuda().cuda_device();
+#elif defined(KOKKOS_ENABLE_HIP)
+  return Kokkos::HIP().hip_device();
+#else
+  return -1;
+#endif
+}
+
+double device_memory_available_per_rank(int ranks_on_device) {
+  std::size_t free = 0, total = 0;
+#if defined(KOKKOS_ENABLE_CUDA)
+  if (cudaMemGetInfo(&free, &total) != cudaSuccess) return std::nan("");
+#elif defined(KOKKOS_ENABLE_HIP)
+  if (hipMemGetInfo(&free, &total) != hipSuccess) return std::nan("");
+#else
+  (void)free, (void)total, (void)ranks_on_device;
+  return std::nan("");
+#endif
+  return static_cast<double>(free) / std::max(ranks_on_device, 1);
+}
+
+std::string memory_refusal(const MemoryEstimate& need, double available, int ranks,
+                           const std::string& pool) {
   if (std::isnan(available) || need.total() <= available) return {};
+  const std::string share = ", but only " + bytes_text(available) +
+                            " is available to each of the " + std::to_string(ranks) + " ranks on " +
+                            pool;
   // Activations grow with the batch: when they are most of the need, the batch is the key.
   if (need.scratch_bytes > 0.5 * need.total())
-    return "optimizer.batch: each rank needs about " + need.describe() + ", but only " +
-           bytes_text(available) + " is available to each of the " + std::to_string(ranks_on_node) +
-           " ranks on this node; the activations of one batch take " +
-           bytes_text(need.scratch_bytes) + ": lower optimizer.batch";
-  return "each rank needs about " + need.describe() + ", but only " + bytes_text(available) +
-         " is available to each of the " + std::to_string(ranks_on_node) +
-         " ranks on this node; shrink the model or the data, or use more nodes";
+    return "optimizer.batch: each rank needs about " + need.describe() + share +
+           "; the activations of one batch take " + bytes_text(need.scratch_bytes) +
+           ": lower optimizer.batch";
+  return "each rank needs about " + need.describe() + share +
+         "; shrink the model or the data, or use more nodes";
 }
 
 }  // namespace olsgd

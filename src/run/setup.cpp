@@ -157,16 +157,32 @@ MemoryEstimate check_memory(const Config& config, const ProblemShape& shape,
   MPI_Comm_split_type(comm.raw(), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL, &node);
   int on_node = 1;
   MPI_Comm_size(node, &on_node);
+  // A device build holds everything on the GPU: the ranks sharing this rank's GPU split its
+  // free memory. Checked first, since it is the smaller pool on a GPU node.
+  const int device = device_ordinal();
+  int on_device = 1;
+  if (device >= 0) {
+    MPI_Comm same;
+    MPI_Comm_split(node, device, comm.rank(), &same);
+    MPI_Comm_size(same, &on_device);
+    MPI_Comm_free(&same);
+  }
   MPI_Comm_free(&node);
   MemoryEstimate need = estimate_memory(config, shape, comm.size());
   // The largest rank's need (shards may differ by a row; LIBSVM shards by more).
   need.data_bytes = comm.max_uncounted(need.data_bytes);
   need.scratch_bytes = comm.max_uncounted(need.scratch_bytes);
-  const double free = memory_available_per_rank(on_node);
-  // The smallest node's share decides (NaN where unknown: no refusal).
-  const double least = std::isnan(free) ? free : -comm.max_uncounted(-free);
-  if (available) *available = least;
-  comm.agree_or_throw(memory_refusal(need, least, on_node));
+  // The smallest share decides (NaN where unknown: no refusal).
+  const auto least = [&](double free) {
+    return std::isnan(free) ? free : -comm.max_uncounted(-free);
+  };
+  if (device >= 0) {
+    const double on_gpu = least(device_memory_available_per_rank(on_device));
+    comm.agree_or_throw(memory_refusal(need, on_gpu, on_device, "GPU " + std::to_string(device)));
+  }
+  const double host = least(memory_available_per_rank(on_node));
+  if (available) *available = host;
+  comm.agree_or_throw(memory_refusal(need, host, on_node, "this node"));
   return need;
 }
 

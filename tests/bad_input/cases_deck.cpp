@@ -35,6 +35,13 @@ Case::Prepare groups(std::string extra) {
       extra);
 }
 
+// The memory a refusal names: the GPU on a device build (its free memory), else the node's.
+#if OLSGD_DEVICE_BUILD
+constexpr const char* kMemoryPool = "GPU [0-9]+";
+#else
+constexpr const char* kMemoryPool = "this node";
+#endif
+
 // The timed tiny run replaying a syncs.csv holding `text` (none: a path that does not exist).
 const std::string kSyncsHeader =
     "sync,step,t_compute,t_exposed,t_wait,t_peer,t_network,delay,hidden_frac,levels,local_steps\n";
@@ -103,13 +110,15 @@ std::vector<Case> deck_cases() {
       {"straggler_absurd", tiny("--set straggler.rank=0 --set straggler.factor=1e9"),
        "straggler.factor: must be a number in \\[1, 1000000\\]"},
       // Far beyond any node's memory (10^10 parameters; 40 TB of samples): refused before
-      // allocating, by --check as well as by the run.
+      // allocating, by --check as well as by the run. A device build refuses it for its GPU's
+      // free memory, before the node's.
       {"model_beyond_memory_check",
        [](const fs::path&) {
          return inputs("quickstart.yaml") + " --set model.hidden=100000,100000 --check";
        },
        "each rank needs about [0-9.]+ GiB \\(10.08 G parameters: .* is available to each of the 2 "
-       "ranks on this node",
+       "ranks on " +
+           std::string(kMemoryPool),
        2, 2},
       {"model_beyond_memory_run",
        [](const fs::path& dir) {

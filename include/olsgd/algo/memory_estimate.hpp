@@ -35,7 +35,17 @@ MemoryEstimate estimate_memory(const Config& config, const ProblemShape& shape, 
 // limit when lower) shared evenly by the node's `ranks_on_node`; NaN where unknown.
 double memory_available_per_rank(int ranks_on_node);
 
+// The GPU this rank's default execution space runs on (its ordinal), or -1 on a host build.
+int device_ordinal();
+
+// Bytes this rank may use on that GPU: its free memory shared evenly by the `ranks_on_device`
+// ranks that run on it; NaN on a host build or where the runtime cannot tell. A device build
+// keeps the whole estimate (state, data, activations) in device memory.
+double device_memory_available_per_rank(int ranks_on_device);
+
 // An InputError message when `need` exceeds `available` (NaN available: never), else "".
-std::string memory_refusal(const MemoryEstimate& need, double available, int ranks_on_node);
+// `pool` names the memory the `ranks` share: "this node" or "GPU 0".
+std::string memory_refusal(const MemoryEstimate& need, double available, int ranks,
+                           const std::string& pool);
 
 }  // namespace olsgd
