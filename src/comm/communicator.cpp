@@ -124,16 +124,29 @@ double Communicator::calibrate_allreduce(std::size_t bytes, int repetitions) {
   return max_uncounted(*std::min_element(t.begin(), t.end()));
 }
 
+namespace {
+// Grown, never shrunk; no zero fill: every use writes what it reads. Pinned allocations are
+// slow (milliseconds), so they are kept across collectives.
+template <class Buffer>
+void grow(Buffer& b, std::size_t bytes) {
+  if (b.extent(0) < bytes)
+    b = Buffer(Kokkos::view_alloc(Kokkos::WithoutInitializing, "olsgd::staging"), bytes);
+}
+}  // namespace
+
 void* Communicator::staging(std::size_t bytes) {
-  if (staging_.size() < bytes) staging_.resize(bytes);
+  grow(staging_, bytes);
   return staging_.data();
 }
 
-std::shared_ptr<std::vector<unsigned char>> Communicator::async_staging(std::size_t bytes) {
-  if (!async_staging_ || async_staging_.use_count() > 1)
-    async_staging_ = std::make_shared<std::vector<unsigned char>>();
-  if (async_staging_->size() < bytes) async_staging_->resize(bytes);
-  return async_staging_;
+Communicator::StagingBuffer Communicator::async_staging(std::size_t bytes) {
+  // A request in flight holds a copy of its View: the first buffer no request holds, else a
+  // new one. The pool grows to the most requests in flight at once (an exchange's fragments).
+  auto free = std::find_if(async_staging_.begin(), async_staging_.end(),
+                           [](const StagingBuffer& b) { return b.use_count() == 1; });
+  if (free == async_staging_.end()) free = async_staging_.insert(free, StagingBuffer());
+  grow(*free, bytes);
+  return *free;
 }
 
 template <class Scalar>
@@ -151,8 +164,7 @@ void Communicator::allreduce_sum(const ExecSpace& exec, const Vector<Scalar>& v,
                         MPI_SUM, comm_),
           "MPI_Allreduce");
   } else {
-    Kokkos::View<Scalar*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> host(
-        static_cast<Scalar*>(staging(n * sizeof(Scalar))), n);
+    Staged<Scalar> host(static_cast<Scalar*>(staging(n * sizeof(Scalar))), n);
     Kokkos::deep_copy(exec, host, v);
     exec.fence();
     check(MPI_Allreduce(MPI_IN_PLACE, host.data(), static_cast<int>(n), mpi_datatype<Scalar>(),
@@ -178,12 +190,11 @@ Request Communicator::iallreduce_sum(const ExecSpace& exec, const Vector<Scalar>
   if (stage_) {
     // Stage through host buffers that stay put until the request completes.
     auto buffer = async_staging(2 * n * sizeof(Scalar));
-    send_ptr = reinterpret_cast<Scalar*>(buffer->data());
+    send_ptr = reinterpret_cast<Scalar*>(buffer.data());
     recv_ptr = send_ptr + n;
-    using HostView = Kokkos::View<Scalar*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
-    Kokkos::deep_copy(exec, HostView(send_ptr, n), send);
+    Kokkos::deep_copy(exec, Staged<Scalar>(send_ptr, n), send);
     exec.fence();
-    state->on_complete = [exec, recv, host = HostView(recv_ptr, n), buffer] {
+    state->on_complete = [exec, recv, host = Staged<Scalar>(recv_ptr, n), buffer] {
       Kokkos::deep_copy(exec, recv, host);
       exec.fence();
     };
@@ -216,9 +227,8 @@ void Communicator::allgather(const ExecSpace& exec, const WordVector& send,
                         static_cast<int>(n), MPI_UINT32_T, comm_),
           "MPI_Allgather");
   } else {
-    using HostWords = Kokkos::View<std::uint32_t*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
     auto* buf = static_cast<std::uint32_t*>(staging((size_ + 1) * n * sizeof(std::uint32_t)));
-    HostWords host_send(buf, n), host_recv(buf + n, n * size_);
+    Staged<std::uint32_t> host_send(buf, n), host_recv(buf + n, n * size_);
     Kokkos::deep_copy(exec, host_send, send);
     exec.fence();
     check(MPI_Allgather(host_send.data(), static_cast<int>(n), MPI_UINT32_T, host_recv.data(),
@@ -241,13 +251,12 @@ Request Communicator::iallgather(const ExecSpace& exec, const WordVector& send,
   std::uint32_t* send_ptr = send.data();
   std::uint32_t* recv_ptr = recv.data();
   if (stage_) {
-    using HostWords = Kokkos::View<std::uint32_t*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
     auto buffer = async_staging((size_ + 1) * n * sizeof(std::uint32_t));
-    send_ptr = reinterpret_cast<std::uint32_t*>(buffer->data());
+    send_ptr = reinterpret_cast<std::uint32_t*>(buffer.data());
     recv_ptr = send_ptr + n;
-    Kokkos::deep_copy(exec, HostWords(send_ptr, n), send);
+    Kokkos::deep_copy(exec, Staged<std::uint32_t>(send_ptr, n), send);
     exec.fence();
-    state->on_complete = [exec, recv, host = HostWords(recv_ptr, n * size_), buffer] {
+    state->on_complete = [exec, recv, host = Staged<std::uint32_t>(recv_ptr, n * size_), buffer] {
       Kokkos::deep_copy(exec, recv, host);
       exec.fence();
     };
@@ -301,9 +310,8 @@ void Communicator::reduce_scatter_sum(const ExecSpace& exec, const Vector<Scalar
                              MPI_SUM, comm_),
           "MPI_Reduce_scatter");
   } else {
-    using HostView = Kokkos::View<Scalar*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
     auto* buf = static_cast<Scalar*>(staging((n + mine.extent(0)) * sizeof(Scalar)));
-    HostView host_send(buf, n), host_mine(buf + n, mine.extent(0));
+    Staged<Scalar> host_send(buf, n), host_mine(buf + n, mine.extent(0));
     Kokkos::deep_copy(exec, host_send, send);
     exec.fence();
     check(MPI_Reduce_scatter(host_send.data(), host_mine.data(), counts.data(),
@@ -336,8 +344,7 @@ void Communicator::allgather_ranges(const ExecSpace& exec, const Vector<Scalar>&
   if (!stage_) {
     gather(v.data());
   } else {
-    Kokkos::View<Scalar*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> host(
-        static_cast<Scalar*>(staging(n * sizeof(Scalar))), n);
+    Staged<Scalar> host(static_cast<Scalar*>(staging(n * sizeof(Scalar))), n);
     Kokkos::deep_copy(exec, host, v);
     exec.fence();
     gather(host.data());

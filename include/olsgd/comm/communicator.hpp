@@ -1,8 +1,10 @@
 #pragma once
 // The MPI communicator the algorithms talk through: collectives on flat device Views (one
 // buffer, one call) with byte accounting. Device memory that the host cannot address is
-// staged through a persistent host buffer; host-accessible memory goes to MPI directly (or
-// is staged too when a test asks, so the device path runs and is checked on the host).
+// staged through a persistent host buffer, page-locked where the backend has such memory (a
+// copy to or from pageable memory is synchronous and bounced through the driver's own pinned
+// buffer); host-accessible memory goes to MPI directly (or is staged too when a test asks, so
+// the device path runs and is checked on the host).
 #include <olsgd/comm/progress_thread.hpp>
 #include <olsgd/comm/request.hpp>
 #include <olsgd/core/types.hpp>
@@ -152,6 +154,8 @@ class Communicator {
   // always takes (for tests: it then runs on a host-only build). Off: direct where possible.
   void force_host_staging(bool on) { stage_ = on || !kHostAccessible; }
   bool stages() const { return stage_; }
+  // Staging buffers the non-blocking collectives have allocated: the most ever in flight at once.
+  std::size_t async_staging_buffers() const { return async_staging_.size(); }
 
   const TrafficCounter& traffic() const { return *traffic_; }
   // Continues the counts of a run restarted from a checkpoint.
@@ -160,6 +164,14 @@ class Communicator {
  private:
   static constexpr bool kHostAccessible =
       Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible;
+#ifdef KOKKOS_HAS_SHARED_HOST_PINNED_SPACE
+  using StagingSpace = Kokkos::SharedHostPinnedSpace;  // Kokkos 4: HostSpace on host builds
+#else
+  using StagingSpace = Kokkos::HostSpace;  // Kokkos 3 (host builds only here)
+#endif
+  using StagingBuffer = Kokkos::View<unsigned char*, StagingSpace>;
+  template <class T>
+  using Staged = Kokkos::View<T*, StagingSpace, Kokkos::MemoryUnmanaged>;  // into a buffer
 
   // Count an algorithm collective of `bytes` payload; return the injected delay it must take.
   double count_allreduce(std::size_t bytes);
@@ -174,9 +186,9 @@ class Communicator {
   // Host buffer for staging, grown on demand.
   void* staging(std::size_t bytes);
   // Host buffer of `bytes` for one staged non-blocking collective; the request keeps it alive
-  // until MPI is done with it. The persistent one unless a request in flight still holds it,
-  // then a fresh one: two requests in flight never share staging memory.
-  std::shared_ptr<std::vector<unsigned char>> async_staging(std::size_t bytes);
+  // until MPI is done with it. Taken from a pool of persistent ones that no request in flight
+  // holds: two requests in flight never share staging memory.
+  StagingBuffer async_staging(std::size_t bytes);
 
   // A split of `parent` over `comm` (owned).
   Communicator(MPI_Comm comm, const Communicator& parent);
@@ -187,11 +199,11 @@ class Communicator {
   std::shared_ptr<WaitTotals> waits_ = std::make_shared<WaitTotals>();
   std::shared_ptr<TrafficCounter> traffic_ = std::make_shared<TrafficCounter>();
   std::shared_ptr<ProgressThread> progress_;
-  std::shared_ptr<std::vector<unsigned char>> async_staging_;
+  std::vector<StagingBuffer> async_staging_;
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0;
   int size_ = 1;
-  std::vector<unsigned char> staging_;
+  StagingBuffer staging_;
   bool stage_ = !kHostAccessible;
 };
 
