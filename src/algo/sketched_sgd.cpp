@@ -44,6 +44,10 @@ SketchedSgd<Scalar>::SketchedSgd(AlgorithmContext<Scalar> ctx, const SketchConfi
   exact_ = Vector<Scalar>("olsgd::algo::sketch_exact", std::max<Index>(candidates_, 1));
   delta_ = Vector<Scalar>("olsgd::algo::sketch_delta", k_);
   idx_ = IndexVector("olsgd::algo::sketch_indices", std::max(candidates_, k_));
+  h_est_ = Kokkos::create_mirror_view(est_);
+  h_exact_ = Kokkos::create_mirror_view(exact_);
+  h_delta_ = Kokkos::create_mirror_view(delta_);
+  h_idx_ = Kokkos::create_mirror_view(idx_);
 }
 
 template <class Scalar>
@@ -57,14 +61,14 @@ double SketchedSgd<Scalar>::allreduce(const Vector<Scalar>& v) {
 template <class Scalar>
 void SketchedSgd<Scalar>::to_device(const std::vector<Index>& idx, const std::vector<Scalar>& vals,
                                     Index n) {
-  auto h_idx = Kokkos::create_mirror_view(idx_);
-  auto h_vals = Kokkos::create_mirror_view(delta_);
+  const ExecSpace& exec = this->ctx_.exec;
+  exec.fence();  // a copy from the mirrors still in flight must not see them change
   for (Index t = 0; t < n; ++t) {
-    h_idx(t) = idx[t];
-    if (!vals.empty()) h_vals(t) = vals[t];
+    h_idx_(t) = idx[t];
+    if (!vals.empty()) h_delta_(t) = vals[t];
   }
-  Kokkos::deep_copy(this->ctx_.exec, idx_, h_idx);
-  if (!vals.empty()) Kokkos::deep_copy(this->ctx_.exec, delta_, h_vals);
+  Kokkos::deep_copy(exec, idx_, h_idx_);
+  if (!vals.empty()) Kokkos::deep_copy(exec, delta_, h_delta_);
 }
 
 template <class Scalar>
@@ -89,7 +93,9 @@ double SketchedSgd<Scalar>::step(Index k, const IndexVector& batch, bool want_lo
   std::vector<Scalar> delta;
   double round2 = 0;
   this->compute_timed([&] { sketch_.query(ctx.exec, table, est_); });
-  auto est = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), est_);
+  Kokkos::deep_copy(ctx.exec, h_est_, est_);
+  ctx.exec.fence();
+  const auto& est = h_est_;
   const Index pool = candidates_ > 0 ? candidates_ : k_;
   const std::vector<Index> cand = kernels::top_abs_indices(est, pool);
   if (!ctx.comm.same_on_all_ranks(checksum(cand)))
@@ -101,7 +107,9 @@ double SketchedSgd<Scalar>::step(Index k, const IndexVector& batch, bool want_lo
     this->compute_timed([&] { kernels::gather(ctx.exec, v, cidx, exact); });
     r.t_exposed += allreduce(Vector<Scalar>(exact));  // round 2
     round2 = static_cast<double>(pool) * sizeof(Scalar);
-    auto w = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), exact);
+    const auto w = Kokkos::subview(h_exact_, std::make_pair(Index(0), pool));
+    Kokkos::deep_copy(ctx.exec, w, exact);
+    ctx.exec.fence();
     for (Index t : kernels::top_abs_indices(w, k_)) {
       chosen.push_back(cand[t]);
       delta.push_back(w(t) / static_cast<Scalar>(m));

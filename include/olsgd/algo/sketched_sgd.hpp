@@ -39,6 +39,9 @@ class SketchedSgd final : public Algorithm<Scalar> {
   std::size_t u_ = 0, v_ = 0, table_ = 0;
   Vector<Scalar> est_, exact_, delta_;  // scratch: estimates (d), round 2 (P*k), update (k)
   IndexVector idx_;                     // scratch: chosen coordinates
+  // Their host mirrors, made once (on a GPU a mirror is an allocation; on the host an alias).
+  typename Vector<Scalar>::HostMirror h_est_, h_exact_, h_delta_;
+  typename IndexVector::HostMirror h_idx_;
 };
 
 }  // namespace olsgd
