@@ -297,7 +297,8 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
 
   olsgd::run::RunFacts facts;
   facts.ranks = comm.size();
-  facts.threads_per_rank = olsgd::ExecSpace().concurrency();
+  // The host's threads: on a GPU build ExecSpace's concurrency is the device's resident threads.
+  facts.threads_per_rank = Kokkos::DefaultHostExecutionSpace().concurrency();
   facts.mpi_thread_level = env.thread_level();
   facts.train_s_max = comm.max_uncounted(out.train_s);
   // The training peak first: the whole run's, read after it, is then never below it.

@@ -143,8 +143,9 @@ void record_region(const char* name) {
   g_regions->push_back(name);
 }
 
+// A host BLAS (TPL_BLAS) or, on a CUDA build, cuBLAS (TPL_CUBLAS).
 TEST(models, mlp_matrix_products_take_the_vendor_blas_path) {
-#ifndef KOKKOSKERNELS_ENABLE_TPL_BLAS
+#if !defined(KOKKOSKERNELS_ENABLE_TPL_BLAS) && !defined(KOKKOSKERNELS_ENABLE_TPL_CUBLAS)
   GTEST_SKIP() << "Kokkos Kernels built without a BLAS TPL";
 #else
   std::vector<std::string> regions;
