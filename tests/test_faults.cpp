@@ -222,7 +222,9 @@ void Faults::expect_exact_resume(const std::string& a, long long step) {
             std::string::npos)
       << out;
   const std::string b = (dir_ / "b").string();
-  ASSERT_EQ(run(kLeastSquares + more + " --set run.output_dir=" + b), 0);
+  // -1: still running after 120 s; what it printed and how far it got say where it stopped.
+  ASSERT_EQ(run(kLeastSquares + more + " --set run.output_dir=" + b, &out, &err), 0)
+      << err << out << "metrics rows: " << lines(slurp(fs::path(b) / "metrics.csv")).size();
   const std::string resumed = slurp(fs::path(a) / "metrics.csv");
   const std::string straight = slurp(fs::path(b) / "metrics.csv");
   ASSERT_GE(lines(straight).size(), 3u);
