@@ -32,3 +32,26 @@ olsgd_algorithm_cases() {
 
 olsgd_log() { printf '[olsgd] %s\n' "$*" >&2; }
 olsgd_die() { printf '[olsgd] error: %s\n' "$*" >&2; exit 1; }
+
+# The smoke tests' checks (perf/*/test): `olsgd_check DESCRIPTION COMMAND...` runs the command,
+# prints PASS, or FAIL with the end of its output, and counts; `olsgd_checks_done` prints
+# "N passed, N failed (T s)" and fails when any check did.
+olsgd_passed=0 olsgd_failed=0
+olsgd_check() {
+  local what="$1" log
+  shift
+  log="$(mktemp)"
+  if "$@" >"$log" 2>&1; then
+    olsgd_passed=$((olsgd_passed + 1))
+    echo "PASS $what"
+  else
+    olsgd_failed=$((olsgd_failed + 1))
+    echo "FAIL $what"
+    sed 's/^/     | /' "$log" | tail -20
+  fi
+  rm -f "$log"
+}
+olsgd_checks_done() {
+  echo "$olsgd_passed passed, $olsgd_failed failed ($SECONDS s)"
+  [ "$olsgd_failed" = 0 ]
+}
