@@ -1,4 +1,5 @@
 #include <olsgd/core/math.hpp>
+#include <olsgd/kernels/channel_sums.hpp>
 
 #include <cmath>
 
@@ -8,6 +9,17 @@ namespace olsgd::net {
 namespace {
 using Team = Kokkos::TeamPolicy<ExecSpace>;
 using Doubles = Kokkos::View<double*, MemSpace>;
+using kernels::ChannelSums;
+
+// Where channel_sums puts a channel's sums: s0(c) and s1(c) (one view twice when NS = 1).
+template <int NS>
+struct StoreIn {
+  Doubles s0, s1;
+  KOKKOS_FUNCTION void operator()(const Index c, const ChannelSums<NS>& s) const {
+    s0(c) = s.v[0];
+    if (NS > 1) s1(c) = s.v[NS - 1];
+  }
+};
 }  // namespace
 
 template <class Scalar>
@@ -38,57 +50,6 @@ void BatchNorm<Scalar>::initialize(const ExecSpace& exec, Scalar* w, Scalar* run
       });
 }
 
-// Each plane is summed in kLanes interleaved partial sums, added pairwise at the end: a fixed
-// order (the same bits for any thread count) without one long chain of dependent additions.
-namespace {
-constexpr int kLanes = 8;
-
-template <int NS>
-struct Sums {
-  double v[NS];
-};
-
-KOKKOS_INLINE_FUNCTION double pairwise(double* a) {
-  for (int w = kLanes / 2; w > 0; w /= 2)
-    for (int l = 0; l < w; ++l) a[l] += a[l + w];
-  return a[0];
-}
-}  // namespace
-
-template <class Scalar>
-template <int NS, class F>
-void BatchNorm<Scalar>::channel_sums(const ExecSpace& exec, Index n, const F& f, const Doubles& s0,
-                                     const Doubles& s1) const {
-  const Index C = c_, plane = plane_;
-  const auto partial = partial_;
-  Kokkos::parallel_for(
-      "olsgd::model::net::bn_partial", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * C),
-      KOKKOS_LAMBDA(const Index i) {
-        const Index j = i / C, c = i % C, first = (j * C + c) * plane;
-        double acc[NS][kLanes] = {};
-        Index q = 0;
-        for (; q + kLanes <= plane; q += kLanes)
-          for (int l = 0; l < kLanes; ++l) {
-            const Sums<NS> t = f(c, first + q + l);
-            for (int k = 0; k < NS; ++k) acc[k][l] += t.v[k];
-          }
-        for (int l = 0; q + l < plane; ++l) {
-          const Sums<NS> t = f(c, first + q + l);
-          for (int k = 0; k < NS; ++k) acc[k][l] += t.v[k];
-        }
-        for (int k = 0; k < NS; ++k) partial(k, c, j) = pairwise(acc[k]);
-      });
-  Kokkos::parallel_for(
-      "olsgd::model::net::bn_sum", Kokkos::RangePolicy<ExecSpace>(exec, 0, C),
-      KOKKOS_LAMBDA(const Index c) {
-        for (int k = 0; k < NS; ++k) {
-          double acc = 0;
-          for (Index j = 0; j < n; ++j) acc += partial(k, c, j);
-          (k == 0 ? s0 : s1)(c) = acc;
-        }
-      });
-}
-
 template <class Scalar>
 void BatchNorm<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out) {
   const Index C = c_, plane = plane_, n = p.n;
@@ -100,19 +61,21 @@ void BatchNorm<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar*
   if (p.train) {
     rows_ = n;
     const double inv_m = 1.0 / static_cast<double>(n * plane);
-    channel_sums<1>(
-        p.exec, n, KOKKOS_LAMBDA(Index, Index i) { return Sums<1>{{double(in[i])}}; }, mean, mean);
+    kernels::channel_sums<1>(
+        p.exec, "olsgd::model::net::bn", n, C, plane, partial_,
+        KOKKOS_LAMBDA(Index, Index i) { return ChannelSums<1>{{double(in[i])}}; },
+        StoreIn<1>{mean, mean});
     Kokkos::parallel_for(
         "olsgd::model::net::bn_mean", Kokkos::RangePolicy<ExecSpace>(p.exec, 0, C),
         KOKKOS_LAMBDA(const Index c) { mean(c) *= inv_m; });
     // Two passes (mean, then squared deviations) for a variance that does not cancel.
-    channel_sums<1>(
-        p.exec, n,
+    kernels::channel_sums<1>(
+        p.exec, "olsgd::model::net::bn", n, C, plane, partial_,
         KOKKOS_LAMBDA(Index c, Index i) {
           const double d = in[i] - mean(c);
-          return Sums<1>{{d * d}};
+          return ChannelSums<1>{{d * d}};
         },
-        var, var);
+        StoreIn<1>{var, var});
     Kokkos::parallel_for(
         "olsgd::model::net::bn_var", Kokkos::RangePolicy<ExecSpace>(p.exec, 0, C),
         KOKKOS_LAMBDA(const Index c) {
@@ -158,13 +121,13 @@ void BatchNorm<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, const 
   };
   const auto mean = mean_, invstd = invstd_, sum_dy = sum_a_, sum_dy_xhat = sum_b_;
   // Both sums in one sweep; xhat's invstd is applied once per channel, outside the sum.
-  channel_sums<2>(
-      p.exec, n,
+  kernels::channel_sums<2>(
+      p.exec, "olsgd::model::net::bn", n, C, plane, partial_,
       KOKKOS_LAMBDA(Index c, Index i) {
         const double dy = dy_at(i);
-        return Sums<2>{{dy, dy * (in[i] - mean(c))}};
+        return ChannelSums<2>{{dy, dy * (in[i] - mean(c))}};
       },
-      sum_dy, sum_dy_xhat);
+      StoreIn<2>{sum_dy, sum_dy_xhat});
   Scalar* g = p.g;
   const Scalar* gamma = p.w;
   Kokkos::parallel_for(

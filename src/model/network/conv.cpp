@@ -1,3 +1,5 @@
+#include <olsgd/kernels/channel_sums.hpp>
+
 #include <KokkosBlas3_gemm.hpp>
 
 #include <algorithm>
@@ -175,31 +177,23 @@ void Conv<Scalar>::from_nchw(const ExecSpace& exec, const Scalar* dout, const Sc
 }
 
 template <class Scalar>
+void Conv<Scalar>::reserve(Index rows) {
+  if (this->plan_.spec.bias)
+    partial_ = decltype(partial_)("olsgd::model::net::conv_bias_partial", 1, cout_, rows);
+}
+
+template <class Scalar>
 void Conv<Scalar>::bias_grad(const ExecSpace& exec, const Scalar* dout, const Scalar* out, Index n,
                              Scalar* gb) const {
-  const Index Co = cout_, P = ho_ * wo_;
   const bool relu = relu_;
-  // Per output channel, samples in order, each plane in 8 interleaved partial sums added in a
-  // fixed order: deterministic, and no single chain of dependent additions.
-  Kokkos::parallel_for(
-      "olsgd::model::net::conv_bias_grad", Kokkos::RangePolicy<ExecSpace>(exec, 0, Co),
-      KOKKOS_LAMBDA(const Index co) {
-        constexpr int L = 8;
-        Scalar acc[L] = {};
-        // The gradient through the fused ReLU at q of sample j's plane.
-        const auto dy = [&](Index j, Index q) {
-          const Index i = (j * Co + co) * P + q;
-          return relu && !(out[i] > 0) ? Scalar(0) : dout[i];
-        };
-        for (Index j = 0; j < n; ++j) {
-          Index q = 0;
-          for (; q + L <= P; q += L)
-            for (int l = 0; l < L; ++l) acc[l] += dy(j, q + l);
-          for (int l = 0; q + l < P; ++l) acc[l] += dy(j, q + l);
-        }
-        for (int w = L / 2; w > 0; w /= 2)
-          for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
-        gb[co] = acc[0];
+  // The gradient through the fused ReLU (its mask read from the output) at flat index i.
+  kernels::channel_sums<1>(
+      exec, "olsgd::model::net::conv_bias_grad", n, cout_, ho_ * wo_, partial_,
+      KOKKOS_LAMBDA(Index, Index i) {
+        return kernels::ChannelSums<1>{{relu && !(out[i] > 0) ? 0.0 : double(dout[i])}};
+      },
+      KOKKOS_LAMBDA(Index co, const kernels::ChannelSums<1>& s) {
+        gb[co] = static_cast<Scalar>(s.v[0]);
       });
 }
 

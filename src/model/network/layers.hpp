@@ -8,13 +8,15 @@ namespace olsgd::net {
 // 2-D convolution as GEMMs over im2col columns. A chunk of samples is lowered at once, so a
 // small image still makes a GEMM of useful size: columns are (C_in k k) x (chunk H_out W_out),
 // and forward = W columns, dW = dY columns^T (summed over the chunks in order), dcolumns = W^T
-// dY, then col2im. Parameters: W (C_out x C_in x k x k, PyTorch's order) | bias (C_out). A ReLU
-// that follows is fused into the passes between the GEMM's layout and NCHW.
+// dY, then col2im; the bias gradient through kernels::channel_sums. Parameters: W (C_out x C_in x
+// k x k, PyTorch's order) | bias (C_out). A ReLU that follows is fused into the passes between
+// the GEMM's layout and NCHW.
 template <class Scalar>
 class Conv final : public Layer<Scalar> {
  public:
   explicit Conv(const PlannedLayer& plan);
   bool fuse_relu() override { return relu_ = true; }
+  void reserve(Index rows) override;
   Index work_size(Index rows) const override;
   void initialize(const ExecSpace& exec, Scalar* w, Scalar* running,
                   InitStreams& streams) const override;
@@ -40,12 +42,13 @@ class Conv final : public Layer<Scalar> {
  private:
   Index cin_, cout_, k_, s_, pad_, h_, w_, ho_, wo_, kk_;
   bool relu_ = false;
+  Kokkos::View<double***, Kokkos::LayoutRight, MemSpace> partial_;  // 1 x C_out x samples
 };
 
 // Batch normalisation per channel: in training the batch's mean and biased variance, in
 // evaluation the running statistics. Parameters gamma | beta; running statistics mean | var,
 // moved by momentum 0.1 after each training step with the unbiased variance (PyTorch's rule).
-// Sums over a channel are taken per sample, then over the samples in order: the same bits for
+// Sums over a channel go through kernels::channel_sums: the same bits on every backend and for
 // any number of threads. A ReLU that follows is fused: applied in the output sweep, and its
 // mask read from the output in the backward sweeps.
 template <class Scalar>
@@ -61,13 +64,6 @@ class BatchNorm final : public Layer<Scalar> {
   void backward(const Pass<Scalar>& p, const Scalar* in, const Scalar* out, Scalar* dout,
                 Scalar* din, bool accumulate) override;
   void update_running(const ExecSpace& exec, Scalar* running) override;
-
-  // NS sums per channel at once: partial(k, c, j) = sum over sample j's plane of f(c, index).v[k],
-  // then s_k(c) = sum over j in order (s0 for k = 0, s1 for k = 1).
-  template <int NS, class F>
-  void channel_sums(const ExecSpace& exec, Index n, const F& f,
-                    const Kokkos::View<double*, MemSpace>& s0,
-                    const Kokkos::View<double*, MemSpace>& s1) const;
 
  private:
   Index c_, plane_;

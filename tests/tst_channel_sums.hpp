@@ -1,0 +1,63 @@
+// Backend-agnostic test of the per-channel sums (batch norm, a convolution's bias gradient):
+// bitwise equal to a host loop in the order the header states, so every backend and thread
+// count gives the same bits.
+#include <olsgd/kernels/channel_sums.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <test_helpers.hpp>
+#include <vector>
+
+namespace {
+
+using Space = TEST_EXECSPACE;
+using olsgd::kernels::ChannelSums;
+using olsgd::kernels::kChannelSumLanes;
+
+// Sample j's plane of channel c in kChannelSumLanes interleaved sums added pairwise, then the
+// samples in order.
+double reference_sum(const std::vector<double>& x, long n, long C, long plane, long c) {
+  double total = 0;
+  for (long j = 0; j < n; ++j) {
+    double lane[kChannelSumLanes] = {};
+    for (long q = 0; q < plane; ++q) lane[q % kChannelSumLanes] += x[(j * C + c) * plane + q];
+    for (int w = kChannelSumLanes / 2; w > 0; w /= 2)
+      for (int l = 0; l < w; ++l) lane[l] += lane[l + w];
+    total += lane[0];
+  }
+  return total;
+}
+
+TEST(kernels, channel_sums_are_bitwise_the_documented_order) {
+  const long n = 3, C = 5;
+  // Planes shorter than, equal to and longer than the lanes, with and without a remainder.
+  for (long plane : {1L, 7L, 8L, 9L, 49L, 784L}) {
+    SCOPED_TRACE(plane);
+    std::vector<double> x(n * C * plane);
+    for (std::size_t i = 0; i < x.size(); ++i)
+      x[i] = std::sin(0.37 * i + 0.1) * std::pow(10.0, static_cast<double>(i % 7) - 3);
+    const auto xd = olsgd::test::to_device<Space::memory_space>(x);
+    Kokkos::View<double***, Kokkos::LayoutRight, Space::memory_space> partial("partial", 2, C, n);
+    Kokkos::View<double**, Space::memory_space> sums("sums", 2, C);
+    olsgd::kernels::channel_sums<2>(
+        Space(), "test_channel_sums", n, C, plane, partial,
+        KOKKOS_LAMBDA(long c, long i) {
+          return ChannelSums<2>{{xd(i), c - xd(i)}};
+        },
+        KOKKOS_LAMBDA(long c, const ChannelSums<2>& s) {
+          sums(0, c) = s.v[0];
+          sums(1, c) = s.v[1];
+        });
+    const auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), sums);
+    // No product in the second sum: a GPU compiler may fuse a multiply into the addition.
+    std::vector<double> shifted(x.size());
+    for (long c = 0; c < C; ++c) {
+      for (std::size_t i = 0; i < x.size(); ++i) shifted[i] = static_cast<double>(c) - x[i];
+      EXPECT_EQ(h(0, c), reference_sum(x, n, C, plane, c)) << "channel " << c;
+      EXPECT_EQ(h(1, c), reference_sum(shifted, n, C, plane, c)) << "channel " << c;
+    }
+  }
+}
+
+}  // namespace
