@@ -12,20 +12,27 @@ std::vector<double> least_squares_moments(const Dataset<Scalar>& data) {
   const Index n = data.rows(), d = data.num_features();
   if (d > kMaxExactOptimumFeatures) return {};
   using HostMatrix = Kokkos::View<double**, Kokkos::LayoutRight, Kokkos::HostSpace>;
-  // Double copies on the host: the moments must be exact for the stored (rounded) data.
-  auto a_s = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.features);
-  auto y_s = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.targets);
-  HostMatrix a("olsgd::data::moments_a", n, d);
-  Kokkos::deep_copy(a, a_s);
+  using DeviceMatrix = Kokkos::View<double**, Kokkos::LayoutRight, MemSpace>;
+  // Double copies: the moments must be exact for the stored (rounded) data. The Gram matrix,
+  // the one O(n d^2) part, is taken where the data live: the vendor BLAS's dgemm through the
+  // TPL (cuBLAS on a GPU build, whose Kokkos Kernels may have no host BLAS at all).
+  DeviceMatrix a("olsgd::data::moments_a", n, d);
+  const auto features = data.features;
+  Kokkos::parallel_for(
+      "olsgd::data::moments_widen", Kokkos::RangePolicy<ExecSpace>(0, n * d),
+      KOKKOS_LAMBDA(const Index i) { a(i / d, i % d) = features(i / d, i % d); });
+  DeviceMatrix gram_d("olsgd::data::moments_gram", d, d);
+  KokkosBlas::gemm("T", "N", 1.0, a, a, 0.0, gram_d);
 
   std::vector<double> out(d * d + d + 2, 0.0);
-  HostMatrix gram(out.data(), d, d);                 // unmanaged: gemm writes straight into `out`
-  KokkosBlas::gemm("T", "N", 1.0, a, a, 0.0, gram);  // vendor BLAS (dgemm) via the TPL
+  Kokkos::deep_copy(HostMatrix(out.data(), d, d), gram_d);
+  const auto a_h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
+  const auto y_s = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.targets);
   double* aty = out.data() + d * d;
   double yty = 0;
   for (Index s = 0; s < n; ++s) {
     const double y = y_s(s);
-    for (Index j = 0; j < d; ++j) aty[j] += a(s, j) * y;
+    for (Index j = 0; j < d; ++j) aty[j] += a_h(s, j) * y;
     yty += y * y;
   }
   out[d * d + d] = yty;
