@@ -29,6 +29,25 @@ double reference_sum(const std::vector<double>& x, long n, long C, long plane, l
   return total;
 }
 
+// Channel c's sums of x and of c - x (no product: a GPU compiler may fuse a multiply into the
+// addition), as sums(0, c) and sums(1, c). A free function: nvcc refuses a device lambda in a
+// test body, a private member.
+Kokkos::View<double**, Space::memory_space> device_sums(
+    const Kokkos::View<double*, Space::memory_space>& x, long n, long C, long plane) {
+  Kokkos::View<double***, Kokkos::LayoutRight, Space::memory_space> partial("partial", 2, C, n);
+  Kokkos::View<double**, Space::memory_space> sums("sums", 2, C);
+  olsgd::kernels::channel_sums<2>(
+      Space(), "test_channel_sums", n, C, plane, partial,
+      KOKKOS_LAMBDA(long c, long i) {
+        return ChannelSums<2>{{x(i), c - x(i)}};
+      },
+      KOKKOS_LAMBDA(long c, const ChannelSums<2>& s) {
+        sums(0, c) = s.v[0];
+        sums(1, c) = s.v[1];
+      });
+  return sums;
+}
+
 TEST(kernels, channel_sums_are_bitwise_the_documented_order) {
   const long n = 3, C = 5;
   // Planes shorter than, equal to and longer than the lanes, with and without a remainder.
@@ -38,19 +57,8 @@ TEST(kernels, channel_sums_are_bitwise_the_documented_order) {
     for (std::size_t i = 0; i < x.size(); ++i)
       x[i] = std::sin(0.37 * i + 0.1) * std::pow(10.0, static_cast<double>(i % 7) - 3);
     const auto xd = olsgd::test::to_device<Space::memory_space>(x);
-    Kokkos::View<double***, Kokkos::LayoutRight, Space::memory_space> partial("partial", 2, C, n);
-    Kokkos::View<double**, Space::memory_space> sums("sums", 2, C);
-    olsgd::kernels::channel_sums<2>(
-        Space(), "test_channel_sums", n, C, plane, partial,
-        KOKKOS_LAMBDA(long c, long i) {
-          return ChannelSums<2>{{xd(i), c - xd(i)}};
-        },
-        KOKKOS_LAMBDA(long c, const ChannelSums<2>& s) {
-          sums(0, c) = s.v[0];
-          sums(1, c) = s.v[1];
-        });
-    const auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), sums);
-    // No product in the second sum: a GPU compiler may fuse a multiply into the addition.
+    const auto h =
+        Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), device_sums(xd, n, C, plane));
     std::vector<double> shifted(x.size());
     for (long c = 0; c < C; ++c) {
       for (std::size_t i = 0; i < x.size(); ++i) shifted[i] = static_cast<double>(c) - x[i];
