@@ -1,5 +1,5 @@
 // The synthetic least-squares problem and its model: the gradient against its closed form
-// and central finite differences, the exact optimum, and rank-count independence.
+// and central finite differences, the exact optimum and its moments, and rank-count independence.
 #include <olsgd/data/quadratic_optimum.hpp>
 #include <olsgd/data/synthetic.hpp>
 #include <olsgd/model/least_squares.hpp>
@@ -100,6 +100,30 @@ TEST(least_squares, suboptimality_equals_full_loss_gap) {
   for (std::size_t j = 0; j < x.size(); ++j)
     dist += (x[j] - q->xstar()[j]) * (x[j] - q->xstar()[j]);
   EXPECT_NEAR(q->distance_sq(x), dist, 1e-12 * dist);
+}
+
+// More rows than least_squares_moments copies at once (2^16): every block adds to the moments.
+TEST(least_squares, moments_of_many_rows_are_the_sums_over_every_row) {
+  DataConfig cfg = small_problem(0.5);
+  cfg.samples = (1 << 16) + 37;
+  cfg.features = 3;
+  const auto data = make_synthetic_least_squares<double>(cfg, 5, 0, 1);
+  const auto m = least_squares_moments(data);
+  auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.features);
+  const auto y = test::to_host(data.targets);
+  const Index d = cfg.features;
+  std::vector<double> ref(d * d + d + 2, 0.0);
+  for (Index s = 0; s < cfg.samples; ++s) {
+    for (Index i = 0; i < d; ++i) {
+      for (Index j = 0; j < d; ++j) ref[i * d + j] += a(s, i) * a(s, j);
+      ref[d * d + i] += a(s, i) * y[s];
+    }
+    ref[d * d + d] += y[s] * y[s];
+  }
+  ref[d * d + d + 1] = static_cast<double>(cfg.samples);
+  ASSERT_EQ(m.size(), ref.size());
+  for (std::size_t k = 0; k < ref.size(); ++k)
+    EXPECT_NEAR(m[k], ref[k], 1e-10 * std::fabs(ref[k])) << "moment " << k;
 }
 
 TEST(least_squares, fewer_samples_than_features_has_no_unique_optimum) {

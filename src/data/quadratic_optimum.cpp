@@ -15,26 +15,32 @@ std::vector<double> least_squares_moments(const Dataset<Scalar>& data) {
   using DeviceMatrix = Kokkos::View<double**, Kokkos::LayoutRight, MemSpace>;
   // Double copies: the moments must be exact for the stored (rounded) data. The Gram matrix,
   // the one O(n d^2) part, is taken where the data live: the vendor BLAS's dgemm through the
-  // TPL (cuBLAS on a GPU build, whose Kokkos Kernels may have no host BLAS at all).
-  DeviceMatrix a("olsgd::data::moments_a", n, d);
-  const auto features = data.features;
-  Kokkos::parallel_for(
-      "olsgd::data::moments_widen", Kokkos::RangePolicy<ExecSpace>(0, n * d),
-      KOKKOS_LAMBDA(const Index i) { a(i / d, i % d) = features(i / d, i % d); });
+  // TPL (cuBLAS on a GPU build, whose Kokkos Kernels may have no host BLAS at all). The copies
+  // are made a block of rows at a time (at most 2^16 rows: 1 GiB at d = 2048), added up in order.
+  const Index block = std::min<Index>(n, Index(1) << 16);
+  DeviceMatrix a("olsgd::data::moments_a", block, d);
   DeviceMatrix gram_d("olsgd::data::moments_gram", d, d);
-  KokkosBlas::gemm("T", "N", 1.0, a, a, 0.0, gram_d);
-
-  std::vector<double> out(d * d + d + 2, 0.0);
-  Kokkos::deep_copy(HostMatrix(out.data(), d, d), gram_d);
-  const auto a_h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
+  const auto a_h = Kokkos::create_mirror_view(Kokkos::HostSpace(), a);
   const auto y_s = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.targets);
+  const auto features = data.features;
+  std::vector<double> out(d * d + d + 2, 0.0);
   double* aty = out.data() + d * d;
   double yty = 0;
-  for (Index s = 0; s < n; ++s) {
-    const double y = y_s(s);
-    for (Index j = 0; j < d; ++j) aty[j] += a_h(s, j) * y;
-    yty += y * y;
+  for (Index r0 = 0; r0 < n; r0 += block) {
+    const Index rows = std::min(block, n - r0);
+    const auto ab = Kokkos::subview(a, std::make_pair(Index(0), rows), Kokkos::ALL());
+    Kokkos::parallel_for(
+        "olsgd::data::moments_widen", Kokkos::RangePolicy<ExecSpace>(0, rows * d),
+        KOKKOS_LAMBDA(const Index i) { ab(i / d, i % d) = features(r0 + i / d, i % d); });
+    KokkosBlas::gemm("T", "N", 1.0, ab, ab, r0 == 0 ? 0.0 : 1.0, gram_d);
+    Kokkos::deep_copy(a_h, a);
+    for (Index s = 0; s < rows; ++s) {
+      const double y = y_s(r0 + s);
+      for (Index j = 0; j < d; ++j) aty[j] += a_h(s, j) * y;
+      yty += y * y;
+    }
   }
+  Kokkos::deep_copy(HostMatrix(out.data(), d, d), gram_d);
   out[d * d + d] = yty;
   out[d * d + d + 1] = static_cast<double>(n);
   return out;
