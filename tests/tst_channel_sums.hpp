@@ -34,7 +34,7 @@ double reference_sum(const std::vector<double>& x, long n, long C, long plane, l
 // test body, a private member.
 Kokkos::View<double**, Space::memory_space> device_sums(
     const Kokkos::View<double*, Space::memory_space>& x, long n, long C, long plane) {
-  Kokkos::View<double***, Kokkos::LayoutRight, Space::memory_space> partial("partial", 2, C, n);
+  olsgd::kernels::ChannelPartials<Space::memory_space> partial("partial", 2, C, n);
   Kokkos::View<double**, Space::memory_space> sums("sums", 2, C);
   olsgd::kernels::channel_sums<2>(
       Space(), "test_channel_sums", n, C, plane, partial,

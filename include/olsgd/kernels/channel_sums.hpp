@@ -14,6 +14,10 @@ namespace olsgd::kernels {
 
 constexpr int kChannelSumLanes = 8;
 
+// The scratch channel_sums needs: NS x C x samples partial sums.
+template <class MemorySpace>
+using ChannelPartials = Kokkos::View<double***, Kokkos::LayoutRight, MemorySpace>;
+
 // NS sums taken in one sweep.
 template <int NS>
 struct ChannelSums {
@@ -22,12 +26,13 @@ struct ChannelSums {
 
 // For each channel c of n samples of C planes of `plane` values (sample j's plane of c starts
 // at (j C + c) plane): s.v[k] = sum over the samples and their plane of f(c, i).v[k], where f
-// returns a ChannelSums<NS> for the flat index i. `partial` is scratch of at least NS x C x n
-// (LayoutRight). store(c, s) receives channel c's sums, on the device.
-template <int NS, class ExecSpace, class PartialView, class F, class Store>
+// returns a ChannelSums<NS> for the flat index i. `partial` is ChannelPartials of at least
+// NS x C x n. store(c, s) receives channel c's sums, on the device.
+template <int NS, class ExecSpace, class F, class Store>
 void channel_sums(const ExecSpace& exec, const std::string& label, std::int64_t n, std::int64_t C,
-                  std::int64_t plane, const PartialView& partial, const F& f, const Store& store) {
-  static_assert(PartialView::rank == 3, "partial is NS x C x samples");
+                  std::int64_t plane,
+                  const ChannelPartials<typename ExecSpace::memory_space>& partial, const F& f,
+                  const Store& store) {
   using Index = std::int64_t;
   constexpr int L = kChannelSumLanes;
   Kokkos::parallel_for(

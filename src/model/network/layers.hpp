@@ -1,6 +1,8 @@
 #pragma once
 // The layers a Network is made of. Kernel-launching helpers are public because nvcc rejects a
 // KOKKOS_LAMBDA in a private or protected member function.
+#include <olsgd/kernels/channel_sums.hpp>
+
 #include "layer.hpp"
 
 namespace olsgd::net {
@@ -42,7 +44,7 @@ class Conv final : public Layer<Scalar> {
  private:
   Index cin_, cout_, k_, s_, pad_, h_, w_, ho_, wo_, kk_;
   bool relu_ = false;
-  Kokkos::View<double***, Kokkos::LayoutRight, MemSpace> partial_;  // 1 x C_out x samples
+  kernels::ChannelPartials<MemSpace> partial_;  // 1 x C_out x samples
 };
 
 // Batch normalisation per channel: in training the batch's mean and biased variance, in
@@ -70,7 +72,7 @@ class BatchNorm final : public Layer<Scalar> {
   Index rows_ = 0;  // samples of the last training forward
   bool relu_ = false;
   Kokkos::View<double*, MemSpace> mean_, var_, invstd_, sum_a_, sum_b_;
-  Kokkos::View<double***, Kokkos::LayoutRight, MemSpace> partial_;  // 2 x C x samples
+  kernels::ChannelPartials<MemSpace> partial_;  // 2 x C x samples
 };
 
 template <class Scalar>
