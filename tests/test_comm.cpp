@@ -176,13 +176,18 @@ TEST(request, staged_collectives_give_what_direct_ones_give) {
   auto v = ramp(700, comm.rank());
   comm.allreduce_sum(olsgd::ExecSpace(), v);
   expect_ramp_sum(v, m);
+  double staging_s = comm.wait_totals().staging_s;
+  EXPECT_GT(staging_s, 0.0);  // its two copies, timed
   // Two in flight at once, each with its own staging buffer, completed out of order.
   auto send = ramp(64, comm.rank()), big = ramp(5000, comm.rank());
   olsgd::Vector<double> a("a", 64), b("b", 5000);
   olsgd::comm::Request first = comm.iallreduce_sum(olsgd::ExecSpace(), send, a);
   olsgd::comm::Request second = comm.iallreduce_sum(olsgd::ExecSpace(), big, b);
+  const double posted_s = comm.wait_totals().staging_s;
+  EXPECT_GT(posted_s, staging_s);  // the copies out, at the posts
   second.wait();
   first.wait();
+  EXPECT_GT(comm.wait_totals().staging_s, posted_s);  // and back, at completion
   expect_ramp_sum(a, m);
   expect_ramp_sum(b, m);
   // Done, their buffers serve the next two (pinned memory is slow to allocate).
@@ -209,6 +214,11 @@ TEST(request, staged_collectives_give_what_direct_ones_give) {
   }
   comm.force_host_staging(false);
   EXPECT_EQ(comm.stages(), !host_memory);  // device memory cannot go unstaged
+  if (host_memory) {                       // direct: no copy, none booked
+    staging_s = comm.wait_totals().staging_s;
+    comm.allreduce_sum(olsgd::ExecSpace(), v);
+    EXPECT_EQ(comm.wait_totals().staging_s, staging_s);
+  }
 }
 
 TEST(comm, split_levels_reduce_scatter_and_gather_ranges_into_the_parents_totals) {

@@ -266,6 +266,11 @@ TEST(training, staging_collectives_through_host_buffers_changes_no_bit) {
                              direct.out.final_params.size() * sizeof(double)));
     EXPECT_EQ(direct.out.traffic.payload_bytes, staged.out.traffic.payload_bytes);
     EXPECT_LT(staged.rows.back().suboptimality, 1e-2 * initial_gap(staged));  // it trained
+    // The copies are timed where they happen, and only there.
+    EXPECT_GT(staged.out.waits.staging_s, 0.0);
+    if (Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
+      EXPECT_EQ(direct.out.waits.staging_s, 0.0);
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 #include <olsgd/core/error.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <stdexcept>
 #include <string>
@@ -132,6 +133,17 @@ void grow(Buffer& b, std::size_t bytes) {
   if (b.extent(0) < bytes)
     b = Buffer(Kokkos::view_alloc(Kokkos::WithoutInitializing, "olsgd::staging"), bytes);
 }
+
+// One copy to or from a staging buffer, complete on return, its time booked in `totals`.
+// Callers fence the kernels that wrote a device source first, so this is the copy alone.
+template <class Dst, class Src>
+void copy_staged(const ExecSpace& exec, const Dst& dst, const Src& src, WaitTotals& totals) {
+  const auto start = std::chrono::steady_clock::now();
+  Kokkos::deep_copy(exec, dst, src);
+  exec.fence();
+  totals.staging_s +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 }  // namespace
 
 void* Communicator::staging(std::size_t bytes) {
@@ -165,13 +177,11 @@ void Communicator::allreduce_sum(const ExecSpace& exec, const Vector<Scalar>& v,
           "MPI_Allreduce");
   } else {
     Staged<Scalar> host(static_cast<Scalar*>(staging(n * sizeof(Scalar))), n);
-    Kokkos::deep_copy(exec, host, v);
-    exec.fence();
+    copy_staged(exec, host, v, *waits_);
     check(MPI_Allreduce(MPI_IN_PLACE, host.data(), static_cast<int>(n), mpi_datatype<Scalar>(),
                         MPI_SUM, comm_),
           "MPI_Allreduce");
-    Kokkos::deep_copy(exec, v, host);
-    exec.fence();
+    copy_staged(exec, v, host, *waits_);
   }
   if (algorithm) finish_blocking(timing);
 }
@@ -192,11 +202,9 @@ Request Communicator::iallreduce_sum(const ExecSpace& exec, const Vector<Scalar>
     auto buffer = async_staging(2 * n * sizeof(Scalar));
     send_ptr = reinterpret_cast<Scalar*>(buffer.data());
     recv_ptr = send_ptr + n;
-    Kokkos::deep_copy(exec, Staged<Scalar>(send_ptr, n), send);
-    exec.fence();
-    state->on_complete = [exec, recv, host = Staged<Scalar>(recv_ptr, n), buffer] {
-      Kokkos::deep_copy(exec, recv, host);
-      exec.fence();
+    copy_staged(exec, Staged<Scalar>(send_ptr, n), send, *waits_);
+    state->on_complete = [exec, recv, host = Staged<Scalar>(recv_ptr, n), buffer, totals = waits_] {
+      copy_staged(exec, recv, host, *totals);
     };
   }
   check(MPI_Iallreduce(send_ptr, recv_ptr, static_cast<int>(n), mpi_datatype<Scalar>(), MPI_SUM,
@@ -229,13 +237,11 @@ void Communicator::allgather(const ExecSpace& exec, const WordVector& send,
   } else {
     auto* buf = static_cast<std::uint32_t*>(staging((size_ + 1) * n * sizeof(std::uint32_t)));
     Staged<std::uint32_t> host_send(buf, n), host_recv(buf + n, n * size_);
-    Kokkos::deep_copy(exec, host_send, send);
-    exec.fence();
+    copy_staged(exec, host_send, send, *waits_);
     check(MPI_Allgather(host_send.data(), static_cast<int>(n), MPI_UINT32_T, host_recv.data(),
                         static_cast<int>(n), MPI_UINT32_T, comm_),
           "MPI_Allgather");
-    Kokkos::deep_copy(exec, recv, host_recv);
-    exec.fence();
+    copy_staged(exec, recv, host_recv, *waits_);
   }
   finish_blocking(timing);
 }
@@ -254,12 +260,9 @@ Request Communicator::iallgather(const ExecSpace& exec, const WordVector& send,
     auto buffer = async_staging((size_ + 1) * n * sizeof(std::uint32_t));
     send_ptr = reinterpret_cast<std::uint32_t*>(buffer.data());
     recv_ptr = send_ptr + n;
-    Kokkos::deep_copy(exec, Staged<std::uint32_t>(send_ptr, n), send);
-    exec.fence();
-    state->on_complete = [exec, recv, host = Staged<std::uint32_t>(recv_ptr, n * size_), buffer] {
-      Kokkos::deep_copy(exec, recv, host);
-      exec.fence();
-    };
+    copy_staged(exec, Staged<std::uint32_t>(send_ptr, n), send, *waits_);
+    state->on_complete = [exec, recv, host = Staged<std::uint32_t>(recv_ptr, n * size_), buffer,
+                          totals = waits_] { copy_staged(exec, recv, host, *totals); };
   }
   check(MPI_Iallgather(send_ptr, static_cast<int>(n), MPI_UINT32_T, recv_ptr, static_cast<int>(n),
                        MPI_UINT32_T, comm_, &state->requests[0]),
@@ -312,13 +315,11 @@ void Communicator::reduce_scatter_sum(const ExecSpace& exec, const Vector<Scalar
   } else {
     auto* buf = static_cast<Scalar*>(staging((n + mine.extent(0)) * sizeof(Scalar)));
     Staged<Scalar> host_send(buf, n), host_mine(buf + n, mine.extent(0));
-    Kokkos::deep_copy(exec, host_send, send);
-    exec.fence();
+    copy_staged(exec, host_send, send, *waits_);
     check(MPI_Reduce_scatter(host_send.data(), host_mine.data(), counts.data(),
                              mpi_datatype<Scalar>(), MPI_SUM, comm_),
           "MPI_Reduce_scatter");
-    Kokkos::deep_copy(exec, mine, host_mine);
-    exec.fence();
+    copy_staged(exec, mine, host_mine, *waits_);
   }
   finish_blocking(timing);
 }
@@ -345,11 +346,9 @@ void Communicator::allgather_ranges(const ExecSpace& exec, const Vector<Scalar>&
     gather(v.data());
   } else {
     Staged<Scalar> host(static_cast<Scalar*>(staging(n * sizeof(Scalar))), n);
-    Kokkos::deep_copy(exec, host, v);
-    exec.fence();
+    copy_staged(exec, host, v, *waits_);
     gather(host.data());
-    Kokkos::deep_copy(exec, v, host);
-    exec.fence();
+    copy_staged(exec, v, host, *waits_);
   }
   finish_blocking(timing);
 }

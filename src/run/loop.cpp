@@ -153,6 +153,7 @@ void train_loop(RunParts<Scalar>& run, Checkpointer<Scalar>& checkpointer, Index
   out.waits = comm.wait_totals();  // this run's: a communicator may outlive several runs
   out.waits.peer_s -= waits_before.peer_s;
   out.waits.mpi_late_s -= waits_before.mpi_late_s;
+  out.waits.staging_s -= waits_before.staging_s;
   if (obs.keep_final_state) {
     for (const auto& seg : algorithm.state().segments()) {
       auto v = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(),

@@ -165,6 +165,7 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
         .value("peer_wait_s", sy.t_peer)
         .value("network_exposed_s", sy.network_exposed())
         .value("mpi_late_s", out.waits.mpi_late_s)
+        .value("staging_s", out.waits.staging_s)
         .value("network_s", sy.t_network)
         .value("hidden_frac", sy.hidden_frac())
         .value("round_budget_s", out.round_budget_s)

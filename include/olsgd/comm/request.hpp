@@ -30,10 +30,13 @@ class ProgressThread;
 // - mpi_late_s: after the injected network would have delivered (last post + delay) while MPI
 //   had not yet completed: the real transport, or progress that stalled because some rank was
 //   not inside an MPI call (Open MPI moves a non-blocking collective only inside MPI calls).
+// - staging_s: copying between device memory and the host staging buffers MPI reads (device
+//   builds, or host memory when a test forces staging; 0 where MPI reads the Views directly).
 // Cumulative; shared by the communicator and its requests.
 struct WaitTotals {
   double peer_s = 0;
   double mpi_late_s = 0;
+  double staging_s = 0;
 };
 
 class Request {
