@@ -42,6 +42,11 @@ extern "C" void sgemm_(const char* ta, const char* tb, const int* m, const int* 
                        const float* alpha, const float* a, const int* lda, const float* b,
                        const int* ldb, const float* beta, float* c, const int* ldc);
 
+// The bare GEMMs hand the layers' buffers to the host BLAS (perf/CMakeLists.txt leaves this
+// benchmark out of device builds).
+static_assert(Kokkos::SpaceAccessibility<Kokkos::HostSpace, olsgd::MemSpace>::accessible,
+              "bench_conv calls the host BLAS on the layers' buffers: host builds only");
+
 namespace {
 
 using olsgd::ExecSpace;
