@@ -1,6 +1,5 @@
 #include <olsgd/data/quadratic_optimum.hpp>
-
-#include <KokkosBlas3_gemm.hpp>
+#include <olsgd/kernels/gemm.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -32,7 +31,7 @@ std::vector<double> least_squares_moments(const Dataset<Scalar>& data) {
     Kokkos::parallel_for(
         "olsgd::data::moments_widen", Kokkos::RangePolicy<ExecSpace>(0, rows * d),
         KOKKOS_LAMBDA(const Index i) { ab(i / d, i % d) = features(r0 + i / d, i % d); });
-    KokkosBlas::gemm("T", "N", 1.0, ab, ab, r0 == 0 ? 0.0 : 1.0, gram_d);
+    kernels::gemm(ExecSpace(), "T", "N", 1.0, ab, ab, r0 == 0 ? 0.0 : 1.0, gram_d);
     Kokkos::deep_copy(a_h, a);
     for (Index s = 0; s < rows; ++s) {
       const double y = y_s(r0 + s);

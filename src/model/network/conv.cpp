@@ -1,6 +1,5 @@
 #include <olsgd/kernels/channel_sums.hpp>
-
-#include <KokkosBlas3_gemm.hpp>
+#include <olsgd/kernels/gemm.hpp>
 
 #include <algorithm>
 
@@ -209,9 +208,8 @@ void Conv<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out)
     // the ReLU, when there are any, then added in place).
     Scalar* y = nb == 1 ? out + n0 * cout_ * P : col + kk_ * nb * P;
     im2col(p.exec, in, n0, nb, col);
-    p.exec.fence();
-    KokkosBlas::gemm("N", "N", Scalar(1), W, Block<Scalar>(col, kk_, nb * P), Scalar(0),
-                     Block<Scalar>(y, cout_, nb * P));
+    kernels::gemm(p.exec, "N", "N", Scalar(1), W, Block<Scalar>(col, kk_, nb * P), Scalar(0),
+                  Block<Scalar>(y, cout_, nb * P));
     if (nb > 1 || bias || relu_) to_nchw(p.exec, y, bias, n0, nb, out);
   }
 }
@@ -232,11 +230,10 @@ void Conv<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, const Scala
     Block<Scalar> Col(col, kk_, nb * P), D(d, cout_, nb * P);
     im2col(p.exec, in, n0, nb, col);
     if (!direct) from_nchw(p.exec, dout, out, n0, nb, d);
-    p.exec.fence();
     // dW summed over the chunks in order (beta 1 after the first).
-    KokkosBlas::gemm("N", "T", Scalar(1), D, Col, Scalar(n0 == 0 ? 0 : 1), GW);
+    kernels::gemm(p.exec, "N", "T", Scalar(1), D, Col, Scalar(n0 == 0 ? 0 : 1), GW);
     if (!din) continue;
-    KokkosBlas::gemm("T", "N", Scalar(1), W, D, Scalar(0), Col);  // the columns' gradient
+    kernels::gemm(p.exec, "T", "N", Scalar(1), W, D, Scalar(0), Col);  // the columns' gradient
     col2im(p.exec, col, n0, nb, din, accumulate);
   }
 }

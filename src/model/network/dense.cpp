@@ -1,4 +1,4 @@
-#include <KokkosBlas3_gemm.hpp>
+#include <olsgd/kernels/gemm.hpp>
 
 #include "../mlp_kernels.hpp"
 #include "layers.hpp"
@@ -22,9 +22,8 @@ void Dense<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out
   const Index n = p.n, fan_in = this->in_size(), width = this->out_size();
   Scalar* w = const_cast<Scalar*>(p.w);
   auto Z = Block<Scalar>(out, n, width);
-  p.exec.fence();
-  KokkosBlas::gemm("N", "T", Scalar(1), Block<Scalar>(const_cast<Scalar*>(in), n, fan_in),
-                   Block<Scalar>(w, width, fan_in), Scalar(0), Z);  // Z = A W^T
+  kernels::gemm(p.exec, "N", "T", Scalar(1), Block<Scalar>(const_cast<Scalar*>(in), n, fan_in),
+                Block<Scalar>(w, width, fan_in), Scalar(0), Z);  // Z = A W^T
   const Kokkos::View<Scalar*, MemSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> bias(
       w + width * fan_in, width);
   mlp_kernels::bias_relu(p.exec, Z, bias, relu_);
@@ -36,16 +35,15 @@ void Dense<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, const Scal
   const Index n = p.n, fan_in = this->in_size(), width = this->out_size();
   auto D = Block<Scalar>(dout, n, width);
   if (relu_) mlp_kernels::relu_grad(p.exec, Block<Scalar>(const_cast<Scalar*>(out), n, width), D);
-  p.exec.fence();
   auto A = Block<Scalar>(const_cast<Scalar*>(in), n, fan_in);
-  KokkosBlas::gemm("T", "N", Scalar(1), D, A, Scalar(0), Block<Scalar>(p.g, width, fan_in));
+  kernels::gemm(p.exec, "T", "N", Scalar(1), D, A, Scalar(0), Block<Scalar>(p.g, width, fan_in));
   const Kokkos::View<Scalar*, MemSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> gb(
       p.g + width * fan_in, width);
   mlp_kernels::bias_grad(p.exec, D, gb);
   if (!din) return;
-  p.exec.fence();
-  KokkosBlas::gemm("N", "N", Scalar(1), D, Block<Scalar>(const_cast<Scalar*>(p.w), width, fan_in),
-                   Scalar(accumulate ? 1 : 0), Block<Scalar>(din, n, fan_in));  // dA = D W
+  kernels::gemm(p.exec, "N", "N", Scalar(1), D,
+                Block<Scalar>(const_cast<Scalar*>(p.w), width, fan_in), Scalar(accumulate ? 1 : 0),
+                Block<Scalar>(din, n, fan_in));  // dA = D W
 }
 
 template class Dense<float>;
