@@ -31,11 +31,14 @@ Dataset<double> images(Index n, Shape s, int K) {
   return d;
 }
 
+// chunk_scalars: the convolutions' lowering chunk (0: the backend's default).
 std::unique_ptr<Network<double>> network(const std::string& spec, const Dataset<double>& data,
-                                         Index batch, double l2 = 0) {
+                                         Index batch, double l2 = 0, Index chunk_scalars = 0) {
   const Shape in{data.image.channels, data.image.height, data.image.width};
-  return std::make_unique<Network<double>>(
-      "test", data, plan_network(parse_network_spec(spec), in, data.num_classes), batch, l2, 7);
+  NetworkPlan plan = plan_network(parse_network_spec(spec), in, data.num_classes);
+  if (chunk_scalars > 0)
+    for (PlannedLayer& layer : plan.layers) layer.chunk_scalars = chunk_scalars;
+  return std::make_unique<Network<double>>("test", data, plan, batch, l2, 7);
 }
 
 IndexVector first_rows(Index n) {
@@ -181,16 +184,17 @@ TEST(network_gradient, every_layer_matches_finite_differences) {
   }
 }
 
-// A layer wide enough that one sample fills a lowering chunk (kConvChunkScalars): its product
-// is written straight into the NCHW output and read straight from the NCHW gradient, with and
-// without a fused ReLU and a second convolution taking the first's input gradient.
+// Lowering chunks of one sample each (the chunk no larger than the widest convolution's
+// sample): a product is written straight into the NCHW output and read straight from the NCHW
+// gradient, the weight gradient summed over the chunks, with and without a fused ReLU and a
+// second convolution taking the first's input gradient.
 TEST(network_gradient, a_convolution_of_one_sample_per_chunk_matches_finite_differences) {
   const Shape in{32, 32, 32};
-  ASSERT_GT((32 * 9 + 32) * 32 * 32, kConvChunkScalars / 2);  // one sample per chunk
+  const Index one_sample = (32 * 9 + 32) * 32 * 32;  // (C_in k^2 + C_out) H W of the first
   for (const char* spec : {"conv 32 k=3 p=1 nobias, conv 2 k=3 p=1", "conv 2 k=3 p=1, relu"}) {
     SCOPED_TRACE(spec);
     const auto data = images(2, in, 3);
-    auto net = network(spec, data, 2);
+    auto net = network(spec, data, 2, 0, one_sample);
     check_gradient(*net, 2, 16, 1e-7);  // a small step: it crosses no ReLU kink
   }
 }

@@ -23,10 +23,15 @@
 namespace olsgd {
 
 // Scalars of im2col columns plus the transposed output a convolution lowers at once (at least
-// one sample): large enough that a small image batches several samples into one GEMM, small
-// enough (2 MiB in float) that the columns stay in a core's L2 for the GEMM (perf/bench_conv:
-// 2^19 to 2^20 beat 2^21 and 2^18).
-constexpr Index kConvChunkScalars = Index(1) << 19;
+// one sample), by default. Host: large enough that a small image batches several samples into
+// one GEMM, small enough (2 MiB in float) that the columns stay in a core's L2 for the GEMM
+// (perf/bench_conv: 2^19 to 2^20 beat 2^21 and 2^18). Device: no cache to fit, and each chunk
+// costs three kernel launches (im2col, GEMM, layout); the host's size would make ResNet-20's
+// first convolutions 32 chunks of 4 samples (about a thousand GEMMs a step), so a chunk holds
+// up to 2^25 (128 MiB in float): a whole batch of 128 there.
+constexpr Index kConvChunkScalars =
+    Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible ? Index(1) << 19
+                                                                        : Index(1) << 25;
 
 // Channels x height x width of one sample.
 struct Shape {
@@ -56,6 +61,7 @@ struct PlannedLayer {
   Index buffers = 0;      // running statistics (batch norm)
   double flops = 0;       // forward multiply-adds x 2 per sample
   double act_floats = 0;  // activations the layer keeps per sample (incl. a block's inside)
+  Index chunk_scalars = kConvChunkScalars;  // a convolution's lowering chunk (tests shrink it)
 };
 
 struct NetworkPlan {

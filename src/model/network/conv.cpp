@@ -22,7 +22,7 @@ Conv<Scalar>::Conv(const PlannedLayer& plan) : Layer<Scalar>(plan) {
 template <class Scalar>
 Index Conv<Scalar>::chunk(Index rows) const {
   const Index per_sample = (kk_ + cout_) * ho_ * wo_;
-  return std::max<Index>(1, std::min(rows, kConvChunkScalars / per_sample));
+  return std::max<Index>(1, std::min(rows, this->plan_.chunk_scalars / per_sample));
 }
 
 template <class Scalar>

@@ -49,7 +49,7 @@ double network_scratch_bytes(const NetworkPlan& plan, Index batch, double scalar
                                                        : 9.0 * std::max(p.in.c, p.out.c);
       const double per_sample = (kk + p.out.c) * p.out.h * p.out.w;  // as Conv::chunk
       work = std::max(work,
-                      std::min(rows * per_sample, std::max(per_sample, double(kConvChunkScalars))));
+                      std::min(rows * per_sample, std::max(per_sample, double(p.chunk_scalars))));
     }
   }
   const double activations = rows * (plan.act_floats + plan.input.size());

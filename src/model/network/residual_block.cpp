@@ -3,13 +3,15 @@
 namespace olsgd::net {
 namespace {
 
-PlannedLayer part(LayerKind kind, Shape in, Index out, Index k, Index stride, Index pad) {
+PlannedLayer part(const PlannedLayer& block, LayerKind kind, Shape in, Index out, Index k,
+                  Index stride, Index pad) {
   LayerSpec s;
   s.kind = kind, s.out = out, s.k = k, s.stride = stride, s.pad = pad, s.bias = false;
   s.text = kind == LayerKind::Conv ? "conv" : "bn";
   PlannedLayer p;
   p.spec = s;
   p.in = in;
+  p.chunk_scalars = block.chunk_scalars;
   if (kind == LayerKind::Conv) {
     p.out = {out, (in.h + 2 * pad - k) / stride + 1, (in.w + 2 * pad - k) / stride + 1};
     p.params = out * in.c * k * k;
@@ -60,15 +62,15 @@ ResidualBlock<Scalar>::ResidualBlock(const PlannedLayer& plan) : Layer<Scalar>(p
     part.w = w, part.running = running;
     w += p.params, running += p.buffers;
   };
-  const PlannedLayer c1 = part(LayerKind::Conv, in, c, 3, s, 1);
+  const PlannedLayer c1 = part(plan, LayerKind::Conv, in, c, 3, s, 1);
   place(conv1_, c1);
-  place(bn1_, part(LayerKind::BatchNorm, c1.out, 0, 1, 1, 0));
+  place(bn1_, part(plan, LayerKind::BatchNorm, c1.out, 0, 1, 1, 0));
   bn1_.layer->fuse_relu();
-  place(conv2_, part(LayerKind::Conv, c1.out, c, 3, 1, 1));
-  place(bn2_, part(LayerKind::BatchNorm, c1.out, 0, 1, 1, 0));
+  place(conv2_, part(plan, LayerKind::Conv, c1.out, c, 3, 1, 1));
+  place(bn2_, part(plan, LayerKind::BatchNorm, c1.out, 0, 1, 1, 0));
   if (projection_) {
-    place(conv_s_, part(LayerKind::Conv, in, c, 1, s, 0));
-    place(bn_s_, part(LayerKind::BatchNorm, c1.out, 0, 1, 1, 0));
+    place(conv_s_, part(plan, LayerKind::Conv, in, c, 1, s, 0));
+    place(bn_s_, part(plan, LayerKind::BatchNorm, c1.out, 0, 1, 1, 0));
   }
 }
 
