@@ -37,9 +37,9 @@ void Conv<Scalar>::initialize(const ExecSpace& exec, Scalar* w, Scalar*,
 }
 
 template <class Scalar>
-double Conv<Scalar>::l2_weights(const ExecSpace& exec, const Scalar* w, Scalar* g,
-                                Scalar l2) const {
-  return l2_range(exec, w, g, cout_ * kk_, l2);
+double Conv<Scalar>::l2_weights(const ExecSpace& exec, const Scalar* w, Scalar* g, Scalar l2,
+                                bool want_sum) const {
+  return l2_range(exec, w, g, cout_ * kk_, l2, want_sum);
 }
 
 // Outputs ow whose input column ow s - pad + kw lies in [0, W) form one range [lo, hi): the

@@ -12,9 +12,9 @@ void Dense<Scalar>::initialize(const ExecSpace& exec, Scalar* w, Scalar*,
 }
 
 template <class Scalar>
-double Dense<Scalar>::l2_weights(const ExecSpace& exec, const Scalar* w, Scalar* g,
-                                 Scalar l2) const {
-  return l2_range(exec, w, g, this->in_size() * this->out_size(), l2);
+double Dense<Scalar>::l2_weights(const ExecSpace& exec, const Scalar* w, Scalar* g, Scalar l2,
+                                 bool want_sum) const {
+  return l2_range(exec, w, g, this->in_size() * this->out_size(), l2, want_sum);
 }
 
 template <class Scalar>

@@ -7,17 +7,19 @@
 namespace olsgd::net {
 
 template <class Scalar>
-double Layer<Scalar>::l2_weights(const ExecSpace&, const Scalar*, Scalar*, Scalar) const {
+double Layer<Scalar>::l2_weights(const ExecSpace&, const Scalar*, Scalar*, Scalar, bool) const {
   return 0;
 }
 
 template <class Scalar>
-double l2_range(const ExecSpace& exec, const Scalar* w, Scalar* g, Index count, Scalar l2) {
+double l2_range(const ExecSpace& exec, const Scalar* w, Scalar* g, Index count, Scalar l2,
+                bool want_sum) {
   if (l2 == Scalar(0)) return 0;
   // Two passes, as the penalty's gradient is needed every step and its value only with the loss.
   Kokkos::parallel_for(
       "olsgd::model::net::l2", Kokkos::RangePolicy<ExecSpace>(exec, 0, count),
       KOKKOS_LAMBDA(const Index i) { g[i] += l2 * w[i]; });
+  if (!want_sum) return 0;
   double w2 = 0;
   Kokkos::parallel_reduce(
       "olsgd::model::net::w2", Kokkos::RangePolicy<ExecSpace>(exec, 0, count),
@@ -62,7 +64,7 @@ std::unique_ptr<Layer<Scalar>> make_layer(const PlannedLayer& plan) {
 
 #define OLSGD_LAYER(S)                                                          \
   template class Layer<S>;                                                      \
-  template double l2_range(const ExecSpace&, const S*, S*, Index, S);           \
+  template double l2_range(const ExecSpace&, const S*, S*, Index, S, bool);     \
   template void init_uniform(const ExecSpace&, S*, Index, Index, InitStreams&); \
   template std::unique_ptr<Layer<S>> make_layer(const PlannedLayer&);
 OLSGD_LAYER(float)

@@ -79,9 +79,10 @@ class Layer {
                         Scalar* din, bool accumulate = false) = 0;
   // Moves the running statistics toward the last training forward's batch statistics.
   virtual void update_running(const ExecSpace& /*exec*/, Scalar* /*running*/) {}
-  // Adds l2 * w to the gradient of every weight (not biases, not batch-norm scales) and
-  // returns the sum of their squares: the penalty's parts.
-  virtual double l2_weights(const ExecSpace& exec, const Scalar* w, Scalar* g, Scalar l2) const;
+  // Adds l2 * w to the gradient of every weight (not biases, not batch-norm scales) and, with
+  // `want_sum` (a step that reports its loss), returns the sum of their squares; else 0.
+  virtual double l2_weights(const ExecSpace& exec, const Scalar* w, Scalar* g, Scalar l2,
+                            bool want_sum) const;
 
  protected:
   PlannedLayer plan_;
@@ -91,9 +92,11 @@ class Layer {
 template <class Scalar>
 std::unique_ptr<Layer<Scalar>> make_layer(const PlannedLayer& plan);
 
-// Adds l2 * w to g over [0, count) and returns sum w^2 (a layer's weight range).
+// Adds l2 * w to g over [0, count) and, with `want_sum`, returns sum w^2 (a layer's weight
+// range; else 0: the reduction ends in a host synchronisation every step would pay).
 template <class Scalar>
-double l2_range(const ExecSpace& exec, const Scalar* w, Scalar* g, Index count, Scalar l2);
+double l2_range(const ExecSpace& exec, const Scalar* w, Scalar* g, Index count, Scalar l2,
+                bool want_sum);
 
 // U(-1/sqrt(fan_in), 1/sqrt(fan_in)) into w[0, count): PyTorch's default for nn.Linear and
 // nn.Conv2d weights and biases, from the next substream.

@@ -25,7 +25,8 @@ class Conv final : public Layer<Scalar> {
   void forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out) override;
   void backward(const Pass<Scalar>& p, const Scalar* in, const Scalar* out, Scalar* dout,
                 Scalar* din, bool accumulate) override;
-  double l2_weights(const ExecSpace& exec, const Scalar* w, Scalar* g, Scalar l2) const override;
+  double l2_weights(const ExecSpace& exec, const Scalar* w, Scalar* g, Scalar l2,
+                    bool want_sum) const override;
 
   // Samples lowered per GEMM when a pass has `rows`.
   Index chunk(Index rows) const;
@@ -131,7 +132,8 @@ class Dense final : public Layer<Scalar> {
   void forward(const Pass<Scalar>& p, const Scalar* in, Scalar* out) override;
   void backward(const Pass<Scalar>& p, const Scalar* in, const Scalar* out, Scalar* dout,
                 Scalar* din, bool accumulate) override;
-  double l2_weights(const ExecSpace& exec, const Scalar* w, Scalar* g, Scalar l2) const override;
+  double l2_weights(const ExecSpace& exec, const Scalar* w, Scalar* g, Scalar l2,
+                    bool want_sum) const override;
 
  private:
   bool relu_ = false;
@@ -152,7 +154,8 @@ class ResidualBlock final : public Layer<Scalar> {
   void backward(const Pass<Scalar>& p, const Scalar* in, const Scalar* out, Scalar* dout,
                 Scalar* din, bool accumulate) override;
   void update_running(const ExecSpace& exec, Scalar* running) override;
-  double l2_weights(const ExecSpace& exec, const Scalar* w, Scalar* g, Scalar l2) const override;
+  double l2_weights(const ExecSpace& exec, const Scalar* w, Scalar* g, Scalar l2,
+                    bool want_sum) const override;
 
  private:
   struct Part {

@@ -164,7 +164,8 @@ double Network<Scalar>::gradient(const ExecSpace& exec, const ConstVector<Scalar
   double w2 = 0;
   if (l2_ > 0)
     for (auto& s : p.stages)
-      w2 += s.layer->l2_weights(exec, x.data() + s.w, g.data() + s.w, static_cast<Scalar>(l2_));
+      w2 += s.layer->l2_weights(exec, x.data() + s.w, g.data() + s.w, static_cast<Scalar>(l2_),
+                                want_loss);
   if (!want_loss) return kUnknown;
   return ce.loss / b + 0.5 * l2_ * w2;
 }

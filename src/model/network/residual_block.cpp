@@ -104,10 +104,10 @@ void ResidualBlock<Scalar>::initialize(const ExecSpace& exec, Scalar* w, Scalar*
 
 template <class Scalar>
 double ResidualBlock<Scalar>::l2_weights(const ExecSpace& exec, const Scalar* w, Scalar* g,
-                                         Scalar l2) const {
+                                         Scalar l2, bool want_sum) const {
   double sum = 0;
   for (const Part* p : {&conv1_, &conv2_, &conv_s_})
-    if (p->layer) sum += p->layer->l2_weights(exec, w + p->w, g + p->w, l2);
+    if (p->layer) sum += p->layer->l2_weights(exec, w + p->w, g + p->w, l2, want_sum);
   return sum;
 }
 
