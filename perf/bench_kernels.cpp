@@ -6,6 +6,7 @@
 #include <olsgd/comm/environment.hpp>
 #include <olsgd/core/types.hpp>
 #include <olsgd/io/build_info.hpp>
+#include <olsgd/kernels/channel_sums.hpp>
 #include <olsgd/kernels/count_sketch.hpp>
 #include <olsgd/kernels/outer.hpp>
 #include <olsgd/kernels/overlap.hpp>
@@ -151,6 +152,32 @@ void quantize_pack(benchmark::State& s) {
   });
 }
 
+// Batch norm's per-channel sum over a batch of 128 NCHW images, with G threads per sample's
+// plane (kernels/channel_sums.hpp: 1 keeps a plane's lanes in one thread, the host's choice;
+// 8 gives each lane a thread, a GPU's). Both run on every backend so one run compares them.
+// Reads each float once; the partial sums (C x 128 x G doubles) are not counted.
+constexpr olsgd::Index kImages = 128;
+template <int G>
+void sum_channels(const ExecSpace& exec, const View& x, olsgd::Index C, olsgd::Index plane,
+                  const olsgd::kernels::ChannelPartials<ExecSpace::memory_space>& partial,
+                  const Kokkos::View<double*, ExecSpace::memory_space>& sums) {
+  using olsgd::kernels::ChannelSums;
+  olsgd::kernels::channel_sums<1>(
+      exec, "olsgd::perf::channel_sums", kImages, C, plane, partial,
+      KOKKOS_LAMBDA(olsgd::Index, olsgd::Index i) { return ChannelSums<1>{{double(x(i))}}; },
+      KOKKOS_LAMBDA(olsgd::Index c, const ChannelSums<1>& s) { sums(c) = s.v[0]; },
+      olsgd::kernels::ChannelSumThreads<G>{});
+}
+template <int G>
+void channel_sums(benchmark::State& s) {  // range(0) = 128 C plane elements, range(1) = C
+  const olsgd::Index C = s.range(1), plane = s.range(0) / (kImages * C);
+  const auto partial = olsgd::kernels::channel_partials<ExecSpace, G>("partial", 1, C, kImages);
+  const Kokkos::View<double*, ExecSpace::memory_space> sums("sums", C);
+  bench_bytes(s, sizeof(Scalar), [&](auto& e, auto& x, auto&, auto&, auto&) {
+    sum_channels<G>(e, x, C, plane, partial, sums);
+  });
+}
+
 // 2^14 floats = 64 KiB (L2) ... 2^26 floats = 256 MiB (8x a 32 MiB L3).
 #define OLSGD_SIZES ->RangeMultiplier(4)->Range(1 << 14, 1 << 26)->UseManualTime()
 BENCHMARK(sgd_step) OLSGD_SIZES;
@@ -164,6 +191,14 @@ BENCHMARK(ac_sa_step) OLSGD_SIZES;
 BENCHMARK(count_sketch) OLSGD_SIZES;
 BENCHMARK(count_sketch_query) OLSGD_SIZES;
 BENCHMARK(quantize_pack) OLSGD_SIZES;
+// ResNet-20's three stages at batch 128: 16 x 32^2, 32 x 16^2, 64 x 8^2 per image.
+#define OLSGD_STAGES                   \
+  ->Args({kImages * 16 * 1024, 16})    \
+      ->Args({kImages * 32 * 256, 32}) \
+      ->Args({kImages * 64 * 64, 64})  \
+      ->UseManualTime()
+BENCHMARK_TEMPLATE(channel_sums, 1) OLSGD_STAGES;
+BENCHMARK_TEMPLATE(channel_sums, 8) OLSGD_STAGES;
 
 }  // namespace
 

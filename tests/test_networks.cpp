@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <test_helpers.hpp>
 
@@ -246,6 +248,65 @@ TEST(network_batch_norm, running_statistics_follow_the_batch_and_serve_evaluatio
   const double after = net->evaluate(ExecSpace(), x, data).loss_sum / 6;
   EXPECT_GT(std::fabs(before - train_loss), 1e-3);
   EXPECT_NEAR(after, train_loss, 2e-2 * std::fabs(train_loss));
+}
+
+// Bytes the network's own Views (labelled olsgd::model::net::) hold while it is watched: live
+// now, and the most live at once. Kokkos's own scratch is not the network's.
+struct AllocationWatch {
+  static inline std::int64_t live = 0, peak = 0;
+  static bool network(const char* label) {
+    return std::string(label).rfind("olsgd::model::net::", 0) == 0;
+  }
+  static void on_allocate(Kokkos::Profiling::SpaceHandle, const char* label, const void*,
+                          std::uint64_t bytes) {
+    if (network(label)) live += static_cast<std::int64_t>(bytes);
+    peak = std::max(peak, live);
+  }
+  static void on_deallocate(Kokkos::Profiling::SpaceHandle, const char* label, const void*,
+                            std::uint64_t bytes) {
+    if (network(label)) live -= static_cast<std::int64_t>(bytes);
+  }
+  AllocationWatch() {
+    live = peak = 0;
+    Kokkos::Tools::Experimental::set_allocate_data_callback(on_allocate);
+    Kokkos::Tools::Experimental::set_deallocate_data_callback(on_deallocate);
+  }
+  ~AllocationWatch() {
+    Kokkos::Tools::Experimental::set_allocate_data_callback(nullptr);
+    Kokkos::Tools::Experimental::set_deallocate_data_callback(nullptr);
+  }
+};
+
+// The memory estimate (network_scratch_bytes, what a deck is refused on before allocating) is
+// what a network then allocates for a training step and an evaluation, to the byte, with the
+// backend's convolution chunk and with chunks of one sample.
+TEST(network_memory, the_scratch_estimate_is_what_the_network_allocates) {
+  const LayerCase cases[] = {
+      {"conv 6 k=5 p=2, bn, relu, maxpool 2, dense 10", {3, 16, 16}},
+      {"conv 8 k=3 p=1 nobias, bn, relu, block 8, block 16 s=2, gap", {3, 16, 16}},
+      {"dense 32, relu", {1, 8, 8}},
+  };
+  for (const LayerCase& c : cases)
+    for (const Index chunk_scalars : {Index(0), Index(4096)}) {
+      SCOPED_TRACE(std::string(c.spec) + ", chunk " + std::to_string(chunk_scalars));
+      const Index batch = 16;
+      const auto data = images(40, c.in, 3);
+      NetworkPlan plan = plan_network(parse_network_spec(c.spec), c.in, 3);
+      if (chunk_scalars > 0)
+        for (PlannedLayer& layer : plan.layers) layer.chunk_scalars = chunk_scalars;
+      Vector<double> x("x", plan.total()), g("g", plan.total());
+      const IndexVector rows = first_rows(batch);
+      std::int64_t allocated = 0;
+      {
+        AllocationWatch watch;
+        Network<double> net("test", data, plan, batch, 0, 7);
+        net.initialize(ExecSpace(), x);
+        net.gradient(ExecSpace(), x, rows, g, true);
+        net.evaluate(ExecSpace(), x, data);
+        allocated = AllocationWatch::peak;
+      }
+      EXPECT_EQ(static_cast<double>(allocated), network_scratch_bytes(plan, batch, sizeof(double)));
+    }
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // Backend-agnostic test of the per-channel sums (batch norm, a convolution's bias gradient):
 // bitwise equal to a host loop in the order the header states, so every backend and thread
-// count gives the same bits.
+// count gives the same bits, and so does every split of a plane's lanes over threads (the
+// host's one thread per plane and a GPU's one thread per lane both run here).
 #include <olsgd/kernels/channel_sums.hpp>
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <test_helpers.hpp>
 #include <vector>
 
@@ -30,11 +32,12 @@ double reference_sum(const std::vector<double>& x, long n, long C, long plane, l
 }
 
 // Channel c's sums of x and of c - x (no product: a GPU compiler may fuse a multiply into the
-// addition), as sums(0, c) and sums(1, c). A free function: nvcc refuses a device lambda in a
-// test body, a private member.
+// addition), as sums(0, c) and sums(1, c), with G threads per plane. A free function: nvcc
+// refuses a device lambda in a test body, a private member.
+template <int G>
 Kokkos::View<double**, Space::memory_space> device_sums(
     const Kokkos::View<double*, Space::memory_space>& x, long n, long C, long plane) {
-  olsgd::kernels::ChannelPartials<Space::memory_space> partial("partial", 2, C, n);
+  const auto partial = olsgd::kernels::channel_partials<Space, G>("partial", 2, C, n);
   Kokkos::View<double**, Space::memory_space> sums("sums", 2, C);
   olsgd::kernels::channel_sums<2>(
       Space(), "test_channel_sums", n, C, plane, partial,
@@ -44,21 +47,24 @@ Kokkos::View<double**, Space::memory_space> device_sums(
       KOKKOS_LAMBDA(long c, const ChannelSums<2>& s) {
         sums(0, c) = s.v[0];
         sums(1, c) = s.v[1];
-      });
+      },
+      olsgd::kernels::ChannelSumThreads<G>{});
   return sums;
 }
 
-TEST(kernels, channel_sums_are_bitwise_the_documented_order) {
+template <int G>
+void expect_documented_order() {
+  SCOPED_TRACE("threads per plane " + std::to_string(G));
   const long n = 3, C = 5;
   // Planes shorter than, equal to and longer than the lanes, with and without a remainder.
-  for (long plane : {1L, 7L, 8L, 9L, 49L, 784L}) {
+  for (long plane : {1L, 3L, 7L, 8L, 9L, 14L, 49L, 784L}) {
     SCOPED_TRACE(plane);
     std::vector<double> x(n * C * plane);
     for (std::size_t i = 0; i < x.size(); ++i)
       x[i] = std::sin(0.37 * i + 0.1) * std::pow(10.0, static_cast<double>(i % 7) - 3);
     const auto xd = olsgd::test::to_device<Space::memory_space>(x);
     const auto h =
-        Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), device_sums(xd, n, C, plane));
+        Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), device_sums<G>(xd, n, C, plane));
     std::vector<double> shifted(x.size());
     for (long c = 0; c < C; ++c) {
       for (std::size_t i = 0; i < x.size(); ++i) shifted[i] = static_cast<double>(c) - x[i];
@@ -66,6 +72,14 @@ TEST(kernels, channel_sums_are_bitwise_the_documented_order) {
       EXPECT_EQ(h(1, c), reference_sum(shifted, n, C, plane, c)) << "channel " << c;
     }
   }
+}
+
+// The backend's own split (kChannelSumThreads) is one of these.
+TEST(kernels, channel_sums_are_bitwise_the_documented_order_for_every_split_of_the_lanes) {
+  expect_documented_order<1>();
+  expect_documented_order<2>();
+  expect_documented_order<4>();
+  expect_documented_order<8>();
 }
 
 }  // namespace

@@ -61,8 +61,8 @@ class Network final : public Model<Scalar> {
 // Rows an evaluation pass holds: at least the batch, up to 1024 while the activations stay
 // within 64 MiB.
 Index network_capacity(const NetworkPlan& plan, Index batch, double scalar_bytes);
-// Device bytes of a network's activations, gradients and scratch when it trains at `batch`
-// (for the rows network_capacity gives it).
+// Device bytes a network allocates to train at `batch` and evaluate (for the rows
+// network_capacity gives it): activations, gradients and its layers' scratch, to the byte.
 double network_scratch_bytes(const NetworkPlan& plan, Index batch, double scalar_bytes);
 
 }  // namespace olsgd

@@ -35,7 +35,7 @@ BatchNorm<Scalar>::BatchNorm(const PlannedLayer& plan)
 
 template <class Scalar>
 void BatchNorm<Scalar>::reserve(Index rows) {
-  partial_ = decltype(partial_)("olsgd::model::net::bn_partial", 2, c_, rows);
+  partial_ = kernels::channel_partials<ExecSpace>("olsgd::model::net::bn_partial", 2, c_, rows);
 }
 
 template <class Scalar>

@@ -21,8 +21,7 @@ Conv<Scalar>::Conv(const PlannedLayer& plan) : Layer<Scalar>(plan) {
 
 template <class Scalar>
 Index Conv<Scalar>::chunk(Index rows) const {
-  const Index per_sample = (kk_ + cout_) * ho_ * wo_;
-  return std::max<Index>(1, std::min(rows, this->plan_.chunk_scalars / per_sample));
+  return conv_chunk((kk_ + cout_) * ho_ * wo_, this->plan_.chunk_scalars, rows);
 }
 
 template <class Scalar>
@@ -178,7 +177,8 @@ void Conv<Scalar>::from_nchw(const ExecSpace& exec, const Scalar* dout, const Sc
 template <class Scalar>
 void Conv<Scalar>::reserve(Index rows) {
   if (this->plan_.spec.bias)
-    partial_ = decltype(partial_)("olsgd::model::net::conv_bias_partial", 1, cout_, rows);
+    partial_ = kernels::channel_partials<ExecSpace>("olsgd::model::net::conv_bias_partial", 1,
+                                                    cout_, rows);
 }
 
 template <class Scalar>

@@ -3,9 +3,17 @@
 // KOKKOS_LAMBDA in a private or protected member function.
 #include <olsgd/kernels/channel_sums.hpp>
 
+#include <algorithm>
+
 #include "layer.hpp"
 
 namespace olsgd::net {
+
+// Samples a convolution lowers at once when a pass has `rows`: as many as `chunk_scalars` holds
+// at `per_sample` scalars each (columns and product), at least one.
+inline Index conv_chunk(Index per_sample, Index chunk_scalars, Index rows) {
+  return std::max<Index>(1, std::min(rows, chunk_scalars / per_sample));
+}
 
 // 2-D convolution as GEMMs over im2col columns. A chunk of samples is lowered at once, so a
 // small image still makes a GEMM of useful size: columns are (C_in k k) x (chunk H_out W_out),
@@ -45,7 +53,7 @@ class Conv final : public Layer<Scalar> {
  private:
   Index cin_, cout_, k_, s_, pad_, h_, w_, ho_, wo_, kk_;
   bool relu_ = false;
-  kernels::ChannelPartials<MemSpace> partial_;  // 1 x C_out x samples
+  kernels::ChannelPartials<MemSpace> partial_;  // 1 x C_out x samples x G
 };
 
 // Batch normalisation per channel: in training the batch's mean and biased variance, in
@@ -73,7 +81,7 @@ class BatchNorm final : public Layer<Scalar> {
   Index rows_ = 0;  // samples of the last training forward
   bool relu_ = false;
   Kokkos::View<double*, MemSpace> mean_, var_, invstd_, sum_a_, sum_b_;
-  kernels::ChannelPartials<MemSpace> partial_;  // 2 x C x samples
+  kernels::ChannelPartials<MemSpace> partial_;  // 2 x C x samples x G
 };
 
 template <class Scalar>

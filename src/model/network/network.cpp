@@ -39,22 +39,40 @@ Index network_capacity(const NetworkPlan& plan, Index batch, double scalar_bytes
 }
 
 double network_scratch_bytes(const NetworkPlan& plan, Index batch, double scalar_bytes) {
-  const double rows = static_cast<double>(network_capacity(plan, batch, scalar_bytes));
+  const Index rows = network_capacity(plan, batch, scalar_bytes);
   bool blocks = false;
-  double work = 0;
+  Index work = 0, pool_args = 0, channel_partials = 0;
   for (const PlannedLayer& p : plan.layers) {
     blocks = blocks || p.spec.kind == LayerKind::Block;
-    if (p.spec.kind == LayerKind::Conv || p.spec.kind == LayerKind::Block) {
-      const double kk = p.spec.kind == LayerKind::Conv ? double(p.in.c) * p.spec.k * p.spec.k
-                                                       : 9.0 * std::max(p.in.c, p.out.c);
-      const double per_sample = (kk + p.out.c) * p.out.h * p.out.w;  // as Conv::chunk
-      work = std::max(work,
-                      std::min(rows * per_sample, std::max(per_sample, double(p.chunk_scalars))));
+    channel_partials += p.buffers;  // each batch norm's two sums per channel
+    // The largest lowering: chunk x per sample, (C_in k^2 + C_out) H_out W_out scalars.
+    const auto lowering = [&](Index kk) {
+      const Index per_sample = (kk + p.out.c) * p.out.h * p.out.w;
+      work = std::max(work, net::conv_chunk(per_sample, p.chunk_scalars, rows) * per_sample);
+    };
+    if (p.spec.kind == LayerKind::Conv) {
+      lowering(p.in.c * p.spec.k * p.spec.k);
+      if (p.spec.bias) channel_partials += p.out.c;
     }
+    if (p.spec.kind == LayerKind::Block) {  // two 3x3 convolutions and maybe a 1x1 projection
+      lowering(9 * p.in.c), lowering(9 * p.out.c);
+      if (p.in.c != p.out.c || p.spec.stride != 1) lowering(p.in.c);
+    }
+    if (p.spec.kind == LayerKind::MaxPool) pool_args += p.out.size();
   }
-  const double activations = rows * (plan.act_floats + plan.input.size());
-  const double deltas = rows * plan.widest * (blocks ? 4 : 2);
-  return (activations + deltas + work) * scalar_bytes;
+  const double r = static_cast<double>(rows);
+  const double activations = r * (plan.act_floats + plan.input.size());
+  const double deltas = r * plan.widest * (blocks ? 4 : 2);
+  // The layers' own, in bytes: max pooling's argmax (an int per output), the channel sums'
+  // partials (kernels/channel_sums.hpp), batch norm's five vectors per channel (2.5 per running
+  // number), the evaluation's row indices.
+  const double pool_args_bytes = r * double(pool_args) * sizeof(int);
+  const double partials_bytes =
+      r * double(channel_partials) * kernels::kChannelSumThreads<ExecSpace> * sizeof(double);
+  const double statistics_bytes = 2.5 * double(plan.buffers) * sizeof(double);
+  const double rows_bytes = r * sizeof(Index);
+  return (activations + deltas + double(work)) * scalar_bytes + pool_args_bytes + partials_bytes +
+         statistics_bytes + rows_bytes;
 }
 
 template <class Scalar>
@@ -98,7 +116,7 @@ Network<Scalar>::Network(std::string name, Dataset<Scalar> data, NetworkPlan pla
     p.temp0 = Vector<Scalar>("olsgd::model::net::temp0", wide);
     p.temp1 = Vector<Scalar>("olsgd::model::net::temp1", wide);
   }
-  p.work = Vector<Scalar>("olsgd::model::net::work", work);
+  if (work > 0) p.work = Vector<Scalar>("olsgd::model::net::work", work);  // none for an MLP
   p.chunk = IndexVector("olsgd::model::net::chunk", capacity_);
 }
 
