@@ -55,10 +55,17 @@ Kokkos::View<double**, Space::memory_space> device_sums(
 template <int G>
 void expect_documented_order() {
   SCOPED_TRACE("threads per plane " + std::to_string(G));
-  const long n = 3, C = 5;
-  // Planes shorter than, equal to and longer than the lanes, with and without a remainder.
-  for (long plane : {1L, 3L, 7L, 8L, 9L, 14L, 49L, 784L}) {
-    SCOPED_TRACE(plane);
+  struct Shape {
+    long n, C, plane;
+  };
+  // Planes shorter than, equal to and longer than the lanes, with and without a remainder; and
+  // a batch whose partials outgrow a GPU team's shared memory.
+  for (const Shape shape :
+       {Shape{3, 5, 1}, Shape{3, 5, 3}, Shape{3, 5, 7}, Shape{3, 5, 8}, Shape{3, 5, 9},
+        Shape{3, 5, 14}, Shape{3, 5, 49}, Shape{3, 5, 784}, Shape{2100, 2, 3}}) {
+    const long n = shape.n, C = shape.C, plane = shape.plane;
+    SCOPED_TRACE("n " + std::to_string(n) + ", C " + std::to_string(C) + ", plane " +
+                 std::to_string(plane));
     std::vector<double> x(n * C * plane);
     for (std::size_t i = 0; i < x.size(); ++i)
       x[i] = std::sin(0.37 * i + 0.1) * std::pow(10.0, static_cast<double>(i % 7) - 3);

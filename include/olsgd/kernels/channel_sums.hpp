@@ -12,6 +12,7 @@
 // 2,048, too few to hide a GPU's memory latency).
 #include <Kokkos_Core.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -83,18 +84,35 @@ void channel_sums(const ExecSpace& exec, const std::string& label, std::int64_t 
           partial(k, c, i / (G * C) * G + g) = acc[k][0];
         }
       });
+  // Per channel, a team: its threads take the samples' last pairwise steps side by side into
+  // team scratch, then one thread adds the samples in order (one thread loading all n x G
+  // partials would wait on memory n G times, the latency a GPU cannot hide with C threads).
+  using Team = Kokkos::TeamPolicy<ExecSpace>;
+  using Scratch = Kokkos::View<double**, typename ExecSpace::scratch_memory_space,
+                               Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  const std::size_t bytes = Scratch::shmem_size(NS, n);
+  const int level = bytes <= 32 * 1024 ? 0 : 1;  // a GPU's shared memory when it fits
   Kokkos::parallel_for(
-      label + "_sum", Kokkos::RangePolicy<ExecSpace>(exec, 0, C), KOKKOS_LAMBDA(const Index c) {
-        ChannelSums<NS> s = {};
-        for (int k = 0; k < NS; ++k)
-          for (Index j = 0; j < n; ++j) {
+      label + "_sum", Team(exec, C, Kokkos::AUTO).set_scratch_size(level, Kokkos::PerTeam(bytes)),
+      KOKKOS_LAMBDA(const typename Team::member_type& t) {
+        const Index c = t.league_rank();
+        const Scratch v(t.team_scratch(level), NS, n);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(t, n), [&](const Index j) {
+          for (int k = 0; k < NS; ++k) {
             double lane[G];
             for (int l = 0; l < G; ++l) lane[l] = partial(k, c, j * G + l);
             for (int w = G / 2; w > 0; w /= 2)
               for (int l = 0; l < w; ++l) lane[l] += lane[l + w];
-            s.v[k] += lane[0];
+            v(k, j) = lane[0];
           }
-        store(c, s);
+        });
+        t.team_barrier();
+        Kokkos::single(Kokkos::PerTeam(t), [&]() {
+          ChannelSums<NS> s = {};
+          for (int k = 0; k < NS; ++k)
+            for (Index j = 0; j < n; ++j) s.v[k] += v(k, j);
+          store(c, s);
+        });
       });
 }
 
