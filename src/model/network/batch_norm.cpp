@@ -10,16 +10,6 @@ namespace {
 using Team = Kokkos::TeamPolicy<ExecSpace>;
 using Doubles = Kokkos::View<double*, MemSpace>;
 using kernels::ChannelSums;
-
-// Where channel_sums puts a channel's sums: s0(c) and s1(c) (one view twice when NS = 1).
-template <int NS>
-struct StoreIn {
-  Doubles s0, s1;
-  KOKKOS_FUNCTION void operator()(const Index c, const ChannelSums<NS>& s) const {
-    s0(c) = s.v[0];
-    if (NS > 1) s1(c) = s.v[NS - 1];
-  }
-};
 }  // namespace
 
 template <class Scalar>
@@ -61,13 +51,11 @@ void BatchNorm<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar*
   if (p.train) {
     rows_ = n;
     const double inv_m = 1.0 / static_cast<double>(n * plane);
+    // Each channel's statistics finish in the sums' own store: no launch of C threads apiece.
     kernels::channel_sums<1>(
         p.exec, "olsgd::model::net::bn", n, C, plane, partial_,
         KOKKOS_LAMBDA(Index, Index i) { return ChannelSums<1>{{double(in[i])}}; },
-        StoreIn<1>{mean, mean});
-    Kokkos::parallel_for(
-        "olsgd::model::net::bn_mean", Kokkos::RangePolicy<ExecSpace>(p.exec, 0, C),
-        KOKKOS_LAMBDA(const Index c) { mean(c) *= inv_m; });
+        KOKKOS_LAMBDA(Index c, const ChannelSums<1>& s) { mean(c) = s.v[0] * inv_m; });
     // Two passes (mean, then squared deviations) for a variance that does not cancel.
     kernels::channel_sums<1>(
         p.exec, "olsgd::model::net::bn", n, C, plane, partial_,
@@ -75,11 +63,8 @@ void BatchNorm<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar*
           const double d = in[i] - mean(c);
           return ChannelSums<1>{{d * d}};
         },
-        StoreIn<1>{var, var});
-    Kokkos::parallel_for(
-        "olsgd::model::net::bn_var", Kokkos::RangePolicy<ExecSpace>(p.exec, 0, C),
-        KOKKOS_LAMBDA(const Index c) {
-          var(c) *= inv_m;
+        KOKKOS_LAMBDA(Index c, const ChannelSums<1>& s) {
+          var(c) = s.v[0] * inv_m;
           invstd(c) = 1.0 / math::sqrt(var(c) + kEps);
         });
   } else {
@@ -120,20 +105,19 @@ void BatchNorm<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, const 
     return relu && !(out[i] > 0) ? 0.0 : double(dout[i]);
   };
   const auto mean = mean_, invstd = invstd_, sum_dy = sum_a_, sum_dy_xhat = sum_b_;
-  // Both sums in one sweep; xhat's invstd is applied once per channel, outside the sum.
+  // Both sums in one sweep; xhat's invstd is applied once per channel, outside the sum, in the
+  // store, which also writes the parameters' gradient.
+  Scalar* g = p.g;
+  const Scalar* gamma = p.w;
   kernels::channel_sums<2>(
       p.exec, "olsgd::model::net::bn", n, C, plane, partial_,
       KOKKOS_LAMBDA(Index c, Index i) {
         const double dy = dy_at(i);
         return ChannelSums<2>{{dy, dy * (in[i] - mean(c))}};
       },
-      StoreIn<2>{sum_dy, sum_dy_xhat});
-  Scalar* g = p.g;
-  const Scalar* gamma = p.w;
-  Kokkos::parallel_for(
-      "olsgd::model::net::bn_param_grad", Kokkos::RangePolicy<ExecSpace>(p.exec, 0, C),
-      KOKKOS_LAMBDA(const Index c) {
-        sum_dy_xhat(c) *= invstd(c);
+      KOKKOS_LAMBDA(Index c, const ChannelSums<2>& s) {
+        sum_dy(c) = s.v[0];
+        sum_dy_xhat(c) = s.v[1] * invstd(c);
         g[c] = static_cast<Scalar>(sum_dy_xhat(c));
         g[C + c] = static_cast<Scalar>(sum_dy(c));
       });
