@@ -8,7 +8,6 @@
 namespace olsgd::net {
 namespace {
 using Team = Kokkos::TeamPolicy<ExecSpace>;
-using Doubles = Kokkos::View<double*, MemSpace>;
 using kernels::ChannelSums;
 }  // namespace
 
