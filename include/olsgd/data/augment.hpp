@@ -8,6 +8,7 @@
 #include <olsgd/core/rng.hpp>
 #include <olsgd/core/types.hpp>
 #include <olsgd/data/dataset.hpp>
+#include <olsgd/kernels/row_teams.hpp>
 
 #include <cstdint>
 
@@ -63,7 +64,7 @@ void augment_rows(const ExecSpace& exec, const Features& features, const IndexVe
   using Scalar = typename Out::non_const_value_type;
   const Index H = a.dims.height, W = a.dims.width, pad = a.pad;
   Kokkos::parallel_for(
-      "olsgd::data::augment", Team(exec, n, Kokkos::AUTO),
+      "olsgd::data::augment", kernels::row_teams(exec, n, W),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Index s = t.league_rank(), r = rows(s);
         const AugmentDraw d = augment_draw(a, draw, s);

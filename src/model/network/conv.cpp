@@ -1,5 +1,6 @@
 #include <olsgd/kernels/channel_sums.hpp>
 #include <olsgd/kernels/gemm.hpp>
+#include <olsgd/kernels/row_teams.hpp>
 
 #include <algorithm>
 
@@ -60,7 +61,7 @@ void Conv<Scalar>::im2col(const ExecSpace& exec, const Scalar* in, Index n0, Ind
   const Index P = Ho * Wo, stride_row = nb * P;
   // One team per (sample, input channel): its k k rows of the columns.
   Kokkos::parallel_for(
-      "olsgd::model::net::im2col", Team(exec, nb * C, Kokkos::AUTO),
+      "olsgd::model::net::im2col", kernels::row_teams(exec, nb * C, Wo),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Index j = t.league_rank() / C, c = t.league_rank() % C;
         const Scalar* plane = in + ((n0 + j) * C + c) * H * W;
@@ -100,7 +101,7 @@ void Conv<Scalar>::col2im(const ExecSpace& exec, const Scalar* col, Index n0, In
   // outputs hit distinct inputs, so the threads never collide, and every input receives its
   // terms in offset order (no atomics; the same bits for any thread count).
   Kokkos::parallel_for(
-      "olsgd::model::net::col2im", Team(exec, nb * C, Kokkos::AUTO),
+      "olsgd::model::net::col2im", kernels::row_teams(exec, nb * C, Wo),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Index j = t.league_rank() / C, c = t.league_rank() % C;
         Scalar* plane = din + ((n0 + j) * C + c) * H * W;

@@ -1,4 +1,6 @@
 // ReLU and the pooling layers: element-wise or window-wise, one team per (sample, channel).
+#include <olsgd/kernels/row_teams.hpp>
+
 #include "layers.hpp"
 
 namespace olsgd::net {
@@ -40,7 +42,7 @@ void MaxPool<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* o
   const Index Ho = this->plan_.out.h, Wo = this->plan_.out.w;
   int* arg = arg_.data();
   Kokkos::parallel_for(
-      "olsgd::model::net::maxpool", Team(p.exec, p.n * this->plan_.in.c, Kokkos::AUTO),
+      "olsgd::model::net::maxpool", kernels::row_teams(p.exec, p.n * this->plan_.in.c, Wo),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Scalar* src = in + t.league_rank() * H * W;
         Scalar* dst = out + t.league_rank() * Ho * Wo;
@@ -89,7 +91,7 @@ void AvgPool<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* o
   const Index kh = H / Ho, kw = W / Wo;  // the window (the whole image for gap)
   const Scalar inv = Scalar(1) / static_cast<Scalar>(kh * kw);
   Kokkos::parallel_for(
-      "olsgd::model::net::avgpool", Team(p.exec, p.n * this->plan_.in.c, Kokkos::AUTO),
+      "olsgd::model::net::avgpool", kernels::row_teams(p.exec, p.n * this->plan_.in.c, Wo),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Scalar* src = in + t.league_rank() * H * W;
         Scalar* dst = out + t.league_rank() * Ho * Wo;
@@ -114,7 +116,7 @@ void AvgPool<Scalar>::backward(const Pass<Scalar>& p, const Scalar*, const Scala
   const Index kh = H / Ho, kw = W / Wo;
   const Scalar inv = Scalar(1) / static_cast<Scalar>(kh * kw);
   Kokkos::parallel_for(
-      "olsgd::model::net::avgpool_grad", Team(p.exec, p.n * this->plan_.in.c, Kokkos::AUTO),
+      "olsgd::model::net::avgpool_grad", kernels::row_teams(p.exec, p.n * this->plan_.in.c, Wo),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         Scalar* dst = din + t.league_rank() * H * W;
         const Scalar* dy = dout + t.league_rank() * Ho * Wo;
