@@ -297,6 +297,30 @@ def vm_hwm_bytes():
 # --- one rank -------------------------------------------------------------------------------
 
 
+def profile_kernels(step, steps, cuda):
+    """PyTorch's work per training step over `steps` more local steps (none when 0): on a GPU
+    its device kernels, copies and memsets, counted and timed (olsgd's kernel profile counts
+    its Kokkos kernels but not cuBLAS's); on a CPU the operators it records at the top level
+    (a CPU has no device kernels: only the mechanics are checked there)."""
+    if steps <= 0:
+        return {}
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        for k in range(steps):
+            step(k)
+        if cuda:
+            torch.cuda.synchronize()
+    if cuda:
+        events = [e for e in prof.events() if e.device_type == DeviceType.CUDA]
+    else:
+        events = [e for e in prof.events() if e.cpu_parent is None]
+    return {"profile_what": "device kernels" if cuda else "top-level operators",
+            "launches_per_step": len(events) / steps,
+            "kernel_s_per_step": sum(e.time_range.elapsed_us() for e in events) / 1e6 / steps}
+
+
 def worker(rank, args, port):
     cores = args.cores
     if cores:
@@ -407,14 +431,18 @@ def worker(rank, args, port):
     if dev.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    for k in range(steps):
-        rows_k = schedule[k]
+    def local_step(k):
+        rows_k = schedule[k % steps]
         xb = x_train.index_select(0, rows_k)
         yb = y_train.index_select(0, rows_k)
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(xb), yb)
         loss.backward()
         opt.step()
+        return loss
+
+    for k in range(steps):
+        loss = local_step(k)
         losses.append(loss.detach())
         t0 = time.perf_counter()
         average(k)  # every step: the averager counts steps
@@ -459,6 +487,8 @@ def worker(rank, args, port):
     rss[rank, 1] = training_peak
     rss[rank, 2] = setup_peak
     dist.all_reduce(rss)
+    # After every figure above: the profiled steps move the model.
+    kernels = profile_kernels(local_step, args.kernel_profile, dev.type == "cuda")
     masks = [torch.zeros(64, dtype=torch.int64) for _ in range(ranks)]
     mine = torch.zeros(64, dtype=torch.int64)
     mine[bound] = 1
@@ -507,6 +537,8 @@ def worker(rank, args, port):
         }
         if args.trajectory:
             result["losses"] = [float(v) / ranks for v in traj]
+        if kernels:
+            result.update(kernels)
         print(json.dumps(result), flush=True)
     dist.destroy_process_group()
 
@@ -554,6 +586,8 @@ def main(argv=None):
     p.add_argument("--eval-chunk", type=int, default=1024, help="test rows per forward pass")
     p.add_argument("--threads", type=int, default=1, help="torch threads per process")
     p.add_argument("--device", default="cpu", help="cpu, or cuda (every rank on GPU 0)")
+    p.add_argument("--kernel-profile", type=int, default=0, metavar="K",
+                   help="after the run, K more local steps under torch.profiler: kernels per step")
     p.add_argument("--cores", default="auto",
                    help="cores to pin rank r to (rank r -> r-th listed), 'auto' (the cores this "
                    "process may use, in order) or 'none'")
