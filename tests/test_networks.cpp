@@ -2,6 +2,7 @@
 // network's gradient against central finite differences (double precision), batch norm's
 // running statistics and evaluation mode, and the parameter counts of the named networks.
 #include <olsgd/data/loader.hpp>
+#include <olsgd/kernels/row_teams.hpp>
 #include <olsgd/model/network.hpp>
 
 #include <gtest/gtest.h>
@@ -248,6 +249,31 @@ TEST(network_batch_norm, running_statistics_follow_the_batch_and_serve_evaluatio
   const double after = net->evaluate(ExecSpace(), x, data).loss_sum / 6;
   EXPECT_GT(std::fabs(before - train_loss), 1e-3);
   EXPECT_NEAR(after, train_loss, 2e-2 * std::fabs(train_loss));
+}
+
+// A GPU's teams for the layers' row kernels (kernels/row_teams.hpp; a host build keeps Kokkos's
+// choice, so only the arithmetic can be checked here): a warp at least, 256 threads at most,
+// lanes a power of two up to a warp, no more of either than the rows need.
+TEST(network_kernels, gpu_row_teams_fit_the_rows) {
+  using kernels::gpu_row_team_shape;
+  const struct {
+    Index rows, row;
+    int threads, lanes;
+  } cases[] = {
+      {32, 32, 8, 32},    // ResNet-20's first stage, im2col: 32 rows of 32
+      {8, 8, 8, 8},       // its last stage: 8 rows of 8, 64 threads (a warp's minimum is 32)
+      {1024, 1, 256, 1},  // batch norm over a 32x32 plane
+      {64, 1, 64, 1},     // ... over an 8x8 plane: 64 threads, not Kokkos's larger default
+      {4, 1, 32, 1},      // never under a warp
+      {84, 28, 8, 32},    // augmentation: 3 channels x 28 rows of 28
+      {1, 1000, 1, 32},   // one long row: one thread of a warp of lanes
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::to_string(c.rows) + " rows of " + std::to_string(c.row));
+    const kernels::RowTeamShape s = gpu_row_team_shape(c.rows, c.row);
+    EXPECT_EQ(s.threads, c.threads);
+    EXPECT_EQ(s.lanes, c.lanes);
+  }
 }
 
 // Bytes the network's own Views (labelled olsgd::model::net::) hold while it is watched: live

@@ -64,7 +64,7 @@ void augment_rows(const ExecSpace& exec, const Features& features, const IndexVe
   using Scalar = typename Out::non_const_value_type;
   const Index H = a.dims.height, W = a.dims.width, pad = a.pad;
   Kokkos::parallel_for(
-      "olsgd::data::augment", kernels::row_teams(exec, n, W),
+      "olsgd::data::augment", kernels::row_teams(exec, n, a.dims.channels * H, W),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Index s = t.league_rank(), r = rows(s);
         const AugmentDraw d = augment_draw(a, draw, s);

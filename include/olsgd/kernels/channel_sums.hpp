@@ -10,6 +10,8 @@
 // a vectorised loop); a GPU gives each lane its own thread (G = 8: neighbouring threads read
 // neighbouring values, and ResNet-20's first stage has 16,384 threads at batch 128 rather than
 // 2,048, too few to hide a GPU's memory latency).
+#include <olsgd/kernels/row_teams.hpp>
+
 #include <Kokkos_Core.hpp>
 
 #include <cstddef>
@@ -93,7 +95,7 @@ void channel_sums(const ExecSpace& exec, const std::string& label, std::int64_t 
   const std::size_t bytes = Scratch::shmem_size(NS, n);
   const int level = bytes <= 32 * 1024 ? 0 : 1;  // a GPU's shared memory when it fits
   Kokkos::parallel_for(
-      label + "_sum", Team(exec, C, Kokkos::AUTO).set_scratch_size(level, Kokkos::PerTeam(bytes)),
+      label + "_sum", row_teams(exec, C, n, 1).set_scratch_size(level, Kokkos::PerTeam(bytes)),
       KOKKOS_LAMBDA(const typename Team::member_type& t) {
         const Index c = t.league_rank();
         const Scratch v(t.team_scratch(level), NS, n);

@@ -1,5 +1,6 @@
 #include <olsgd/core/math.hpp>
 #include <olsgd/kernels/channel_sums.hpp>
+#include <olsgd/kernels/row_teams.hpp>
 
 #include <cmath>
 
@@ -77,7 +78,7 @@ void BatchNorm<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar*
   }
   const bool relu = relu_;
   Kokkos::parallel_for(
-      "olsgd::model::net::bn_apply", Team(p.exec, n * C, Kokkos::AUTO),
+      "olsgd::model::net::bn_apply", kernels::row_teams(p.exec, n * C, plane, 1),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Index c = t.league_rank() % C, first = t.league_rank() * plane;
         const Scalar scale = static_cast<Scalar>(gamma[c] * invstd(c));
@@ -124,7 +125,7 @@ void BatchNorm<Scalar>::backward(const Pass<Scalar>& p, const Scalar* in, const 
   // dx = gamma invstd (dy - mean(dy) - xhat mean(dy xhat)), the batch's statistics depending on x.
   const double inv_m = 1.0 / static_cast<double>(n * plane);
   Kokkos::parallel_for(
-      "olsgd::model::net::bn_input_grad", Team(p.exec, n * C, Kokkos::AUTO),
+      "olsgd::model::net::bn_input_grad", kernels::row_teams(p.exec, n * C, plane, 1),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Index c = t.league_rank() % C, first = t.league_rank() * plane;
         const double k = gamma[c] * invstd(c), m = mean(c), is = invstd(c);

@@ -61,7 +61,7 @@ void Conv<Scalar>::im2col(const ExecSpace& exec, const Scalar* in, Index n0, Ind
   const Index P = Ho * Wo, stride_row = nb * P;
   // One team per (sample, input channel): its k k rows of the columns.
   Kokkos::parallel_for(
-      "olsgd::model::net::im2col", kernels::row_teams(exec, nb * C, Wo),
+      "olsgd::model::net::im2col", kernels::row_teams(exec, nb * C, Ho, Wo),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Index j = t.league_rank() / C, c = t.league_rank() % C;
         const Scalar* plane = in + ((n0 + j) * C + c) * H * W;
@@ -101,7 +101,7 @@ void Conv<Scalar>::col2im(const ExecSpace& exec, const Scalar* col, Index n0, In
   // outputs hit distinct inputs, so the threads never collide, and every input receives its
   // terms in offset order (no atomics; the same bits for any thread count).
   Kokkos::parallel_for(
-      "olsgd::model::net::col2im", kernels::row_teams(exec, nb * C, Wo),
+      "olsgd::model::net::col2im", kernels::row_teams(exec, nb * C, Ho, Wo),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Index j = t.league_rank() / C, c = t.league_rank() % C;
         Scalar* plane = din + ((n0 + j) * C + c) * H * W;
@@ -137,7 +137,7 @@ void Conv<Scalar>::to_nchw(const ExecSpace& exec, const Scalar* tmp, const Scala
   const Index Co = cout_, P = ho_ * wo_;
   const bool relu = relu_;
   Kokkos::parallel_for(
-      "olsgd::model::net::conv_out", Team(exec, nb * Co, Kokkos::AUTO),
+      "olsgd::model::net::conv_out", kernels::row_teams(exec, nb * Co, P, 1),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Index j = t.league_rank() / Co, co = t.league_rank() % Co;
         const Scalar b = bias ? bias[co] : Scalar(0);
@@ -160,7 +160,7 @@ void Conv<Scalar>::from_nchw(const ExecSpace& exec, const Scalar* dout, const Sc
   const Index Co = cout_, P = ho_ * wo_;
   const bool relu = relu_;
   Kokkos::parallel_for(
-      "olsgd::model::net::conv_dout", Team(exec, nb * Co, Kokkos::AUTO),
+      "olsgd::model::net::conv_dout", kernels::row_teams(exec, nb * Co, P, 1),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Index j = t.league_rank() / Co, co = t.league_rank() % Co;
         const Index first = ((n0 + j) * Co + co) * P;

@@ -42,7 +42,7 @@ void MaxPool<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* o
   const Index Ho = this->plan_.out.h, Wo = this->plan_.out.w;
   int* arg = arg_.data();
   Kokkos::parallel_for(
-      "olsgd::model::net::maxpool", kernels::row_teams(p.exec, p.n * this->plan_.in.c, Wo),
+      "olsgd::model::net::maxpool", kernels::row_teams(p.exec, p.n * this->plan_.in.c, Ho, Wo),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Scalar* src = in + t.league_rank() * H * W;
         Scalar* dst = out + t.league_rank() * Ho * Wo;
@@ -70,7 +70,8 @@ void MaxPool<Scalar>::backward(const Pass<Scalar>& p, const Scalar*, const Scala
   // Windows do not overlap: each output sends its gradient to the input the forward pass chose
   // (the first largest of its window), every other input gets 0.
   Kokkos::parallel_for(
-      "olsgd::model::net::maxpool_grad", Team(p.exec, p.n * this->plan_.in.c, Kokkos::AUTO),
+      "olsgd::model::net::maxpool_grad",
+      kernels::row_teams(p.exec, p.n * this->plan_.in.c, H * W, 1),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         Scalar* dst = din + t.league_rank() * H * W;
         const Scalar* dy = dout + t.league_rank() * P;
@@ -91,7 +92,7 @@ void AvgPool<Scalar>::forward(const Pass<Scalar>& p, const Scalar* in, Scalar* o
   const Index kh = H / Ho, kw = W / Wo;  // the window (the whole image for gap)
   const Scalar inv = Scalar(1) / static_cast<Scalar>(kh * kw);
   Kokkos::parallel_for(
-      "olsgd::model::net::avgpool", kernels::row_teams(p.exec, p.n * this->plan_.in.c, Wo),
+      "olsgd::model::net::avgpool", kernels::row_teams(p.exec, p.n * this->plan_.in.c, Ho, Wo),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         const Scalar* src = in + t.league_rank() * H * W;
         Scalar* dst = out + t.league_rank() * Ho * Wo;
@@ -116,7 +117,7 @@ void AvgPool<Scalar>::backward(const Pass<Scalar>& p, const Scalar*, const Scala
   const Index kh = H / Ho, kw = W / Wo;
   const Scalar inv = Scalar(1) / static_cast<Scalar>(kh * kw);
   Kokkos::parallel_for(
-      "olsgd::model::net::avgpool_grad", kernels::row_teams(p.exec, p.n * this->plan_.in.c, Wo),
+      "olsgd::model::net::avgpool_grad", kernels::row_teams(p.exec, p.n * this->plan_.in.c, H, Wo),
       KOKKOS_LAMBDA(const Team::member_type& t) {
         Scalar* dst = din + t.league_rank() * H * W;
         const Scalar* dy = dout + t.league_rank() * Ho * Wo;
