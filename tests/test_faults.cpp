@@ -163,9 +163,10 @@ class Job {
   int status_ = 0;
 };
 
-const std::string kLeastSquares = std::string(OLSGD_INPUTS) +
-                                  "/least_squares.yaml --set data.samples=8192 "
-                                  "--set run.log_every=50 --set run.progress=false";
+// Metrics rows sparse and no progress line: the runs' output stays short.
+const std::string kQuiet = " --set run.log_every=50 --set run.progress=false";
+const std::string kLeastSquares =
+    std::string(OLSGD_INPUTS) + "/least_squares.yaml --set data.samples=8192" + kQuiet;
 
 // A run to be stopped by a signal and then compared with an uninterrupted one, which redoes
 // every step: 5 ms of injected latency per average (every 8 steps) holds it to 1,600 steps/s.
@@ -362,8 +363,7 @@ TEST_F(Faults, kill_9_at_random_moments_never_leaves_the_latest_checkpoint_unrea
   // microseconds): 4-5 kills in 12 land inside a write, idle or under load 4. With a 256-feature
   // least squares model, under load, one in about 20 did.
   const std::string args = std::string(OLSGD_INPUTS) +
-                           "/heterogeneous_quadratic.yaml --set data.features=250000"
-                           " --set run.log_every=50 --set run.progress=false"
+                           "/heterogeneous_quadratic.yaml --set data.features=250000" + kQuiet +
                            " --set run.steps=100000000 --set checkpoint.every=1"
                            " --set checkpoint.restart=latest --set run.output_dir=" +
                            (dir_ / "k").string();
