@@ -153,6 +153,7 @@ void bench_conv(benchmark::State& state, const ConvCase& cc) {
   const PlannedLayer& pl = cc.plan;
   const ExecSpace exec;
   olsgd::net::Conv<Scalar> conv(pl);
+  conv.reserve(cc.batch);  // the bias gradient's per-channel partials
   const Index n = cc.batch, cin = pl.in.c, cout = pl.spec.out, k = pl.spec.k;
   const Index kk = cin * k * k, P = pl.out.h * pl.out.w;
   const Index nb_max = conv.chunk(n);

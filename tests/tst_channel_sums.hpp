@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <string>
 #include <test_helpers.hpp>
 #include <vector>
@@ -33,11 +34,14 @@ double reference_sum(const std::vector<double>& x, long n, long C, long plane, l
 
 // Channel c's sums of x and of c - x (no product: a GPU compiler may fuse a multiply into the
 // addition), as sums(0, c) and sums(1, c), with G threads per plane. A free function: nvcc
-// refuses a device lambda in a test body, a private member.
+// refuses a device lambda in a test body, a private member. The partials hold `rows` samples
+// (n when negative).
 template <int G>
 Kokkos::View<double**, Space::memory_space> device_sums(
-    const Kokkos::View<double*, Space::memory_space>& x, long n, long C, long plane) {
-  const auto partial = olsgd::kernels::channel_partials<Space, G>("partial", 2, C, n);
+    const Kokkos::View<double*, Space::memory_space>& x, long n, long C, long plane,
+    long rows = -1) {
+  const auto partial =
+      olsgd::kernels::channel_partials<Space, G>("partial", 2, C, rows < 0 ? n : rows);
   Kokkos::View<double**, Space::memory_space> sums("sums", 2, C);
   olsgd::kernels::channel_sums<2>(
       Space(), "test_channel_sums", n, C, plane, partial,
@@ -87,6 +91,16 @@ TEST(kernels, channel_sums_are_bitwise_the_documented_order_for_every_split_of_t
   expect_documented_order<2>();
   expect_documented_order<4>();
   expect_documented_order<8>();
+}
+
+// A layer that skipped reserve() hands over partials too small for its batch: refused before a
+// kernel writes past their end.
+TEST(kernels, channel_sums_refuse_partials_smaller_than_the_batch) {
+  const long n = 4, C = 3, plane = 5;
+  const auto xd = olsgd::test::to_device<Space::memory_space>(std::vector<double>(n * C * plane));
+  EXPECT_THROW(device_sums<1>(xd, n, C, plane, n - 1), std::invalid_argument);
+  EXPECT_THROW(device_sums<4>(xd, n, C, plane, 0), std::invalid_argument);
+  EXPECT_NO_THROW(device_sums<4>(xd, n, C, plane, n));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 
@@ -64,6 +65,14 @@ void channel_sums(const ExecSpace& exec, const std::string& label, std::int64_t 
   using Index = std::int64_t;
   constexpr int L = kChannelSumLanes, M = L / G;  // M lanes per thread
   static_assert(G > 0 && (G & (G - 1)) == 0 && L % G == 0, "G must be a power of two <= lanes");
+  // Partials sized for a smaller batch (a layer whose reserve() was skipped) would be written
+  // past their end.
+  if (partial.extent(0) < NS || std::int64_t(partial.extent(1)) < C ||
+      std::int64_t(partial.extent(2)) < n * G)
+    throw std::invalid_argument("channel_sums " + label + ": partials for " +
+                                std::to_string(partial.extent(2) / G) + " samples of " +
+                                std::to_string(partial.extent(1)) + " channels, asked for " +
+                                std::to_string(n) + " of " + std::to_string(C));
   Kokkos::parallel_for(
       label + "_partial", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * C * G),
       KOKKOS_LAMBDA(const Index i) {
