@@ -14,10 +14,14 @@ fi
 # CMake configures compile through ccache where it is installed (scripts/setup installs it): CI
 # builds the same sources several times, from a fresh clone each run. Paths under the clone are
 # hashed relative to it, so another clone of the same sources hits the cache. OLSGD_CCACHE=0: off.
-if [ "${OLSGD_CCACHE:-1}" = 1 ] && command -v ccache >/dev/null; then
-  export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
-  export CCACHE_BASEDIR="$OLSGD_ROOT" CCACHE_NOHASHDIR=1
-fi
+# scripts/build asks again after scripts/setup: on a bare machine ccache arrives only then.
+olsgd_use_ccache() {
+  if [ "${OLSGD_CCACHE:-1}" = 1 ] && command -v ccache >/dev/null; then
+    export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
+    export CCACHE_BASEDIR="$OLSGD_ROOT" CCACHE_NOHASHDIR=1
+  fi
+}
+olsgd_use_ccache
 
 # The runs of scripts/algorithm-cases, one per line: a tag (case1, case2, ...), the deck, then
 # key=value words (each a --set).
