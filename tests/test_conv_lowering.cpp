@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <test_helpers.hpp>
 #include <vector>
 
@@ -27,14 +28,11 @@ struct Lowering {
   Index c, h, w, k, s, pad;
 };
 
+// The convolution as the network planner places it (two output channels).
 olsgd::PlannedLayer conv_plan(const Lowering& l) {
-  olsgd::PlannedLayer p;
-  p.spec.kind = olsgd::LayerKind::Conv, p.spec.out = 2, p.spec.k = l.k, p.spec.stride = l.s;
-  p.spec.pad = l.pad, p.spec.bias = false, p.spec.text = "conv";
-  p.in = {l.c, l.h, l.w};
-  p.out = {2, (l.h + 2 * l.pad - l.k) / l.s + 1, (l.w + 2 * l.pad - l.k) / l.s + 1};
-  p.params = 2 * l.c * l.k * l.k;
-  return p;
+  const std::string spec = "conv 2 k=" + std::to_string(l.k) + " s=" + std::to_string(l.s) +
+                           " p=" + std::to_string(l.pad) + " nobias";
+  return olsgd::plan_network(olsgd::parse_network_spec(spec), {l.c, l.h, l.w}, 2).layers.front();
 }
 
 std::vector<Scalar> values(std::size_t n, double phase) {
@@ -57,7 +55,7 @@ const Case kCases[] = {
     {{2, 5, 7, 3, 1, 1}, 3, 1, 2},    // 3x3 "same", a middle chunk
     {{1, 4, 4, 5, 1, 2}, 1, 0, 1},    // padding half the plane
     {{3, 6, 6, 1, 1, 0}, 2, 0, 2},    // 1x1: the plane itself
-    {{2, 1, 1, 3, 1, 1}, 2, 1, 1},    // one pixel: only the centre tap is inside
+    {{2, 1, 2, 3, 1, 1}, 2, 1, 1},    // one row: only the middle row of taps is inside
     {{1, 3, 2, 7, 1, 3}, 1, 0, 1},    // window larger than the plane
     {{2, 7, 7, 3, 2, 1}, 3, 1, 2},    // strided
     {{3, 5, 4, 2, 1, 0}, 2, 0, 2},    // unpadded, output smaller
