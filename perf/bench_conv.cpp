@@ -1,7 +1,8 @@
 // Convolution layers (Conv, im2col + GEMM) against a bare sgemm of the same GEMMs, measured
 // together in one run. One benchmark per distinct convolution shape of lenet5 (1x28x28),
 // resnet20 and resnet18 (3x32x32), inner convolutions of the residual blocks included, at the
-// papers' batch (64 for LeNet-5, 128 for the ResNets; --batch=N for all). Each iteration times,
+// papers' batch (64 for LeNet-5, 128 for the ResNets; --batch=N for all) and the library's
+// lowering chunk (--chunk=SCALARS for another; perf/README.md). Each iteration times,
 // on the same buffers:
 //   fwd    Conv::forward                      = im2col, W cols, to_nchw (+ bias)
 //   wgrad  Conv::backward with din null       = im2col, from_nchw, dY cols^T (+ bias gradient)
@@ -280,6 +281,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   // Own flags, after Google Benchmark has taken its own.
   Index batch = 0;  // 0: the papers' batches
+  Index chunk = 0;  // 0: the library's lowering chunk
   std::string nets = "lenet5,resnet20,resnet18";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -287,9 +289,11 @@ int main(int argc, char** argv) {
       batch = std::atol(a.c_str() + 8);
     } else if (a.rfind("--nets=", 0) == 0) {
       nets = a.substr(7);
+    } else if (a.rfind("--chunk=", 0) == 0) {
+      chunk = std::atol(a.c_str() + 8);
     } else {
       std::cerr << "bench_conv: unknown argument " << a
-                << " (own flags: --batch=N, --nets=lenet5,resnet20,resnet18)\n";
+                << " (own flags: --batch=N, --nets=lenet5,resnet20,resnet18, --chunk=SCALARS)\n";
       return 1;
     }
   }
@@ -302,7 +306,9 @@ int main(int argc, char** argv) {
       return 1;
     }
     const Shape input = lenet ? Shape{1, 28, 28} : Shape{3, 32, 32};
-    const auto more = conv_cases(net, input, batch > 0 ? batch : lenet ? 64 : 128);
+    auto more = conv_cases(net, input, batch > 0 ? batch : lenet ? 64 : 128);
+    for (ConvCase& cc : more)
+      if (chunk > 0) cc.plan.chunk_scalars = chunk;
     cases.insert(cases.end(), more.begin(), more.end());
   }
   // Each lambda holds its own copy of the case.
