@@ -1,6 +1,6 @@
 // Model averaging of the flat parameter View (what local SGD does at a sync:
 // Communicator::allreduce_sum in place, the 1/m having been folded into the step kernel
-// before it, see LocalSgd::local_update) against a bare MPI_Allreduce of the same bytes from
+// before it, see Algorithm::local_step) against a bare MPI_Allreduce of the same bytes from
 // a std::vector, 1 KiB ... 64 MiB, measured in one run with the two alternating. Reported:
 // median seconds of each (the slowest rank's), and bare / olsgd (goal >= 0.95: no extra
 // copies or passes). `--with-scale` adds the separate 1/m pass olsgd used to make, to show

@@ -1,7 +1,7 @@
 // Round time of local SGD and Overlap-Local-SGD under an injected network delay equal to
 // the compute time of tau local steps, measured in one run (mpirun -np 2) and reported as
-// ratios to the compute-only round time (local SGD that never syncs). Overlap is run with
-// both progress strategies: MPI_Test every local step, and a progress thread.
+// ratios to the compute-only round time (local SGD that never syncs). Overlap is run three
+// ways: MPI_Test every local step, no progress calls, and a progress thread.
 // Expected: local SGD ~ 2.0 (compute, then the whole delay); Overlap ~ 1.0 (delay hidden).
 // `--deck FILE` runs the cases on that deck instead of the built-in least-squares one (d = 512):
 // a larger model, e.g. inputs/peers/mlp_local_sgd.yaml, shows what the staging copies of a GPU

@@ -1,3 +1,4 @@
+#include <olsgd/data/quadratic_optimum.hpp>
 #include <olsgd/model/least_squares.hpp>
 #include <olsgd/model/registry.hpp>
 
@@ -84,6 +85,8 @@ extern const ModelEntry kLeastSquaresModel = {
     nullptr,
     &make<float>,
     &make<double>,
+    &least_squares_moments<float>,
+    &least_squares_moments<double>,
 };
 
 }  // namespace olsgd

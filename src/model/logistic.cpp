@@ -155,6 +155,8 @@ extern const ModelEntry kLogisticModel = {
     },
     &make<float>,
     &make<double>,
+    nullptr,
+    nullptr,
 };
 
 }  // namespace olsgd

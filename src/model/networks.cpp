@@ -97,6 +97,8 @@ extern const ModelEntry kMlpModel = {
     &scratch,
     &make<float>,
     &make<double>,
+    nullptr,
+    nullptr,
 };
 
 extern const ModelEntry kLenet5Model = {
@@ -108,6 +110,8 @@ extern const ModelEntry kLenet5Model = {
     &scratch,
     &make<float>,
     &make<double>,
+    nullptr,
+    nullptr,
 };
 
 extern const ModelEntry kResnet20Model = {
@@ -115,6 +119,7 @@ extern const ModelEntry kResnet20Model = {
     &l2_only,     &check_network,
     &params,      &scratch,
     &make<float>, &make<double>,
+    nullptr,      nullptr,
 };
 
 extern const ModelEntry kResnet18Model = {
@@ -122,6 +127,7 @@ extern const ModelEntry kResnet18Model = {
     &l2_only,     &check_network,
     &params,      &scratch,
     &make<float>, &make<double>,
+    nullptr,      nullptr,
 };
 
 extern const ModelEntry kCnnModel = {
@@ -135,6 +141,8 @@ extern const ModelEntry kCnnModel = {
     &scratch,
     &make<float>,
     &make<double>,
+    nullptr,
+    nullptr,
 };
 
 }  // namespace olsgd

@@ -84,6 +84,8 @@ extern const ModelEntry kQuadraticModel = {
     nullptr,
     &make<float>,
     &make<double>,
+    nullptr,
+    nullptr,
 };
 
 }  // namespace olsgd

@@ -49,4 +49,18 @@ template std::unique_ptr<Model<float>> make_model(const Config&, const Dataset<f
 template std::unique_ptr<Model<double>> make_model(const Config&, const Dataset<double>&,
                                                    const QuadraticProblem*, int);
 
+template <class Scalar>
+std::vector<double> optimum_moments(const Config& c, const Dataset<Scalar>& train) {
+  const ModelEntry& m = model_entry(c);
+  OptimumMoments<Scalar> moments;
+  if constexpr (std::is_same_v<Scalar, float>)
+    moments = m.optimum_moments_float;
+  else
+    moments = m.optimum_moments_double;
+  return moments ? moments(train) : std::vector<double>{};
+}
+
+template std::vector<double> optimum_moments(const Config&, const Dataset<float>&);
+template std::vector<double> optimum_moments(const Config&, const Dataset<double>&);
+
 }  // namespace olsgd

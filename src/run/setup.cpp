@@ -87,12 +87,9 @@ void build_run(RunParts<Scalar>& run, const RunObservers& obs, RunOutcome& out) 
     const QuadraticProblem& q = *run.loaded.quadratic;
     optimum = QuadraticOptimum::diagonal(q.abar, q.xstar, q.fstar);
     out.zeta_star = q.zeta_star;
-  } else if (cfg.model.kind == "least_squares") {
-    std::vector<double> moments = least_squares_moments(data);
-    if (!moments.empty()) {
-      comm.sum_uncounted(moments);
-      optimum = QuadraticOptimum::solve(moments, data.num_features());
-    }
+  } else if (std::vector<double> moments = optimum_moments(cfg, data); !moments.empty()) {
+    comm.sum_uncounted(moments);
+    optimum = QuadraticOptimum::solve(moments, data.num_features());
   }
   out.optimum_known = optimum.has_value();
   if (optimum) out.fstar = optimum->fstar();

@@ -1,6 +1,8 @@
 // Bad-input cases: checkpoint. Most first write a good checkpoint with the tiny run, then
 // restart from it with a deck or rank count that must be refused; `after` checks that the
 // good checkpoint is still there, byte for byte.
+#include <unistd.h>
+
 #include <memory>
 #include <stdexcept>
 
@@ -52,6 +54,13 @@ Case refused_restart(std::string name, std::string good_sets, std::string restar
         if (fs::exists(good_path(dir).string() + ".tmp"))
           throw std::runtime_error("a .tmp was left");
       });
+}
+
+// Root reads any folder: the run drops the capabilities that let it (setpriv(1)), so a folder
+// without permissions stops it as it stops any other user.
+std::string as_plain_user() {
+  return geteuid() == 0 ? "setpriv --inh-caps=-all --bounding-set=-dac_override,-dac_read_search "
+                        : "";
 }
 
 }  // namespace
@@ -115,6 +124,21 @@ std::vector<Case> checkpoint_cases() {
          return tiny_run(dir) + " --restart latest --set checkpoint.dir=" + (dir / "ck").string();
        },
        R"(checkpoint\.dir .*/ck: not a folder \(a file of that name is in the way\)$)", 2, 2},
+      // A checkpoint folder nobody may list: refused before training, its checkpoint kept.
+      with_prefix({"ckpt_dir_unreadable",
+                   [](const fs::path& dir) {
+                     std::string bytes;
+                     good_checkpoint(dir, tiny_run(dir), 2, bytes);
+                     fs::permissions(dir / "out" / "checkpoints", fs::perms::none);
+                     return tiny_run(dir) + " --restart latest";
+                   },
+                   R"(checkpoint\.dir .*/checkpoints: cannot read it: Permission denied$)", 2, 2,
+                   [](const fs::path& dir, const Result&) {
+                     fs::permissions(dir / "out" / "checkpoints", fs::perms::owner_all);
+                     if (!fs::exists(good_path(dir)))
+                       throw std::runtime_error("the good checkpoint vanished");
+                   }},
+                  as_plain_user()),
   };
 }
 

@@ -31,6 +31,11 @@ template <class Scalar>
 using ModelMaker = std::unique_ptr<Model<Scalar>> (*)(const Config&, const Dataset<Scalar>&,
                                                       const QuadraticProblem* quadratic, int rank);
 
+// This rank's sums from which the exact optimum follows (QuadraticOptimum::solve, once summed
+// over the ranks), for a model whose risk is a quadratic of the data.
+template <class Scalar>
+using OptimumMoments = std::vector<double> (*)(const Dataset<Scalar>&);
+
 struct ModelEntry {
   const char* name;
   const char* summary;  // one line for --help
@@ -44,6 +49,9 @@ struct ModelEntry {
   double (*scratch)(const Config&, const ProblemShape&, double batch, double scalar_bytes);
   ModelMaker<float> make_float;
   ModelMaker<double> make_double;
+  // Null for a model without an exact optimum.
+  OptimumMoments<float> optimum_moments_float;
+  OptimumMoments<double> optimum_moments_double;
 };
 
 // Every model, in --help order.
@@ -59,5 +67,10 @@ template <class Scalar>
 std::unique_ptr<Model<Scalar>> make_model(const Config& config, const Dataset<Scalar>& train,
                                           const QuadraticProblem* quadratic = nullptr,
                                           int rank = 0);
+
+// The deck's model's optimum sums on this rank's shard (OptimumMoments); empty when the model
+// has no exact optimum or it is too large to form.
+template <class Scalar>
+std::vector<double> optimum_moments(const Config& config, const Dataset<Scalar>& train);
 
 }  // namespace olsgd
