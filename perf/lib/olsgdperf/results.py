@@ -6,6 +6,11 @@ import json
 import math
 import os
 
+# metrics.csv's columns that time a run rather than compute it: two runs of one build differ
+# in them, so comparisons of the results bit for bit leave them out.
+CLOCK_COLUMNS = frozenset(
+    {"wall_s", "t_compute", "t_comm", "t_wait", "t_peer", "delay_injected", "hidden_frac"})
+
 
 def num(v):
     """A CSV cell as a float; None when empty, not a number or NaN."""
