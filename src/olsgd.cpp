@@ -152,6 +152,7 @@ void open_outputs(Outputs& out, const olsgd::Config& cfg, const olsgd::comm::Com
       throw olsgd::InputError(cfg.run.output_dir, "run.output_dir: cannot create: " + ec.message());
     const std::string dir = cfg.run.output_dir;
     out.lock = olsgd::io::OutputLock(dir);
+    olsgd::run::check_run_summary_path(dir + "/summary.json");
     if (first > 0) {
       out.metrics = std::make_unique<olsgd::io::MetricsCsv>(dir + "/metrics.csv", first);
       out.syncs = std::make_unique<olsgd::io::SyncsCsv>(dir + "/syncs.csv", first);

@@ -100,6 +100,8 @@ TEST_F(Cli, command_line_errors) {
             std::string::npos);
   EXPECT_NE(expect_input_error(run(deck + " --set")).find("--set needs key=value"),
             std::string::npos);
+  EXPECT_NE(expect_input_error(run(deck + " --restart")).find("--restart needs a checkpoint"),
+            std::string::npos);
   EXPECT_NE(expect_input_error(run(deck + " " + deck)).find("more than one deck"),
             std::string::npos);
   EXPECT_NE(expect_input_error(run(deck + " --set algorithm.tau=-3"))

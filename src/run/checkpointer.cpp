@@ -53,6 +53,7 @@ io::CheckpointInfo checkpoint_info(const Config& cfg, const Algorithm<Scalar>& a
 
 template <class Scalar>
 Index Checkpointer<Scalar>::restore(RunOutcome& out) {
+  if (cfg_.checkpoint.every > 0) io::prepare_checkpoint_dir(cfg_.checkpoint.dir, comm_);
   const std::string& restart = cfg_.checkpoint.restart;
   if (restart.empty()) return 0;
   // "latest" with none yet is a fresh start: the same job script serves the first submission

@@ -18,8 +18,9 @@ class Checkpointer {
                Model<Scalar>& model, comm::Communicator& comm)
       : cfg_(config), exec_(exec), algorithm_(algorithm), model_(model), comm_(comm) {}
 
-  // Collective. Continues from checkpoint.restart when it names a checkpoint (or "latest"
-  // finds one): loads the state and returns the steps already done (0: a fresh start).
+  // Collective. Checks that checkpoint.dir takes files when checkpoint.every will write some,
+  // then continues from checkpoint.restart when it names a checkpoint (or "latest" finds
+  // one): loads the state and returns the steps already done (0: a fresh start).
   // Sets out.restarted_from. Throws InputError on every rank for a checkpoint it refuses.
   Index restore(RunOutcome& out);
 

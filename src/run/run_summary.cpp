@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 namespace olsgd::run {
@@ -50,13 +51,18 @@ void write_row(JsonWriter& j, const MetricsRow& r) {
 
 }  // namespace
 
+void check_run_summary_path(const std::string& path) {
+  for (const std::string& p : {path, path + ".tmp"})
+    if (std::filesystem::is_directory(p))
+      throw InputError(p, "a folder is in the way of the run summary (summary.json); move it");
+}
+
 void write_run_summary(const std::string& path, const Config& config, const RunOutcome& out,
                        const RunFacts& facts) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream os(tmp, std::ios::trunc);
-    if (!os)
-      throw InputError(path, std::string("cannot write the run summary: ") + std::strerror(errno));
+    if (!os) throw RunError(path + ": cannot write the run summary: " + std::strerror(errno));
     JsonWriter j(os);
     const BuildInfo b = io::build_info();
     j.begin_object();
@@ -195,9 +201,11 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
     os.close();
     if (os.fail()) throw RunError(path + ": cannot close the run summary (disk full?)");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw InputError(
-        path, std::string("cannot rename the run summary into place: ") + std::strerror(errno));
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    throw RunError(path + ": cannot rename the run summary into place: " + why);
+  }
 }
 
 }  // namespace olsgd::run

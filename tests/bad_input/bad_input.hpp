@@ -68,6 +68,10 @@ void write_file(const fs::path& path, const std::string& text);
 std::string read_file(const fs::path& path);
 // The repository's inputs/ folder, and a deck in it.
 std::string inputs(const std::string& name);
+// A prefix (with_prefix) that runs the command as root without the capabilities that let root
+// read and write any file (setpriv(1)), so a folder or file without permissions stops it as it
+// stops any other user; empty for other users.
+std::string as_plain_user();
 // A tiny, fast least-squares run (2 ranks fine) writing into `dir`/out: a base for cases
 // that break one more thing with extra --set.
 std::string tiny_run(const fs::path& dir);

@@ -1,8 +1,6 @@
 // Bad-input cases: checkpoint. Most first write a good checkpoint with the tiny run, then
 // restart from it with a deck or rank count that must be refused; `after` checks that the
 // good checkpoint is still there, byte for byte.
-#include <unistd.h>
-
 #include <memory>
 #include <stdexcept>
 
@@ -54,13 +52,6 @@ Case refused_restart(std::string name, std::string good_sets, std::string restar
         if (fs::exists(good_path(dir).string() + ".tmp"))
           throw std::runtime_error("a .tmp was left");
       });
-}
-
-// Root reads any folder: the run drops the capabilities that let it (setpriv(1)), so a folder
-// without permissions stops it as it stops any other user.
-std::string as_plain_user() {
-  return geteuid() == 0 ? "setpriv --inh-caps=-all --bounding-set=-dac_override,-dac_read_search "
-                        : "";
 }
 
 }  // namespace
@@ -137,6 +128,48 @@ std::vector<Case> checkpoint_cases() {
                      fs::permissions(dir / "out" / "checkpoints", fs::perms::owner_all);
                      if (!fs::exists(good_path(dir)))
                        throw std::runtime_error("the good checkpoint vanished");
+                   }},
+                  as_plain_user()),
+      // A checkpoint file nobody may read: refused, and kept.
+      with_prefix({"ckpt_file_unreadable",
+                   [](const fs::path& dir) {
+                     std::string bytes;
+                     const std::string path = good_checkpoint(dir, tiny_run(dir), 2, bytes);
+                     fs::permissions(path, fs::perms::none);
+                     return tiny_run(dir) + " --restart " + path;
+                   },
+                   R"(ckpt-20\.h5: cannot open the checkpoint$)", 2, 2,
+                   [](const fs::path& dir, const Result&) {
+                     fs::permissions(good_path(dir), fs::perms::owner_read);
+                     if (!fs::exists(good_path(dir)))
+                       throw std::runtime_error("the good checkpoint vanished");
+                   }},
+                  as_plain_user()),
+      // checkpoint.every with a folder that cannot take checkpoints: refused before the first
+      // step (no metrics written), not at the first checkpoint.
+      {"ckpt_dir_cannot_be_created",
+       [](const fs::path& dir) {
+         write_file(dir / "file", "x");
+         return tiny_run(dir) +
+                " --set checkpoint.every=10 --set checkpoint.dir=" + (dir / "file" / "ck").string();
+       },
+       R"(checkpoint\.dir .*/file/ck: cannot create: Not a directory$)", 2, 2,
+       [](const fs::path& dir, const Result&) {
+         if (fs::exists(dir / "out" / "metrics.csv") && fs::file_size(dir / "out" / "metrics.csv"))
+           throw std::runtime_error("the run trained before refusing its checkpoint folder");
+       }},
+      with_prefix({"ckpt_dir_not_writable",
+                   [](const fs::path& dir) {
+                     fs::create_directories(dir / "ck");
+                     fs::permissions(dir / "ck", fs::perms::owner_read | fs::perms::owner_exec);
+                     return tiny_run(dir) + " --set checkpoint.every=10 --set checkpoint.dir=" +
+                            (dir / "ck").string();
+                   },
+                   R"(checkpoint\.dir .*/ck: cannot write in it: Permission denied$)", 2, 2,
+                   [](const fs::path& dir, const Result&) {
+                     fs::permissions(dir / "ck", fs::perms::owner_all);
+                     if (!fs::is_empty(dir / "ck"))
+                       throw std::runtime_error("the refused run left a file in checkpoint.dir");
                    }},
                   as_plain_user()),
   };

@@ -176,6 +176,12 @@ std::vector<Case> data_cases() {
          write_file(folder / "data_batch_2.bin", b);
        }),
        "data_batch_2\\.bin: label 10 of record 1 is out of range 0\\.\\.9", 2, 2},
+      {"libsvm_missing",
+       [](const fs::path& dir) {
+         return inputs("logistic_libsvm.yaml") + " --set data.path=" + (dir / "none.svm").string() +
+                " --set run.output_dir=" + (dir / "out").string();
+       },
+       "none\\.svm: cannot open: No such file or directory", 2, 2},
       {"cifar10_empty_folder", cifar10([](const fs::path& folder) {
          for (const auto& e : fs::directory_iterator(folder)) fs::remove(e.path());
        }),

@@ -254,6 +254,7 @@ std::vector<Case> deck_cases() {
        "algorithm.local_steps: timed rounds weigh each rank's model in the average, which the "
        "quantize anchor exchange does not do"},
       {"replay_missing", replay(nullptr), "nope.csv: cannot read the local steps to replay"},
+      {"replay_empty", replay(""), "syncs.csv: empty file: not a syncs.csv"},
       {"replay_not_a_syncs_file", replay("sync,when\n1,8\n"),
        "syncs.csv:1: no column 'step': not the syncs.csv of an olsgd run"},
       {"replay_of_a_fixed_run", replay(kSyncsHeader + "1,4," + kSyncsCells + ",\n"),

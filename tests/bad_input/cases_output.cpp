@@ -42,6 +42,42 @@ std::vector<Case> output_cases() {
          return tiny_run(dir) + " --set run.output_dir=" + (dir / "file" / "sub").string();
        },
        "run.output_dir: cannot create", 2, 2},
+      {"metrics_csv_is_a_folder",
+       [](const fs::path& dir) {
+         fs::create_directories(dir / "out" / "metrics.csv");
+         return tiny_run(dir);
+       },
+       "out/metrics\\.csv: cannot write: Is a directory", 2, 2},
+      // Found before training, not when the summary is written at the end.
+      {"summary_is_a_folder",
+       [](const fs::path& dir) {
+         fs::create_directories(dir / "out" / "summary.json" / "keep");
+         return tiny_run(dir);
+       },
+       "out/summary\\.json: a folder is in the way of the run summary \\(summary\\.json\\); "
+       "move it$",
+       2, 2,
+       [](const fs::path& dir, const Result&) {
+         EXPECT_TRUE(fs::exists(dir / "out" / "summary.json" / "keep")) << "the folder is kept";
+         EXPECT_FALSE(fs::exists(dir / "out" / "metrics.csv")) << "a refused run writes nothing";
+       }},
+      {"summary_tmp_is_a_folder",
+       [](const fs::path& dir) {
+         fs::create_directories(dir / "out" / "summary.json.tmp");
+         return tiny_run(dir);
+       },
+       "out/summary\\.json\\.tmp: a folder is in the way of the run summary", 2, 2},
+      with_prefix({"output_dir_not_writable",
+                   [](const fs::path& dir) {
+                     fs::create_directories(dir / "out");
+                     fs::permissions(dir / "out", fs::perms::owner_read | fs::perms::owner_exec);
+                     return tiny_run(dir);
+                   },
+                   "out: run.output_dir: cannot create its lock file: Permission denied", 2, 2,
+                   [](const fs::path& dir, const Result&) {
+                     fs::permissions(dir / "out", fs::perms::owner_all);
+                   }},
+                  as_plain_user()),
       {"metrics_on_a_full_disk", full_disk_at("metrics.csv"),
        "out/metrics.csv: write failed: No space left on device", 1, 2},
       {"syncs_on_a_full_disk", full_disk_at("syncs.csv"),

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -49,6 +51,11 @@ Case with_prefix(Case c, std::string prefix) {
 
 std::string inputs(const std::string& name) {
   return std::string(OLSGD_INPUTS) + "/" + name;
+}
+
+std::string as_plain_user() {
+  return geteuid() == 0 ? "setpriv --inh-caps=-all --bounding-set=-dac_override,-dac_read_search "
+                        : "";
 }
 
 std::string tiny_run(const fs::path& dir) {

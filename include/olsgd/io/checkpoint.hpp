@@ -92,6 +92,11 @@ bool checkpoints_available();
 // naming a file (a stop signal still ends such a run cleanly; `restart: latest` starts fresh).
 void refuse_checkpoints_if_unavailable(const Config& config);
 
+// Collective, at the start of a run that writes checkpoints: creates `dir` and writes a file
+// in it, so a folder that cannot take them stops the run before training rather than at its
+// first checkpoint. Throws InputError on every rank with rank 0's reason.
+void prepare_checkpoint_dir(const std::string& dir, const comm::Communicator& comm);
+
 // The newest complete checkpoint in `dir` (highest step), or "" when there is none (or no
 // `dir`). Throws InputError when `dir` is there but is not a folder or cannot be read.
 std::string latest_checkpoint(const std::string& dir);

@@ -21,6 +21,11 @@ struct RunFacts {
   std::vector<std::string> overrides;
 };
 
+// Before training: refuses (InputError) a folder where the summary or its temporary file will
+// go, so a long run does not learn of it only at its end.
+void check_run_summary_path(const std::string& path);
+
+// After training: a failed write or rename is a RunError, and leaves no temporary file.
 void write_run_summary(const std::string& path, const Config& config, const RunOutcome& outcome,
                        const RunFacts& facts);
 
