@@ -295,6 +295,35 @@ TEST_F(BadCheckpoint, a_newer_format_version) {
   expect_refused(path, "checkpoint format 2 is newer than this olsgd reads (1)");
 }
 
+// A file that passes its seal (resealed after the edit, as a tool or another program might)
+// but lacks what olsgd writes: each is refused with what is missing, never a crash in HDF5.
+TEST_F(BadCheckpoint, resealed_without_its_parts) {
+  const auto edited = [&](const char* name, const std::function<void(hid_t)>& edit) {
+    return damaged(name, [&](const std::string& p) {
+      const hid_t f = H5Fopen(p.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+      edit(f);
+      H5Fclose(f);
+      io::seal_checkpoint(p);
+    });
+  };
+  expect_refused(edited("no_format.h5", [](hid_t f) { H5Adelete(f, "format_version"); }),
+                 "no_format.h5: not an olsgd checkpoint (no format_version attribute)");
+  expect_refused(edited("no_step.h5", [](hid_t f) { H5Adelete(f, "step"); }),
+                 "no_step.h5: corrupted checkpoint: ");
+  expect_refused(edited("no_host.h5", [](hid_t f) { H5Ldelete(f, "host", H5P_DEFAULT); }),
+                 "no_host.h5: corrupted checkpoint: no /host");
+  expect_refused(edited("no_checksum.h5", [](hid_t f) { H5Ldelete(f, "checksum", H5P_DEFAULT); }),
+                 "no_checksum.h5: corrupted checkpoint: ");
+  expect_refused(edited("no_ranks.h5",
+                        [](hid_t f) {
+                          const hid_t a = H5Aopen(f, "ranks", H5P_DEFAULT);
+                          const int zero = 0;
+                          H5Awrite(a, H5T_NATIVE_INT, &zero);
+                          H5Aclose(a);
+                        }),
+                 "no_ranks.h5: corrupted checkpoint: ranks 0 ranks");
+}
+
 TEST_F(BadCheckpoint, another_algorithm_or_model_size_or_precision) {
   expect_refused(good_,
                  "ckpt-20.h5: algorithm.name: the checkpoint was written with local_sgd, this run "
