@@ -24,10 +24,12 @@ void prepare_checkpoint_dir(const std::string& dir, const comm::Communicator& co
       // A probe file: permissions alone do not tell (root, ACLs, read-only mounts).
       const std::string probe = dir + "/.olsgd-probe-" + std::to_string(getpid());
       std::FILE* f = std::fopen(probe.c_str(), "w");
-      if (!f)
+      if (!f) {
         error = "checkpoint.dir " + dir + ": cannot write in it: " + std::strerror(errno);
-      else
-        std::fclose(f), std::remove(probe.c_str());
+      } else {
+        std::fclose(f);
+        std::remove(probe.c_str());
+      }
     }
   }
   comm.agree_or_throw(error);
