@@ -60,9 +60,14 @@ void check_run_summary_path(const std::string& path) {
 void write_run_summary(const std::string& path, const Config& config, const RunOutcome& out,
                        const RunFacts& facts) {
   const std::string tmp = path + ".tmp";
+  // Every failure removes the temporary file: a summary is whole or absent.
+  const auto fail = [&](const std::string& why) {
+    std::remove(tmp.c_str());
+    throw RunError(path + ": " + why);
+  };
   {
     std::ofstream os(tmp, std::ios::trunc);
-    if (!os) throw RunError(path + ": cannot write the run summary: " + std::strerror(errno));
+    if (!os) fail(std::string("cannot write the run summary: ") + std::strerror(errno));
     JsonWriter j(os);
     const BuildInfo b = io::build_info();
     j.begin_object();
@@ -197,15 +202,12 @@ void write_run_summary(const std::string& path, const Config& config, const RunO
     write_row(j, out.last);
     j.end_object();
     j.end_object();
-    if (!os.flush()) throw RunError(path + ": cannot write the run summary (disk full?)");
+    if (!os.flush()) fail("cannot write the run summary (disk full?)");
     os.close();
-    if (os.fail()) throw RunError(path + ": cannot close the run summary (disk full?)");
+    if (os.fail()) fail("cannot close the run summary (disk full?)");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw RunError(path + ": cannot rename the run summary into place: " + why);
-  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    fail(std::string("cannot rename the run summary into place: ") + std::strerror(errno));
 }
 
 }  // namespace olsgd::run

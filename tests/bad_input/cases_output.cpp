@@ -86,6 +86,8 @@ std::vector<Case> output_cases() {
        "out/summary.json: cannot write the run summary", 1, 2,
        [](const fs::path& dir, const Result&) {
          EXPECT_FALSE(fs::exists(dir / "out" / "summary.json")) << "no half-written summary";
+         EXPECT_FALSE(fs::exists(fs::symlink_status(dir / "out" / "summary.json.tmp")))
+             << "the temporary file is removed";
        }},
       // A real full disk: a 16 KiB tmpfs over the output folder, in a mount namespace of the
       // run's own (it vanishes with the run).
