@@ -518,7 +518,7 @@ std::vector<std::string> olsgd_lines(const std::string& err) {
 
 // A checkpoint write that fails (here: past every rank's file size limit; SIGXFSZ ignored,
 // so the write fails with EFBIG instead of the signal killing the rank) ends the run with one
-// line and exit 2, leaves no .tmp, and the checkpoint before it is untouched and resumes.
+// line and exit 1, leaves no .tmp, and the checkpoint before it is untouched and resumes.
 TEST_F(Faults, a_failed_checkpoint_write_ends_the_run_and_the_previous_checkpoint_resumes) {
   const std::string a = (dir_ / "a").string();
   const std::string args = kLeastSquares + " --set checkpoint.every=20 --set run.output_dir=" + a;

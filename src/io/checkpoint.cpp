@@ -88,7 +88,7 @@ hid_t h5_type() {
   return sizeof(Scalar) == 4 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
 }
 
-// ---- attributes and strings (collective: every rank passes the same values) ----
+// ---- writing (rank 0 alone; the other ranks send it their rows) ----
 
 void write_attr(hid_t obj, const char* name, hid_t type, const void* value) {
   Handle space(check_id(H5Screate(H5S_SCALAR), "H5Screate"), H5Sclose);
@@ -109,50 +109,107 @@ void write_attr(hid_t obj, const char* name, const std::string& value) {
   write_attr(obj, name, t.get(), value.c_str());
 }
 
-// A scalar string dataset; rank 0 writes the bytes, the others take part in the call.
-void write_string(hid_t file, const char* name, const std::string& value, hid_t dxpl, int rank) {
+// A scalar string dataset.
+void write_string(hid_t file, const char* name, const std::string& value) {
   const Handle t = string_type(value.size());
   Handle space(check_id(H5Screate(H5S_SCALAR), "H5Screate"), H5Sclose);
   Handle ds(
       check_id(H5Dcreate2(file, name, t.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-               std::string("creating ") + name),
+               std::string("creating /") + name),
       H5Dclose);
-  Handle mem(check_id(H5Screate(H5S_SCALAR), "H5Screate"), H5Sclose);
-  if (rank != 0) {
-    check(H5Sselect_none(mem.get()), "H5Sselect_none");
-    check(H5Sselect_none(space.get()), "H5Sselect_none");
-  }
-  check(H5Dwrite(ds.get(), t.get(), mem.get(), space.get(), dxpl, value.c_str()),
-        std::string("writing ") + name);
+  check(H5Dwrite(ds.get(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, value.c_str()),
+        std::string("writing /") + name);
 }
 
-// Row `rank` of a [ranks][n] dataset (n > 0), or element `rank` of a [ranks] one (n = 0),
-// written collectively.
-void write_row(hid_t parent, const std::string& name, hid_t type, int ranks, int rank,
-               std::size_t n, const void* data, hid_t dxpl) {
+// A [ranks][n] dataset whose rows olsgd writes itself, after HDF5 has closed the file: its
+// space is allocated now and never written by HDF5. Returns its offset in the file.
+haddr_t reserve_rows(hid_t parent, const std::string& name, hid_t type, int ranks, std::size_t n) {
   const hsize_t dims[2] = {static_cast<hsize_t>(ranks), static_cast<hsize_t>(n)};
-  Handle space(check_id(H5Screate_simple(n > 0 ? 2 : 1, dims, nullptr), "H5Screate_simple"),
-               H5Sclose);
+  Handle space(check_id(H5Screate_simple(2, dims, nullptr), "H5Screate_simple"), H5Sclose);
+  Handle dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"), H5Pclose);
+  check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time");
+  check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
+  Handle ds(check_id(H5Dcreate2(parent, name.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(),
+                                H5P_DEFAULT),
+                     "creating " + name),
+            H5Dclose);
+  return H5Dget_offset(ds.get());  // (absolute: the user block included)
+}
+
+// A [ranks] dataset holding `values`.
+template <class T>
+void write_column(hid_t parent, const std::string& name, hid_t type, const std::vector<T>& values) {
+  const hsize_t n = values.size();
+  Handle space(check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple"), H5Sclose);
   Handle ds(check_id(H5Dcreate2(parent, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT,
                                 H5P_DEFAULT),
                      "creating " + name),
             H5Dclose);
-  const hsize_t start[2] = {static_cast<hsize_t>(rank), 0};
-  const hsize_t count[2] = {1, static_cast<hsize_t>(n)};
-  check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
-        "selecting row of " + name);
-  const hsize_t mem_n = n > 0 ? n : 1;
-  Handle mem(check_id(H5Screate_simple(1, &mem_n, nullptr), "H5Screate_simple"), H5Sclose);
-  check(H5Dwrite(ds.get(), type, mem.get(), space.get(), dxpl, data), "writing " + name);
+  check(H5Dwrite(ds.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "writing " + name);
+}
+
+// Writes all `bytes` at `offset`, or throws naming `path`.
+void pwrite_all(int fd, const void* data, std::size_t bytes, off_t offset,
+                const std::string& path) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  while (bytes > 0) {
+    const ssize_t n = ::pwrite(fd, p, bytes, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error("writing " + path + " failed: " + std::strerror(errno));
+    p += n;
+    bytes -= static_cast<std::size_t>(n);
+    offset += n;
+  }
+}
+
+// Copies the parts of `from` that hold data (its holes stay holes) into `to`.
+void copy_data(int from, int to, const std::string& path) {
+  std::vector<unsigned char> buf(1 << 16);
+  for (off_t at = ::lseek(from, 0, SEEK_DATA); at >= 0; at = ::lseek(from, at, SEEK_DATA)) {
+    const off_t end = ::lseek(from, at, SEEK_HOLE);
+    while (at < end) {
+      const ssize_t n =
+          ::pread(from, buf.data(), std::min<off_t>(end - at, static_cast<off_t>(buf.size())), at);
+      if (n <= 0) throw std::runtime_error("reading back the checkpoint's HDF5 records failed");
+      pwrite_all(to, buf.data(), static_cast<std::size_t>(n), at, path);
+      at += n;
+    }
+  }
+}
+
+// Every rank's `bytes` at `data`, handed to `take(r, row)` on rank 0 in rank order (rank 0's
+// own first); the other ranks send theirs, in pieces, since an MPI count is an int. Rank 0
+// receives every row even after `take` has failed, so no rank is left waiting in a send.
+void gather_rows(const comm::Communicator& comm, const void* data, std::size_t bytes,
+                 const std::function<void(int r, const void* row)>& take) {
+  constexpr std::size_t kPiece = std::size_t(1) << 30;
+  constexpr int kTag = 7201;
+  if (comm.rank() != 0) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t at = 0; at < bytes; at += kPiece)
+      MPI_Send(p + at, static_cast<int>(std::min(kPiece, bytes - at)), MPI_BYTE, 0, kTag,
+               comm.raw());
+    return;
+  }
+  take(0, data);
+  std::vector<unsigned char> row(comm.size() > 1 ? bytes : 0);
+  for (int r = 1; r < comm.size(); ++r) {
+    for (std::size_t at = 0; at < bytes; at += kPiece)
+      MPI_Recv(row.data() + at, static_cast<int>(std::min(kPiece, bytes - at)), MPI_BYTE, r, kTag,
+               comm.raw(), MPI_STATUS_IGNORE);
+    take(r, row.data());
+  }
 }
 
 // Makes the bytes of `path` (and the entry in its folder) durable.
 void fsync_path(const std::string& path, bool directory) {
   const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0) throw std::runtime_error("cannot open " + path + " to sync it");
+  if (fd < 0)
+    throw std::runtime_error("cannot open " + path + " to sync it: " + std::strerror(errno));
   const int rc = ::fsync(fd);
+  const int err = errno;
   ::close(fd);
-  if (rc != 0) throw std::runtime_error("fsync of " + path + " failed");
+  if (rc != 0) throw std::runtime_error("fsync of " + path + " failed: " + std::strerror(err));
 }
 
 // The file's first kUserBlock bytes are an HDF5 user block (HDF5 and h5dump skip it) that
@@ -179,13 +236,17 @@ std::uint64_t hash_after_user_block(std::FILE* f, std::uint64_t& length) {
 
 void write_seal(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "r+b");
-  if (!f) throw std::runtime_error("cannot reopen " + path + " to seal it");
+  if (!f)
+    throw std::runtime_error("cannot reopen " + path + " to seal it: " + std::strerror(errno));
   Seal seal{};
   std::memcpy(seal.magic, kSealMagic, sizeof seal.magic);
   seal.hash = hash_after_user_block(f, seal.length);
   std::fseek(f, 0, SEEK_SET);
+  errno = 0;
   const bool ok = std::fwrite(&seal, sizeof seal, 1, f) == 1;
-  if (std::fclose(f) != 0 || !ok) throw std::runtime_error("cannot seal " + path);
+  const int err = errno;
+  if (std::fclose(f) != 0 || !ok)
+    throw std::runtime_error("cannot seal " + path + ": " + std::strerror(ok ? errno : err));
 }
 
 // "" if the seal holds, else what is wrong.
@@ -375,13 +436,13 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
   };
 
   // The file's size, HDF5's own records included, with room to spare: a write that cannot
-  // fit is not started, and rank 0 reserves this much on disk before any row is written.
+  // fit is not started. (Rank 0 then reserves the file's exact size before writing a byte.)
   const double rows = static_cast<double>(kUserBlock) +
                       ranks * (static_cast<double>(state.bytes()) + 8.0 * (host.size() + 1)) +
                       static_cast<double>(info.deck.size() + info.build.size());
   const double need = rows + rows / 100 + (64 << 10);
-  // Each rank checks: each has its own file size limit.
-  error = comm.agree(room_for(dir, need));
+  // Rank 0 writes the file: its file size limit and its disk are the ones that count.
+  error = comm.agree(rank == 0 ? room_for(dir, need) : "");
   if (!error.empty()) not_written(error);
 
   // Host copies of this rank's rows, and its checksum.
@@ -400,102 +461,131 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
   }
   sum = fnv1a(sum, info.deck.data(), info.deck.size());
 
-  // Every collective step is agreed on: one that failed on some rank (its part of the file
-  // past the size limit, the disk full under it) throws on every rank at the same point, so
-  // the ranks close the file together and none waits in a collective another has left.
-  auto agreed = [&](const std::function<void()>& step) {
-    std::string local;
+  // Rank 0 writes the file; the others send it their rows. HDF5 never writes to the disk:
+  // HDF5 1.10 cannot recover from a failed write (a failed flush leaves its cache unable to
+  // flush again, and the file it then fails to close crashes MPI_Finalize), and parallel
+  // HDF5 hangs in H5Fclose after one rank's write failed. So HDF5 lays out the file in memory
+  // (/dev/shm), its datasets' rows allocated but left unwritten (a sparse file of a few KiB),
+  // and olsgd copies that into the .tmp and writes the rows there itself: a full disk or an
+  // I/O error is then one error of rank 0's own, after which it still takes every row, and the
+  // ranks agree on it.
+  auto step = [&](const std::function<void()>& f) {
+    if (rank != 0 || !error.empty()) return;
     try {
-      step();
-    } catch (const std::exception& e) {
-      local = e.what() + why_write_failed(dir, need);
-    }
-    comm.agree_or_throw(local);
-  };
-  try {
-    Handle fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
-    check(H5Pset_fapl_mpio(fapl.get(), comm.raw(), MPI_INFO_NULL), "H5Pset_fapl_mpio");
-    Handle fcpl(check_id(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate"), H5Pclose);
-    check(H5Pset_userblock(fcpl.get(), kUserBlock), "H5Pset_userblock");
-    Handle dxpl(check_id(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate"), H5Pclose);
-    check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
-    Handle file(-1, H5Fclose), group(-1, H5Gclose), hgroup(-1, H5Gclose);
-    agreed([&] {
-      file = Handle(H5Fcreate(tmp_path.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose);
-      if (!file.ok()) throw std::runtime_error("cannot create " + tmp_path);
-    });
-    // Reserved before a row is written: a full disk or a file size limit then fails here, on
-    // rank 0, and not in the middle of HDF5's collective metadata writes at H5Fclose (where a
-    // rank that fails leaves the others waiting). H5Fclose trims the file to its real size.
-    agreed([&] {
-      if (rank == 0) reserve(tmp_path, need);
-    });
-
-    const int format = info.format;
-    const long long num_params = info.num_params, step = info.step;
-    const unsigned long long seed = info.seed;
-    agreed([&] {
-      write_attr(file.get(), "format_version", H5T_NATIVE_INT, &format);
-      write_attr(file.get(), "olsgd_version", info.olsgd_version);
-      write_attr(file.get(), "algorithm", info.algorithm);
-      write_attr(file.get(), "ranks", H5T_NATIVE_INT, &ranks);
-      write_attr(file.get(), "num_params", H5T_NATIVE_LLONG, &num_params);
-      write_attr(file.get(), "precision", info.precision);
-      write_attr(file.get(), "step", H5T_NATIVE_LLONG, &step);
-      write_attr(file.get(), "seed", H5T_NATIVE_ULLONG, &seed);
-    });
-    agreed([&] { write_string(file.get(), "deck", info.deck, dxpl.get(), rank); });
-    agreed([&] { write_string(file.get(), "build", info.build, dxpl.get(), rank); });
-    agreed([&] {
-      group =
-          Handle(check_id(H5Gcreate2(file.get(), "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                          "creating /state"),
-                 H5Gclose);
-      write_attr(group.get(), "segments", order);
-    });
-    for (const auto& seg : state.segments())
-      agreed([&] {
-        write_row(group.get(), seg.name, h5_type<Scalar>(), ranks, rank, seg.size,
-                  all.data() + seg.offset, dxpl.get());
-      });
-    agreed([&] {
-      hgroup =
-          Handle(check_id(H5Gcreate2(file.get(), "host", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                          "creating /host"),
-                 H5Gclose);
-    });
-    std::size_t i = 0;
-    for (const auto& kv : host)
-      agreed([&] {
-        write_row(hgroup.get(), kv.first, H5T_NATIVE_DOUBLE, ranks, rank, 0, &host_values[i++],
-                  dxpl.get());
-      });
-    agreed([&] {
-      write_row(file.get(), "checksum", H5T_NATIVE_UINT64, ranks, rank, 0, &sum, dxpl.get());
-    });
-    agreed([&] {
-      hgroup.close();
-      group.close();
-      if (!file.close()) throw std::runtime_error("closing " + tmp_path + " failed");
-    });
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
-  if (!error.empty()) not_written(error);
-
-  // Durable, then visible under its final name, then old ones go.
-  if (rank == 0) {
-    try {
-      write_seal(tmp_path);
-      fsync_path(tmp_path, false);
-      fs::rename(tmp_path, final_path);
-      fsync_path(dir, true);
+      f();
     } catch (const std::exception& e) {
       error = e.what() + why_write_failed(dir, need);
     }
+  };
+  // Every rank's host values and checksum, for the [ranks] datasets.
+  std::vector<std::vector<double>> host_columns(host_values.size(), std::vector<double>(ranks));
+  std::vector<std::uint64_t> sums(ranks);
+  {
+    std::vector<unsigned char> mine(host_values.size() * 8 + 8);
+    std::memcpy(mine.data(), host_values.data(), host_values.size() * 8);
+    std::memcpy(mine.data() + host_values.size() * 8, &sum, 8);
+    gather_rows(comm, mine.data(), mine.size(), [&](int r, const void* row) {
+      const auto* p = static_cast<const unsigned char*>(row);
+      for (std::size_t k = 0; k < host_columns.size(); ++k)
+        std::memcpy(&host_columns[k][r], p + 8 * k, 8);
+      std::memcpy(&sums[r], p + 8 * host_columns.size(), 8);
+    });
   }
+  const auto segments = state.segments();
+  std::vector<haddr_t> offsets(segments.size(), HADDR_UNDEF);
+  // (Where /dev/shm is missing, the layout goes beside the checkpoint.)
+  const std::string layout_path =
+      (::access("/dev/shm", W_OK | X_OK) == 0 ? std::string("/dev/shm/olsgd-layout-")
+                                              : tmp_path + ".layout-") +
+      std::to_string(::getpid()) + ".h5";
+  int layout = -1, fd = -1;
+  step([&] {
+    Handle fcpl(check_id(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate"), H5Pclose);
+    check(H5Pset_userblock(fcpl.get(), kUserBlock), "H5Pset_userblock");
+    Handle file(H5Fcreate(layout_path.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT), H5Fclose);
+    if (!file.ok()) throw std::runtime_error("cannot lay out the file in " + layout_path);
+    const int format = info.format;
+    const long long num_params = info.num_params, steps_done = info.step;
+    const unsigned long long seed = info.seed;
+    write_attr(file.get(), "format_version", H5T_NATIVE_INT, &format);
+    write_attr(file.get(), "olsgd_version", info.olsgd_version);
+    write_attr(file.get(), "algorithm", info.algorithm);
+    write_attr(file.get(), "ranks", H5T_NATIVE_INT, &ranks);
+    write_attr(file.get(), "num_params", H5T_NATIVE_LLONG, &num_params);
+    write_attr(file.get(), "precision", info.precision);
+    write_attr(file.get(), "step", H5T_NATIVE_LLONG, &steps_done);
+    write_attr(file.get(), "seed", H5T_NATIVE_ULLONG, &seed);
+    write_string(file.get(), "deck", info.deck);
+    write_string(file.get(), "build", info.build);
+    Handle group(check_id(H5Gcreate2(file.get(), "state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                          "creating /state"),
+                 H5Gclose);
+    write_attr(group.get(), "segments", order);
+    for (std::size_t k = 0; k < segments.size(); ++k)
+      offsets[k] =
+          reserve_rows(group.get(), segments[k].name, h5_type<Scalar>(), ranks, segments[k].size);
+    Handle hgroup(check_id(H5Gcreate2(file.get(), "host", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                           "creating /host"),
+                  H5Gclose);
+    std::size_t k = 0;
+    for (const auto& kv : host)
+      write_column(hgroup.get(), kv.first, H5T_NATIVE_DOUBLE, host_columns[k++]);
+    write_column(file.get(), "checksum", H5T_NATIVE_UINT64, sums);
+    hgroup.close();
+    group.close();
+    if (!file.close()) throw std::runtime_error("cannot lay out the file in " + layout_path);
+    layout = ::open(layout_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (layout < 0)
+      throw std::runtime_error("cannot read " + layout_path + ": " + std::strerror(errno));
+
+    // The disk, from here on olsgd's own writes: the whole size reserved first.
+    const off_t size = ::lseek(layout, 0, SEEK_END);
+    fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error("cannot create " + tmp_path + ": " + std::strerror(errno));
+    reserve(fd, static_cast<double>(size));
+    if (::ftruncate(fd, size) != 0)
+      throw std::runtime_error("cannot size " + tmp_path + ": " + std::strerror(errno));
+    copy_data(layout, fd, tmp_path);
+  });
+  for (std::size_t k = 0; k < segments.size(); ++k) {
+    const std::size_t bytes = segments[k].size * sizeof(Scalar);
+    if (bytes == 0) continue;
+    gather_rows(comm, all.data() + segments[k].offset, bytes, [&](int r, const void* row) {
+      step([&] {
+        if (offsets[k] == HADDR_UNDEF) throw std::runtime_error("no room for " + segments[k].name);
+        pwrite_all(fd, row, bytes, static_cast<off_t>(offsets[k] + r * bytes), tmp_path);
+      });
+    });
+  }
+  if (rank == 0) ::unlink(layout_path.c_str());
+  if (layout >= 0) ::close(layout);
+  if (fd >= 0 && ::close(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    step([&] { throw std::runtime_error("closing " + tmp_path + " failed: " + why); });
+  }
+  // Durable, then visible under its final name.
+  step([&] {
+    write_seal(tmp_path);
+    fsync_path(tmp_path, false);
+    if (::rename(tmp_path.c_str(), final_path.c_str()) != 0)
+      throw std::runtime_error("cannot rename " + tmp_path + " to " + name + ": " +
+                               std::strerror(errno));
+  });
   error = comm.agree(error);
   if (!error.empty()) not_written(error);
+
+  // Then its folder entry durable, and only then do old ones go. A failed folder sync leaves a
+  // complete file that a crash may yet take away: the run stops, and every older checkpoint
+  // stays.
+  step([&] { fsync_path(dir, true); });
+  error = comm.agree(error);
+  if (!error.empty()) {
+    std::string kept = " (no earlier checkpoint)";
+    for (const auto& [found_step, path] : list_checkpoints(dir))
+      if (found_step < info.step) kept = ", and " + path.string() + " is kept";
+    throw RunError(final_path + ": checkpoint written, but a crash may lose it: " + error +
+                   "; the run stops here" + kept);
+  }
   if (rank == 0) {
     try {
       auto found = list_checkpoints(dir);

@@ -34,18 +34,11 @@ double file_size_limit() {
   return static_cast<double>(r.rlim_cur);
 }
 
-// Allocates `bytes` of disk for `path` (extending it): throws with the system's reason when
-// the disk is full or the file size limit is lower. A file system without fallocate is left
-// to the write itself.
-void reserve(const std::string& path, double bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY);
-  if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
-  const int rc = ::fallocate(fd, 0, 0, static_cast<off_t>(bytes));
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0 && err != EOPNOTSUPP && err != ENOSYS)
+void reserve(int fd, double bytes) {
+  if (::fallocate(fd, 0, 0, static_cast<off_t>(bytes)) != 0 && errno != EOPNOTSUPP &&
+      errno != ENOSYS)
     throw std::runtime_error("reserving " + size_text(bytes) +
-                             " for it failed: " + std::strerror(err));
+                             " for it failed: " + std::strerror(errno));
 }
 
 // Why a checkpoint of up to `need` bytes cannot be written into `dir`, or "".

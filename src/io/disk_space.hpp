@@ -11,10 +11,10 @@ std::string size_text(double bytes);
 double free_bytes(const std::string& dir);
 // RLIMIT_FSIZE in bytes; -1 when unlimited.
 double file_size_limit();
-// Allocates `bytes` of disk for `path` (extending it): throws std::runtime_error with the
-// system's reason when the disk is full or the file size limit is lower. A file system without
-// fallocate is left to the write itself.
-void reserve(const std::string& path, double bytes);
+// Allocates `bytes` of disk for the file open on `fd` (extending it): throws
+// std::runtime_error with the system's reason when the disk is full or the file size limit is
+// lower. A file system without fallocate is left to the write itself.
+void reserve(int fd, double bytes);
 // Why a file of up to `need` bytes cannot be written into `dir`, or "".
 std::string room_for(const std::string& dir, double need);
 // The likely cause of a failed write of a file of up to `need` bytes (" (...)"), or "".

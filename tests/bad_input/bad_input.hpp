@@ -43,6 +43,7 @@ struct Case {
   int exit_code = 2;
   int ranks = 0;       // 0: the binary alone (an MPI singleton); else under mpiexec with this many
   std::string prefix;  // shell words ahead of the command; {dir} stands for `dir`
+  std::string launcher;  // shell words between mpiexec and the binary (each rank runs under them)
   // Optional checks after the run (e.g. a checkpoint or output that must survive).
   After after;
 };
@@ -59,11 +60,17 @@ std::vector<Case> output_cases();
 // folder (e.g. a private mount namespace with a tiny file system, see cases_output.cpp).
 Case with_prefix(Case c, std::string prefix);
 
+// `c` with one C library call of its ranks failing with EIO on the path ending in `suffix`,
+// once `after` such calls have succeeded (`call`: fsync, rename, fopen, close, fallocate or
+// pwrite; an LD_PRELOAD library, tests/bad_input/io_fault.c).
+Case with_io_fault(Case c, const std::string& call, const std::string& suffix, int after = 0);
+
 // --- tools for the cases -----------------------------------------------------------------
 // Runs olsgd with `args` (after the binary), directly (ranks = 0) or under mpiexec; `prefix`
-// goes in front of the whole command (e.g. "ulimit -f 64; " or "env -u VAR ").
+// goes in front of the whole command (e.g. "ulimit -f 64; " or "env -u VAR "), `launcher`
+// in front of the binary.
 Result run_olsgd(const std::string& args, const fs::path& dir, int ranks = 0,
-                 const std::string& prefix = "");
+                 const std::string& prefix = "", const std::string& launcher = "");
 void write_file(const fs::path& path, const std::string& text);
 std::string read_file(const fs::path& path);
 // The repository's inputs/ folder, and a deck in it.

@@ -1,6 +1,10 @@
 // Bad-input cases: checkpoint. Most first write a good checkpoint with the tiny run, then
-// restart from it with a deck or rank count that must be refused; `after` checks that the
-// good checkpoint is still there, byte for byte.
+// restart from it with a deck or rank count that must be refused, or with a system call of the
+// next checkpoint write failing; `after` checks that the good checkpoint is still there, byte
+// for byte.
+#include <gtest/gtest.h>
+
+#include <map>
 #include <memory>
 #include <stdexcept>
 
@@ -52,6 +56,34 @@ Case refused_restart(std::string name, std::string good_sets, std::string restar
         if (fs::exists(good_path(dir).string() + ".tmp"))
           throw std::runtime_error("a .tmp was left");
       });
+}
+
+// A restart from the good checkpoints (ckpt-20, ckpt-40) whose next checkpoint, ckpt-60, meets
+// `call` failing on `suffix`: exit 1 with `message`, and every file there before kept byte for
+// byte, with no .tmp left.
+Case failed_write(std::string name, const std::string& call, const std::string& suffix,
+                  std::string message, int after = 0) {
+  auto before = std::make_shared<std::map<std::string, std::string>>();
+  const auto folder = [](const fs::path& dir) { return dir / "out" / "checkpoints"; };
+  return with_io_fault(
+      Case(
+          std::move(name),
+          [=](const fs::path& dir) {
+            std::string bytes;
+            good_checkpoint(dir, tiny_run(dir), 2, bytes);
+            for (const auto& e : fs::directory_iterator(folder(dir)))
+              (*before)[e.path().filename().string()] = read_file(e.path());
+            if (before->size() != 2) throw std::runtime_error("expected ckpt-20 and ckpt-40");
+            return tiny_run(dir) + " --set run.steps=60 --set checkpoint.every=20 --restart latest";
+          },
+          std::move(message), 1, 2,
+          [=](const fs::path& dir, const Result&) {
+            for (const auto& [file, bytes] : *before)
+              if (read_file(folder(dir) / file) != bytes)
+                throw std::runtime_error(file + " changed or vanished");
+            EXPECT_FALSE(fs::exists(folder(dir) / "ckpt-60.h5.tmp")) << "a .tmp was left";
+          }),
+      call, suffix, after);
 }
 
 }  // namespace
@@ -172,6 +204,38 @@ std::vector<Case> checkpoint_cases() {
                        throw std::runtime_error("the refused run left a file in checkpoint.dir");
                    }},
                   as_plain_user()),
+      // Each system call of a checkpoint write failing (an I/O error, the same on any disk):
+      // one line, exit 1, and the checkpoints before it kept.
+      failed_write("ckpt_write_fails", "pwrite", "ckpt-60.h5.tmp",
+                   R"(ckpt-60\.h5: checkpoint not written: writing .*/ckpt-60\.h5\.tmp failed: )"
+                   R"(Input/output error; the run stops here, and .*/ckpt-40\.h5 is still the )"
+                   R"(latest complete checkpoint$)"),
+      // Past the HDF5 records, at a rank's row (the first writes copy HDF5's layout).
+      failed_write("ckpt_write_fails_at_a_row", "pwrite", "ckpt-60.h5.tmp",
+                   R"(ckpt-60\.h5: checkpoint not written: writing .*/ckpt-60\.h5\.tmp failed: )"
+                   R"(Input/output error; the run stops here, and .*/ckpt-40\.h5 is still)",
+                   2),
+      failed_write("ckpt_reserve_fails", "fallocate", "ckpt-60.h5.tmp",
+                   R"(ckpt-60\.h5: checkpoint not written: reserving \d+ KiB for it failed: )"
+                   R"(Input/output error; the run stops here, and .*/ckpt-40\.h5 is still)"),
+      failed_write("ckpt_close_fails", "close", "ckpt-60.h5.tmp",
+                   R"(ckpt-60\.h5: checkpoint not written: closing .*/ckpt-60\.h5\.tmp failed: )"
+                   R"(Input/output error; the run stops here, and .*/ckpt-40\.h5 is still)"),
+      failed_write("ckpt_seal_fails", "fopen", "ckpt-60.h5.tmp",
+                   R"(ckpt-60\.h5: checkpoint not written: cannot reopen .*/ckpt-60\.h5\.tmp )"
+                   R"(to seal it: Input/output error; the run stops here, and .*/ckpt-40\.h5)"),
+      failed_write("ckpt_fsync_fails", "fsync", "ckpt-60.h5.tmp",
+                   R"(ckpt-60\.h5: checkpoint not written: fsync of .*/ckpt-60\.h5\.tmp failed: )"
+                   R"(Input/output error; the run stops here, and .*/ckpt-40\.h5 is still)"),
+      failed_write("ckpt_rename_fails", "rename", "ckpt-60.h5.tmp",
+                   R"(ckpt-60\.h5: checkpoint not written: cannot rename .*/ckpt-60\.h5\.tmp )"
+                   R"(to ckpt-60\.h5: Input/output error; the run stops here, and .*/ckpt-40)"),
+      // After the rename: the new file is complete but may not survive a crash, so the run
+      // stops and removes none of the older ones.
+      failed_write("ckpt_folder_sync_fails", "fsync", "/checkpoints",
+                   R"(ckpt-60\.h5: checkpoint written, but a crash may lose it: fsync of )"
+                   R"(.*/checkpoints failed: Input/output error; the run stops here, and )"
+                   R"(.*/ckpt-40\.h5 is kept$)"),
   };
 }
 

@@ -12,8 +12,8 @@
 
 namespace olsgd::bad_input {
 
-Result run_olsgd(const std::string& args, const fs::path& dir, int ranks,
-                 const std::string& prefix) {
+Result run_olsgd(const std::string& args, const fs::path& dir, int ranks, const std::string& prefix,
+                 const std::string& launcher) {
   // No OpenMP binding set, as on a user's shell: nothing may come ahead of the message.
   std::string cmd = "unset OMP_PROC_BIND OMP_PLACES; " + prefix + " ";
   for (auto at = cmd.find("{dir}"); at != std::string::npos; at = cmd.find("{dir}"))
@@ -22,7 +22,7 @@ Result run_olsgd(const std::string& args, const fs::path& dir, int ranks,
     cmd += std::string(OLSGD_MPIEXEC) + " " + std::to_string(ranks) + " " + OLSGD_MPIEXEC_PREFLAGS +
            " ";
   const fs::path out = dir / ".stdout", err = dir / ".stderr";
-  cmd += std::string(OLSGD_BINARY) + " " + args + " >" + out.string() + " 2>" + err.string() +
+  cmd += launcher + " " + OLSGD_BINARY + " " + args + " >" + out.string() + " 2>" + err.string() +
          " </dev/null";
   const int status = std::system(cmd.c_str());
   Result r;
@@ -46,6 +46,12 @@ std::string read_file(const fs::path& path) {
 
 Case with_prefix(Case c, std::string prefix) {
   c.prefix = std::move(prefix);
+  return c;
+}
+
+Case with_io_fault(Case c, const std::string& call, const std::string& suffix, int after) {
+  c.launcher = std::string("env LD_PRELOAD=") + OLSGD_IO_FAULT + " 'OLSGD_FAULT=" + call + " " +
+               suffix + "' OLSGD_FAULT_AFTER=" + std::to_string(after);
   return c;
 }
 
@@ -102,7 +108,7 @@ class BadInput : public ::testing::TestWithParam<Case> {
 TEST_P(BadInput, one_line_and_the_exit_code) {
   const Case& c = GetParam();
   const std::string args = c.prepare(dir_);
-  const Result r = run_olsgd(args, dir_, c.ranks, c.prefix);
+  const Result r = run_olsgd(args, dir_, c.ranks, c.prefix, c.launcher);
   SCOPED_TRACE("olsgd " + args);
   EXPECT_EQ(r.code, c.exit_code) << r.err;
   const auto lines = lines_of(r.err);

@@ -19,13 +19,15 @@
 // rest of the file: magic, length, FNV-1a. Rank 0 checks it before HDF5 parses anything, so a
 // truncated or damaged file gets a clear message and never reaches the HDF5 parser.
 //
-// Writing: the ranks write their rows with MPI-IO into <dir>/ckpt-<step>.h5.tmp, close it;
-// rank 0 fsyncs the file, renames it to ckpt-<step>.h5, fsyncs the folder, and only then
+// Writing: rank 0 writes <dir>/ckpt-<step>.h5.tmp, the other ranks send it their rows. HDF5
+// lays the file out in memory (its rows allocated, unwritten) and olsgd writes it to disk with
+// its own calls, so a failed write never reaches HDF5, which cannot recover from one. Rank 0
+// seals the file, fsyncs it, renames it to ckpt-<step>.h5, fsyncs the folder, and only then
 // removes all but the newest `keep_last`. A crash at any moment leaves the previous complete
 // checkpoint in place; a left-over .tmp is never read and is replaced by the next write.
-// A write that fails (disk full, file size limit) is agreed on by every rank after each
-// collective step, so no rank waits in a collective another has left; the .tmp is removed
-// and the previous complete checkpoint stays the latest.
+// A write that fails (disk full, file size limit, an I/O error) ends the run on every rank
+// with rank 0's message; the .tmp is removed and the previous complete checkpoint stays the
+// latest.
 // Reading: each rank opens the file on its own (no collective that a bad file could hang),
 // checks it, reads its row; every rank refuses together with the first rank's message.
 // Before any row is read, the file's deck, state segments and host values are compared with
