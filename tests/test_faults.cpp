@@ -117,8 +117,18 @@ class Job {
     }
     return n;
   }
-  // SIGSTOP to one rank (the newest olsgd process of the job).
-  void stop_one_rank() const { signal_one_rank("STOP"); }
+  // SIGSTOP to rank `r` (found by the rank Open MPI put in its environment), as a wedged node:
+  // no heartbeat, no progress.
+  void stop_rank(int r) const {
+    const std::string want = "OMPI_COMM_WORLD_RANK=" + std::to_string(r) + '\0';
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      const std::string pid = e.path().filename().string();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      if (getsid(std::stoi(pid)) != pid_ || slurp(e.path() / "comm") != "olsgd\n") continue;
+      if (('\0' + slurp(e.path() / "environ")).find('\0' + want) != std::string::npos)
+        ::kill(std::stoi(pid), SIGSTOP);
+    }
+  }
   // The newest rank, as a lost node: no handler runs, no message, no checkpoint.
   void kill_one_rank() const { signal_one_rank("KILL"); }
   void signal_one_rank(const std::string& name) const {
@@ -446,10 +456,31 @@ TEST_F(Faults, a_stopped_rank_is_named_as_silent) {
   for (int i = 0; i < 3000 && lines(slurp(metrics)).size() < 3; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a few heartbeats in
-  job.stop_one_rank();  // SIGSTOP: no heartbeat, no progress, like a wedged node
+  job.stop_rank(1);
   EXPECT_NE(job.wait_exit(60), 0);
   EXPECT_NE(job.err().find("(silent for "), std::string::npos) << job.err();
   EXPECT_NE(job.err().find("stopped or dead); aborting the job"), std::string::npos) << job.err();
+}
+
+// Rank 0 stopped: it can neither judge nor end the job, so a rank waiting for it in a collective
+// ends it after twice the timeout, naming itself.
+TEST_F(Faults, a_stopped_rank_0_is_outlived_by_a_rank_that_ends_the_job) {
+  Job job(kLeastSquares +
+              " --set comm.timeout_s=1 --set run.steps=100000000 --set run.output_dir=" +
+              (dir_ / "s").string(),
+          dir_);
+  const fs::path metrics = dir_ / "s" / "metrics.csv";
+  for (int i = 0; i < 3000 && lines(slurp(metrics)).size() < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  job.stop_rank(0);
+  EXPECT_NE(job.wait_exit(60), 0);
+  EXPECT_NE(job.err().find("olsgd: error: rank 1: a collective at step "), std::string::npos)
+      << job.err();
+  EXPECT_NE(job.err().find("more than twice comm.timeout_s (1 s), and rank 0 has not ended the "
+                           "job; aborting"),
+            std::string::npos)
+      << job.err();
 }
 
 // F(xbar) of the final row in a run's summary.json (NaN if absent).
