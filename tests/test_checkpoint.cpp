@@ -10,6 +10,8 @@
 #include <hdf5.h>
 #include <mpi.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -185,6 +187,38 @@ TEST_F(CheckpointTest, latest_picks_the_newest_and_starts_fresh_when_there_is_no
   EXPECT_EQ(again.first_step, 40);
   EXPECT_EQ(again.restarted_from, (dir_ / "run" / "checkpoints" / "ckpt-40.h5").string());
   EXPECT_EQ(again.final_params, fresh.final_params);
+}
+
+// HDF5 lays a checkpoint out in /dev/shm; a layout whose writer was killed meanwhile is removed
+// by the next write, and one whose process is alive, or one made just now, is left alone.
+TEST_F(CheckpointTest, the_next_write_removes_a_layout_a_killed_writer_left) {
+  if (access("/dev/shm", W_OK | X_OK) != 0) GTEST_SKIP() << "no /dev/shm here";
+  long pid_max = 0;
+  std::ifstream("/proc/sys/kernel/pid_max") >> pid_max;
+  ASSERT_GT(pid_max, 0);
+  // No process has a pid past pid_max; this test's own pid keeps the name its own.
+  const fs::path killed = "/dev/shm/olsgd-layout-" + std::to_string(pid_max + getpid()) + ".h5";
+  const fs::path alive = "/dev/shm/olsgd-layout-" + std::to_string(getppid()) + ".h5";
+  const fs::path just_now =
+      "/dev/shm/olsgd-layout-" + std::to_string(pid_max + getpid() + 1) + ".h5";
+  if (world_rank() == 0) {
+    const auto hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
+    for (const auto& [path, text] :
+         {std::pair{killed, "left by a killed run"}, std::pair{alive, "a live process"},
+          std::pair{just_now, "a writer out of sight"}}) {
+      std::ofstream(path) << text;
+      if (path != just_now) fs::last_write_time(path, hour_ago);
+    }
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  run(deck({"checkpoint.every=20"}));
+  if (world_rank() == 0) {
+    EXPECT_FALSE(fs::exists(killed));
+    EXPECT_TRUE(fs::exists(alive));
+    EXPECT_TRUE(fs::exists(just_now));
+    fs::remove(alive);
+    fs::remove(just_now);
+  }
 }
 
 TEST_F(CheckpointTest, the_file_names_what_it_holds) {

@@ -9,7 +9,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -198,6 +201,25 @@ void gather_rows(const comm::Communicator& comm, const void* data, std::size_t b
       MPI_Recv(row.data() + at, static_cast<int>(std::min(kPiece, bytes - at)), MPI_BYTE, r, kTag,
                comm.raw(), MPI_STATUS_IGNORE);
     take(r, row.data());
+  }
+}
+
+// The layout files of olsgd processes that died before removing theirs (kill -9 while HDF5 was
+// laying one out): "<kLayoutPrefix><pid>.h5" whose pid is gone. A writer removes its own within
+// milliseconds, so one a minute old is never in use, even by a process this one cannot see (a
+// container sharing /dev/shm).
+constexpr const char* kLayoutPrefix = "olsgd-layout-";
+void remove_orphaned_layouts(const std::string& folder) {
+  std::error_code ec;
+  const auto minute_ago = fs::file_time_type::clock::now() - std::chrono::minutes(1);
+  for (const auto& e : fs::directory_iterator(folder, ec)) {
+    const std::string f = e.path().filename().string();
+    if (f.rfind(kLayoutPrefix, 0) != 0) continue;
+    const long pid = std::atol(f.c_str() + std::strlen(kLayoutPrefix));
+    std::error_code age;
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH &&
+        fs::last_write_time(e.path(), age) < minute_ago && !age)
+      fs::remove(e.path(), ec);
   }
 }
 
@@ -493,13 +515,15 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
   }
   const auto segments = state.segments();
   std::vector<haddr_t> offsets(segments.size(), HADDR_UNDEF);
-  // (Where /dev/shm is missing, the layout goes beside the checkpoint.)
+  // (Where /dev/shm is missing, the layout goes beside the checkpoint, named so that the next
+  // write sweeps it away with the other left-overs.)
+  const bool shm = ::access("/dev/shm", W_OK | X_OK) == 0;
   const std::string layout_path =
-      (::access("/dev/shm", W_OK | X_OK) == 0 ? std::string("/dev/shm/olsgd-layout-")
-                                              : tmp_path + ".layout-") +
-      std::to_string(::getpid()) + ".h5";
+      shm ? "/dev/shm/" + std::string(kLayoutPrefix) + std::to_string(::getpid()) + ".h5"
+          : final_path + ".layout.h5.tmp";
   int layout = -1, fd = -1;
   step([&] {
+    if (shm) remove_orphaned_layouts("/dev/shm");
     Handle fcpl(check_id(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate"), H5Pclose);
     check(H5Pset_userblock(fcpl.get(), kUserBlock), "H5Pset_userblock");
     Handle file(H5Fcreate(layout_path.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT), H5Fclose);
@@ -537,6 +561,7 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
     layout = ::open(layout_path.c_str(), O_RDONLY | O_CLOEXEC);
     if (layout < 0)
       throw std::runtime_error("cannot read " + layout_path + ": " + std::strerror(errno));
+    ::unlink(layout_path.c_str());  // (the descriptor keeps it until the copy is done)
 
     // The disk, from here on olsgd's own writes: the whole size reserved first.
     const off_t size = ::lseek(layout, 0, SEEK_END);
