@@ -21,6 +21,7 @@
 #include <string>
 #include <sys/wait.h>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -447,40 +448,37 @@ TEST_F(Faults, a_rank_that_hangs_ends_the_job_after_the_collective_timeout_namin
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 30);
 }
 
-TEST_F(Faults, a_stopped_rank_is_named_as_silent) {
+// A job with comm.timeout_s = 1 whose rank `r` is stopped (SIGSTOP) once it trains and a few
+// heartbeats are in: its exit code (-1: still running after 60 s, then killed) and stderr.
+std::pair<int, std::string> stop_a_rank_of_a_training_job(int r, const fs::path& dir) {
   Job job(kLeastSquares +
               " --set comm.timeout_s=1 --set run.steps=100000000 --set run.output_dir=" +
-              (dir_ / "s").string(),
-          dir_);
-  const fs::path metrics = dir_ / "s" / "metrics.csv";
-  for (int i = 0; i < 3000 && lines(slurp(metrics)).size() < 3; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a few heartbeats in
-  job.stop_rank(1);
-  EXPECT_NE(job.wait_exit(60), 0);
-  EXPECT_NE(job.err().find("(silent for "), std::string::npos) << job.err();
-  EXPECT_NE(job.err().find("stopped or dead); aborting the job"), std::string::npos) << job.err();
+              (dir / "s").string(),
+          dir);
+  wait_for_training(dir / "s");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  job.stop_rank(r);
+  const int code = job.wait_exit(60);
+  return {code, job.err()};
+}
+
+TEST_F(Faults, a_stopped_rank_is_named_as_silent) {
+  const auto [code, err] = stop_a_rank_of_a_training_job(1, dir_);
+  EXPECT_NE(code, 0);
+  EXPECT_NE(err.find("(silent for "), std::string::npos) << err;
+  EXPECT_NE(err.find("stopped or dead); aborting the job"), std::string::npos) << err;
 }
 
 // Rank 0 stopped: it can neither judge nor end the job, so a rank waiting for it in a collective
 // ends it after twice the timeout, naming itself.
 TEST_F(Faults, a_stopped_rank_0_is_outlived_by_a_rank_that_ends_the_job) {
-  Job job(kLeastSquares +
-              " --set comm.timeout_s=1 --set run.steps=100000000 --set run.output_dir=" +
-              (dir_ / "s").string(),
-          dir_);
-  const fs::path metrics = dir_ / "s" / "metrics.csv";
-  for (int i = 0; i < 3000 && lines(slurp(metrics)).size() < 3; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  job.stop_rank(0);
-  EXPECT_NE(job.wait_exit(60), 0);
-  EXPECT_NE(job.err().find("olsgd: error: rank 1: a collective at step "), std::string::npos)
-      << job.err();
-  EXPECT_NE(job.err().find("more than twice comm.timeout_s (1 s), and rank 0 has not ended the "
-                           "job; aborting"),
+  const auto [code, err] = stop_a_rank_of_a_training_job(0, dir_);
+  EXPECT_NE(code, 0);
+  EXPECT_NE(err.find("olsgd: error: rank 1: a collective at step "), std::string::npos) << err;
+  EXPECT_NE(err.find("more than twice comm.timeout_s (1 s), and rank 0 has not ended the "
+                     "job; aborting"),
             std::string::npos)
-      << job.err();
+      << err;
 }
 
 // F(xbar) of the final row in a run's summary.json (NaN if absent).

@@ -86,6 +86,12 @@ Case failed_write(std::string name, const std::string& call, const std::string& 
       call, suffix, after);
 }
 
+// The message of a checkpoint ckpt-60 not written because of `why` (a regex), ckpt-40 kept.
+std::string ckpt_60_not_written(const std::string& why) {
+  return R"(ckpt-60\.h5: checkpoint not written: )" + why +
+         R"(; the run stops here, and .*/ckpt-40\.h5 is still the latest complete checkpoint$)";
+}
+
 }  // namespace
 
 std::vector<Case> checkpoint_cases() {
@@ -206,30 +212,27 @@ std::vector<Case> checkpoint_cases() {
                   as_plain_user()),
       // Each system call of a checkpoint write failing (an I/O error, the same on any disk):
       // one line, exit 1, and the checkpoints before it kept.
-      failed_write("ckpt_write_fails", "pwrite", "ckpt-60.h5.tmp",
-                   R"(ckpt-60\.h5: checkpoint not written: writing .*/ckpt-60\.h5\.tmp failed: )"
-                   R"(Input/output error; the run stops here, and .*/ckpt-40\.h5 is still the )"
-                   R"(latest complete checkpoint$)"),
+      failed_write(
+          "ckpt_write_fails", "pwrite", "ckpt-60.h5.tmp",
+          ckpt_60_not_written(R"(writing .*/ckpt-60\.h5\.tmp failed: Input/output error)")),
       // Past the HDF5 records, at a rank's row (the first writes copy HDF5's layout).
       failed_write("ckpt_write_fails_at_a_row", "pwrite", "ckpt-60.h5.tmp",
-                   R"(ckpt-60\.h5: checkpoint not written: writing .*/ckpt-60\.h5\.tmp failed: )"
-                   R"(Input/output error; the run stops here, and .*/ckpt-40\.h5 is still)",
+                   ckpt_60_not_written(R"(writing .*/ckpt-60\.h5\.tmp failed: Input/output error)"),
                    2),
       failed_write("ckpt_reserve_fails", "fallocate", "ckpt-60.h5.tmp",
-                   R"(ckpt-60\.h5: checkpoint not written: reserving \d+ KiB for it failed: )"
-                   R"(Input/output error; the run stops here, and .*/ckpt-40\.h5 is still)"),
-      failed_write("ckpt_close_fails", "close", "ckpt-60.h5.tmp",
-                   R"(ckpt-60\.h5: checkpoint not written: closing .*/ckpt-60\.h5\.tmp failed: )"
-                   R"(Input/output error; the run stops here, and .*/ckpt-40\.h5 is still)"),
+                   ckpt_60_not_written(R"(reserving \d+ KiB for it failed: Input/output error)")),
+      failed_write(
+          "ckpt_close_fails", "close", "ckpt-60.h5.tmp",
+          ckpt_60_not_written(R"(closing .*/ckpt-60\.h5\.tmp failed: Input/output error)")),
       failed_write("ckpt_seal_fails", "fopen", "ckpt-60.h5.tmp",
-                   R"(ckpt-60\.h5: checkpoint not written: cannot reopen .*/ckpt-60\.h5\.tmp )"
-                   R"(to seal it: Input/output error; the run stops here, and .*/ckpt-40\.h5)"),
-      failed_write("ckpt_fsync_fails", "fsync", "ckpt-60.h5.tmp",
-                   R"(ckpt-60\.h5: checkpoint not written: fsync of .*/ckpt-60\.h5\.tmp failed: )"
-                   R"(Input/output error; the run stops here, and .*/ckpt-40\.h5 is still)"),
+                   ckpt_60_not_written(
+                       R"(cannot reopen .*/ckpt-60\.h5\.tmp to seal it: Input/output error)")),
+      failed_write(
+          "ckpt_fsync_fails", "fsync", "ckpt-60.h5.tmp",
+          ckpt_60_not_written(R"(fsync of .*/ckpt-60\.h5\.tmp failed: Input/output error)")),
       failed_write("ckpt_rename_fails", "rename", "ckpt-60.h5.tmp",
-                   R"(ckpt-60\.h5: checkpoint not written: cannot rename .*/ckpt-60\.h5\.tmp )"
-                   R"(to ckpt-60\.h5: Input/output error; the run stops here, and .*/ckpt-40)"),
+                   ckpt_60_not_written(
+                       R"(cannot rename .*/ckpt-60\.h5\.tmp to ckpt-60\.h5: Input/output error)")),
       // After the rename: the new file is complete but may not survive a crash, so the run
       // stops and removes none of the older ones.
       failed_write("ckpt_folder_sync_fails", "fsync", "/checkpoints",
