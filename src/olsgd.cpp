@@ -247,7 +247,8 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
   // Every rank parses the same deck, so every rank reaches the same verdict.
   const olsgd::Config cfg = olsgd::load_config(cl.deck, cl.overrides, env.size());
   if (root)
-    for (const auto& w : cfg.warnings) std::fprintf(stderr, "olsgd: warning: %s\n", w.c_str());
+    for (const auto& w : cfg.warnings)
+      std::fprintf(stderr, "olsgd: warning: %s\n", olsgd::printable(w).c_str());
   olsgd::io::refuse_checkpoints_if_unavailable(cfg);
   olsgd::comm::Communicator comm(MPI_COMM_WORLD);
   if (cl.check) {
@@ -382,7 +383,8 @@ int main(int argc, char** argv) {
     return report(e.what(), olsgd::kExitDiverged);
   } catch (const std::exception& e) {
     // Anything else may strike one rank alone while the others wait in a collective.
-    std::fprintf(stderr, "olsgd: fatal (rank %d): %s\n", env.rank(), e.what());
+    std::fprintf(stderr, "olsgd: fatal (rank %d): %s\n", env.rank(),
+                 olsgd::printable(e.what()).c_str());
     std::fflush(stderr);
     if (env.size() > 1) MPI_Abort(MPI_COMM_WORLD, olsgd::kExitFailure);
     return olsgd::kExitFailure;

@@ -397,6 +397,26 @@ bool run_on_first(int ranks, const Config& c, RunOutcome& out) {
   return in;
 }
 
+// The mean over the first `ranks` ranks of the world of each segment of their `state` (the
+// others pass an empty one), on every rank.
+std::vector<std::vector<double>> mean_of_first(
+    int ranks, const std::vector<std::pair<std::string, std::vector<double>>>& state) {
+  std::vector<int> sizes;
+  for (const auto& segment : state) sizes.push_back(static_cast<int>(segment.second.size()));
+  int segments = static_cast<int>(sizes.size());
+  MPI_Bcast(&segments, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  sizes.resize(static_cast<std::size_t>(segments));
+  MPI_Bcast(sizes.data(), segments, MPI_INT, 0, MPI_COMM_WORLD);
+  std::vector<std::vector<double>> mean(static_cast<std::size_t>(segments));
+  for (int s = 0; s < segments; ++s) {
+    mean[s] = s < static_cast<int>(state.size()) ? state[s].second : std::vector<double>{};
+    mean[s].resize(static_cast<std::size_t>(sizes[s]), 0.0);
+    MPI_Allreduce(MPI_IN_PLACE, mean[s].data(), sizes[s], MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    for (double& v : mean[s]) v /= ranks;
+  }
+  return mean;
+}
+
 // A requeued job on more or fewer ranks: every rank starts from the mean state of the ranks
 // that wrote the checkpoint, so the averaged model, and with it the loss, carries over.
 TEST_F(CheckpointTest, a_restart_on_another_rank_count_continues_from_the_mean_state) {
@@ -423,6 +443,7 @@ TEST_F(CheckpointTest, a_restart_on_another_rank_count_continues_from_the_mean_s
       run_on_first(from, parse_config(kDeck, "checkpoint-test", sets, from), before);
       double loss = before.last.full_loss;  // F(xbar) at step 30, from rank 0 (a writer)
       MPI_Bcast(&loss, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+      const auto mean = mean_of_first(from, before.final_state);
       sets.back() = "run.output_dir=" + (dir_ / (sub + "_to")).string();
       sets.push_back("checkpoint.restart=" + (dir_ / sub / "checkpoints" / "ckpt-30.h5").string());
       if (run_on_first(to, parse_config(kDeck, "checkpoint-test", sets, to), at)) {
@@ -430,6 +451,19 @@ TEST_F(CheckpointTest, a_restart_on_another_rank_count_continues_from_the_mean_s
         EXPECT_NEAR(at.last.full_loss, loss, 0.01 * loss);  // the stated 1% bound; in fact ~1e-15
         EXPECT_NEAR(at.last.full_loss, loss, 1e-9 * loss);
         EXPECT_EQ(at.last.consensus, 0.0);  // every rank starts from the same model
+        // Every segment (model, anchor, momenta, error feedback, outer iterate) is the mean.
+        // (No ASSERT here: a rank leaving early would leave the others in a collective.)
+        EXPECT_EQ(at.final_state.size(), mean.size());
+        for (std::size_t seg = 0; seg < std::min(mean.size(), at.final_state.size()); ++seg) {
+          const auto& [name, got] = at.final_state[seg];
+          const std::vector<double>& want = mean[seg];
+          EXPECT_EQ(got.size(), want.size()) << name;
+          int wrong = 0;
+          for (std::size_t i = 0; i < std::min(got.size(), want.size()) && wrong < 3; ++i)
+            if (!(std::fabs(got[i] - want[i]) <= 1e-12 * (1 + std::fabs(want[i]))))
+              ADD_FAILURE() << name << " element " << i << ": " << got[i] << ", mean " << want[i],
+                  ++wrong;
+        }
       }
       // And training goes on (near the noise floor a loss may rise a little: no divergence).
       sets.push_back("run.steps=60");

@@ -93,10 +93,13 @@ TEST(compressed, qsgd_and_dq_sgd_match_the_host_reference) {
       // Levels move every step: a target the gradient norms cross while they fall.
       {"algorithm.name=dq_sgd", "quantize.target_error=0.5", "quantize.max_levels=1000",
        "quantize.strong_convexity=0.2"},
+      // The smoothness L scales the bound: the same target needs more levels.
+      {"algorithm.name=dq_sgd", "quantize.target_error=0.5", "quantize.max_levels=1000",
+       "quantize.strong_convexity=0.2", "quantize.smoothness=3"},
   };
   for (const auto& sets : cases) {
     const Config c = deck(sets);
-    SCOPED_TRACE(sets[0] + " " + sets[1]);
+    SCOPED_TRACE(sets[0] + " " + sets[1] + " " + sets.back());
     std::vector<SyncRecord> syncs;
     const auto out = run(c, &syncs);
     std::vector<std::int64_t> levels;
@@ -123,8 +126,11 @@ TEST(compressed, dq_sgd_level_rule) {
   // condition is q(s) = min(d/s^2, sqrt(d)/s) <= (eps / T) / 0.01. The branches meet at
   // s = sqrt(d) = 100 (q = 1). eps = 1e-3: q <= 1e-3, d/s^2 branch, s >= sqrt(1e7) = 3162.3.
   EXPECT_EQ(rule.levels(0, 4.0), 3163);
-  // Quadrupling G^2 doubles the levels (s >= sqrt(4e7) = 6324.6).
+  // Quadrupling G^2 doubles the levels (s >= sqrt(4e7) = 6324.6), as does quadrupling L.
   EXPECT_EQ(rule.levels(0, 16.0), 6325);
+  rule.smoothness = 4;
+  EXPECT_EQ(rule.levels(0, 4.0), 6325);
+  rule.smoothness = 1;
   rule.target_error = 0.1;  // q <= 0.1: s >= sqrt(1e5) = 316.2
   EXPECT_EQ(rule.levels(0, 4.0), 317);
   rule.target_error = 3.0;  // q <= 3 on the sqrt(d)/s branch: s >= 33.3

@@ -88,6 +88,22 @@ TEST(config, overrides_win_and_go_through_the_same_checks) {
             "--set novalue: expected key=value, e.g. --set algorithm.tau=4");
 }
 
+// A message quotes the user's text; whatever bytes that holds, it prints as one line, with no
+// escape sequence reaching the terminal.
+TEST(config, errors_quote_control_bytes_escaped) {
+  EXPECT_EQ(error_of("run:\n  steps: \"a\x1b[31mb\rc\x0b"
+                     "d\"\n"),
+            "deck.yaml:2: run.steps: must be an integer >= 1, got 'a\\x1b[31mb\\x0dc\\x0bd'");
+  using olsgd::RunError;
+  EXPECT_EQ(InputError("f", "line\nnext\x7f").what(), std::string("f: line\\x0anext\\x7f"));
+  // UTF-8 stays (ζ, €, 😀); C1 controls, a lone continuation byte, a truncated, overlong or
+  // surrogate sequence do not.
+  EXPECT_EQ(RunError("\xce\xb6 \xe2\x82\xac \xf0\x9f\x98\x80").what(),
+            std::string("\xce\xb6 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_EQ(RunError("\xc2\x85|\x85|\xe2\x82|\xc0\xaf|\xed\xa0\x80").what(),
+            std::string("\\xc2\\x85|\\x85|\\xe2\\x82|\\xc0\\xaf|\\xed\\xa0\\x80"));
+}
+
 TEST(config, errors_name_file_line_and_key) {
   EXPECT_EQ(error_of("run:\n  steps: 10\nalgorithm:\n  tau: 0\n"),
             "deck.yaml:4: algorithm.tau: must be an integer >= 1, got '0'");

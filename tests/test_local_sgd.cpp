@@ -96,19 +96,25 @@ TEST(local_sgd, groups_of_one_are_local_sgd_with_tau_h_tau) {
 }
 
 TEST(local_sgd, two_levels_count_each_level_with_its_network) {
-  // 60 steps, tau 3, H 2: 10 averages over everyone (the comm.* latency) and, in groups of 2,
-  // 10 in the group between them (the comm.group_* latency); 10 doubles each.
+  // 60 steps, tau 3, H 2: 10 averages over everyone (the comm.* network) and, in groups of 2,
+  // 10 in the group between them (the comm.group_* network); 10 doubles each. Each level's
+  // delay, latency and bandwidth differ, so a term lost or taken from the other level shows.
   const int m = world_size(), k = m % 2 == 0 ? 2 : 1;
-  const Config c =
-      deck({"run.steps=60", "algorithm.group_size=" + std::to_string(k), "algorithm.group_rounds=2",
-            "comm.latency_s=0.002", "comm.group_latency_s=0.001"});
+  const Config c = deck({"run.steps=60", "algorithm.group_size=" + std::to_string(k),
+                         "algorithm.group_rounds=2", "comm.delay_s=0.001", "comm.latency_s=0.002",
+                         "comm.bandwidth_Bps=20000", "comm.group_delay_s=0.0003",
+                         "comm.group_latency_s=0.001", "comm.group_bandwidth_Bps=160000"});
   comm::Communicator comm(MPI_COMM_WORLD);
   const RunOutcome out = run_training(c, comm, {});
   const int group_averages = k > 1 ? 10 : 0;
   EXPECT_EQ(out.traffic.calls, 10 + group_averages);
   EXPECT_DOUBLE_EQ(out.traffic.payload_bytes, (10 + group_averages) * 10.0 * sizeof(double));
   EXPECT_EQ(out.syncs.count, 10 + group_averages);
-  EXPECT_NEAR(out.syncs.delay, 10 * 0.002 + group_averages * 0.001, 1e-12);
+  const double bytes = 10.0 * sizeof(double);
+  EXPECT_NEAR(
+      out.syncs.delay,
+      10 * (0.001 + 0.002 + bytes / 20000) + group_averages * (0.0003 + 0.001 + bytes / 160000),
+      1e-12);
 }
 
 }  // namespace

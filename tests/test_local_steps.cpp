@@ -18,7 +18,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <numeric>
 #include <test_helpers.hpp>
 
 namespace fs = std::filesystem;
@@ -46,13 +45,15 @@ TEST(local_steps, weights_follow_the_named_rule) {
   EXPECT_EQ(round_weight("inverse", 4), 0.25);
 }
 
-// Drives the algorithm directly to see each sync's buffers and counts.
-TEST(local_steps, a_slow_rank_takes_fewer_steps_and_the_anchor_is_the_step_weighted_average) {
+// Drives the algorithm directly to see each sync's buffers and counts, its rounds' models
+// weighed by `rule` (algorithm.step_weighting).
+void check_a_slow_rank_and_the_weighted_anchor(const std::string& rule) {
   const int last = world_size() - 1;
   // The last rank's step takes 20000 fast steps (a fast step is over a microsecond): past the
   // 10 ms budget after one. The others fit all four in it unless descheduled for most of it.
   const Config c = deck({"run.steps=24", "algorithm.round_budget_s=0.01",
-                         "straggler.rank=" + std::to_string(last), "straggler.factor=20000"});
+                         "straggler.rank=" + std::to_string(last), "straggler.factor=20000",
+                         "algorithm.step_weighting=" + rule});
   comm::Communicator comm(MPI_COMM_WORLD);
   const int m = comm.size();
   const auto data = make_synthetic_least_squares<double>(c.data, c.run.seed, comm.rank(), m);
@@ -88,16 +89,24 @@ TEST(local_steps, a_slow_rank_takes_fewer_steps_and_the_anchor_is_the_step_weigh
     EXPECT_EQ(total[last], 6) << "the slowed rank took one step a round";
     EXPECT_GT(total[0], total[last]);
   }
-  // Sync j pulls toward sum_i n_i x_i / sum_i n_i of the parts posted at sync j - 1, each part
-  // being n_i times that rank's pulled model.
+  // Sync j pulls toward sum_i w(n_i) x_i / sum_i w(n_i) of the parts posted at sync j - 1,
+  // each part being w(n_i) times that rank's pulled model.
   EXPECT_EQ(used[0], std::vector<double>(c.data.features, 0.0));  // x0 until the first average
   for (std::size_t j = 1; j < used.size(); ++j) {
     std::vector<double> sum = posted[j - 1];
     comm.sum_uncounted(sum);
-    const double steps = std::accumulate(counts[j - 1].begin(), counts[j - 1].end(), 0.0);
+    double weights = 0;
+    for (int n : counts[j - 1]) weights += round_weight(rule, n);
     for (std::size_t i = 0; i < sum.size(); ++i)
-      EXPECT_NEAR(used[j][i], sum[i] / steps, 1e-14 * std::max(1.0, std::fabs(sum[i])))
+      EXPECT_NEAR(used[j][i], sum[i] / weights, 1e-14 * std::max(1.0, std::fabs(sum[i])))
           << "sync " << j + 1 << " element " << i;
+  }
+}
+
+TEST(local_steps, a_slow_rank_takes_fewer_steps_and_the_anchor_is_the_weighted_average) {
+  for (const char* rule : {"steps", "equal", "inverse"}) {
+    SCOPED_TRACE(rule);
+    check_a_slow_rank_and_the_weighted_anchor(rule);
   }
 }
 

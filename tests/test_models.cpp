@@ -78,6 +78,45 @@ TEST(models, logistic_gradients_match_finite_differences) {
     }
 }
 
+// The gradient and loss at one point with model.l2 = l2 minus those with 0.
+struct Penalty {
+  std::vector<double> added;  // per parameter
+  double loss = 0;
+};
+Penalty l2_penalty(Model<double>& with_l2, Model<double>& without, const std::vector<double>& x0) {
+  std::vector<Index> all(6);
+  for (Index i = 0; i < 6; ++i) all[i] = i;
+  const IndexVector batch = test::to_device<MemSpace>(all);
+  const auto x = test::to_device<MemSpace>(x0);
+  Vector<double> g1("g1", x0.size()), g0("g0", x0.size());
+  Penalty p;
+  p.loss = with_l2.gradient(ExecSpace(), x, batch, g1, true) -
+           without.gradient(ExecSpace(), x, batch, g0, true);
+  const auto a = test::to_host(g1), b = test::to_host(g0);
+  for (std::size_t i = 0; i < a.size(); ++i) p.added.push_back(a[i] - b[i]);
+  return p;
+}
+
+// model.l2 adds l2 w to each weight's gradient and 0.5 l2 |W|^2 to the loss, and leaves the
+// biases alone: the finite-difference checks cannot see a penalty missing from both.
+TEST(models, logistic_l2_penalises_the_weights_only) {
+  const double l2 = 0.3;
+  for (bool sparse : {false, true}) {
+    SCOPED_TRACE(sparse ? "sparse" : "dense");
+    const auto data = to_device<double>(toy(6, 5, 3, sparse), 6);
+    LogisticRegression<double> with_l2(data, 6, l2), without(data, 6, 0.0);
+    const auto x = point(with_l2.num_params(), 0.5);
+    const Penalty p = l2_penalty(with_l2, without, x);
+    double w2 = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const bool weight = i < 3 * 5;  // W (3 x 5), then b
+      EXPECT_NEAR(p.added[i], weight ? l2 * x[i] : 0.0, 1e-12) << i;
+      if (weight) w2 += x[i] * x[i];
+    }
+    EXPECT_NEAR(p.loss, 0.5 * l2 * w2, 1e-12);
+  }
+}
+
 // The MLP (model.kind mlp): a network of dense + ReLU layers.
 template <class Scalar>
 std::unique_ptr<Network<Scalar>> mlp(const Dataset<Scalar>& data, const std::string& hidden,
@@ -95,6 +134,27 @@ TEST(models, mlp_gradient_matches_finite_differences) {
   Vector<double> x("x", model.num_params());
   model.initialize(ExecSpace(), x);
   check_gradient(model, test::to_host(x), 10);  // seeded init: ReLUs on both sides of 0
+}
+
+TEST(models, mlp_l2_penalises_the_weights_only) {
+  const double l2 = 0.3;
+  const auto data = to_device<double>(toy(6, 6, 3, false), 6);
+  auto with_l2 = mlp(data, "5,4", 6, l2, 3), without = mlp(data, "5,4", 6, 0.0, 3);
+  const auto x = point(with_l2->num_params(), 0.5);
+  const Penalty p = l2_penalty(*with_l2, *without, x);
+  // Each layer stores W then b: 6>5, 5>4, 4>3.
+  std::vector<bool> weight;
+  for (auto [in, out] : {std::pair{6, 5}, {5, 4}, {4, 3}}) {
+    weight.insert(weight.end(), in * out, true);
+    weight.insert(weight.end(), out, false);
+  }
+  ASSERT_EQ(weight.size(), x.size());
+  double w2 = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    EXPECT_NEAR(p.added[i], weight[i] ? l2 * x[i] : 0.0, 1e-12) << i;
+    if (weight[i]) w2 += x[i] * x[i];
+  }
+  EXPECT_NEAR(p.loss, 0.5 * l2 * w2, 1e-12);
 }
 
 TEST(models, mlp_without_hidden_layers_is_softmax_regression) {

@@ -189,6 +189,40 @@ TEST(network_gradient, every_layer_matches_finite_differences) {
   }
 }
 
+// model.l2 at one fixed point: the penalty adds l2 x to the gradient of every conv and dense
+// weight and nothing to a bias or a batch-norm parameter, and 0.5 l2 |W|^2 to the loss. (The
+// finite-difference checks cannot see a penalty left out of both the loss and the gradient.)
+TEST(network_gradient, l2_penalises_conv_and_dense_weights_only) {
+  const double l2 = 0.25;
+  const auto data = images(4, {2, 6, 6}, 3);
+  // Weights: conv 2>3 k3 (54), the block's 3>4 k3 (108), 4>4 k3 (144) and 1x1 projection (12),
+  // the classifier 4>3 (12); the rest are biases and batch-norm scales and shifts.
+  const char* spec = "conv 3 k=3 p=1, bn, relu, block 4 s=2, gap";
+  auto plain = network(spec, data, 4, 0), penalised = network(spec, data, 4, l2);
+  const Index d = plain->num_params();
+  Vector<double> x("x", d), g0("g0", d), g1("g1", d);
+  plain->initialize(ExecSpace(), x);
+  const IndexVector batch = first_rows(4);
+  const double f0 = plain->gradient(ExecSpace(), x, batch, g0, true);
+  const double f1 = penalised->gradient(ExecSpace(), x, batch, g1, true);
+  const auto xh = test::to_host(x), a = test::to_host(g0), b = test::to_host(g1);
+  Index weights = 0;
+  double w2 = 0;
+  for (Index i = 0; i < d - plain->num_buffers(); ++i) {
+    const double added = b[i] - a[i];
+    if (std::fabs(added - l2 * xh[i]) <= 1e-12 && xh[i] != 0) {
+      ++weights, w2 += xh[i] * xh[i];
+    } else {
+      EXPECT_EQ(added, 0.0) << "parameter " << i;
+    }
+    if (i < 54) {
+      EXPECT_NEAR(added, l2 * xh[i], 1e-12) << "the first convolution's weight " << i;
+    }
+  }
+  EXPECT_EQ(weights, 54 + 108 + 144 + 12 + 12);
+  EXPECT_NEAR(f1 - f0, 0.5 * l2 * w2, 1e-12);
+}
+
 // Lowering chunks of one sample each (the chunk no larger than the widest convolution's
 // sample): a product is written straight into the NCHW output and read straight from the NCHW
 // gradient, the weight gradient summed over the chunks, with and without a fused ReLU and a

@@ -191,6 +191,49 @@ algorithm: {name: local_sgd, tau: 5}
   for (std::size_t i = 0; i < x.size(); ++i) ASSERT_EQ(x[i], first[i]) << "element " << i;
 }
 
+// The outer rules with a momentum (SlowMo's slow momentum, Overlap's anchor momentum) act on
+// the trained parameters only: the running statistics get the plain average (or pull) of the
+// method without the momentum. Extrapolated like the weights, a running variance overshoots the
+// average and goes negative. The input's batch norm sees the data alone, so its statistics
+// must come out as they do without the momentum.
+TEST(training, outer_momentum_leaves_the_running_statistics_to_the_plain_average) {
+  const char* deck = R"(
+run: {seed: 3, steps: 24, log_every: 12, eval_every: 0}
+data: {kind: fashion_mnist, limit: 512}
+model: {kind: cnn, layers: "bn, conv 3 k=3 p=1, bn, relu, maxpool 4, block 4 s=2"}
+optimizer: {lr: 0.05, batch: 8}
+algorithm: {tau: 4, alpha: 0.5}
+)";
+  auto tail = [&](std::vector<std::string> sets) {
+    const Config c = parse_config(deck, "bn", sets, world_size());
+    comm::Communicator comm(MPI_COMM_WORLD);
+    const RunOutcome out = run_training(c, comm, test::keeping_final_state());
+    const auto plan = plan_network(parse_network_spec(c.model.layers), {1, 28, 28}, 10);
+    const std::vector<double>& x = out.final_state.at(0).second;
+    return std::vector<double>(x.begin() + plan.params, x.end());
+  };
+  // Running variances: the input's (1 channel), the conv's (3), the block's three (4 each),
+  // each layer's after its means.
+  std::vector<std::size_t> variances{1, 5, 6, 7};
+  for (std::size_t layer = 0; layer < 3; ++layer)
+    for (std::size_t c = 0; c < 4; ++c) variances.push_back(8 + 8 * layer + 4 + c);
+  const struct {
+    std::vector<std::string> with, without;
+  } cases[] = {
+      {{"algorithm.name=slowmo", "algorithm.slow_momentum=0.9", "algorithm.slow_lr=1"},
+       {"algorithm.name=local_sgd"}},
+      {{"algorithm.name=overlap_local_sgd_momentum", "algorithm.anchor_momentum=0.9"},
+       {"algorithm.name=overlap_local_sgd"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.with.front());
+    const std::vector<double> a = tail(c.with), b = tail(c.without);
+    EXPECT_FLOAT_EQ(a[0], b[0]);  // the input's running mean and variance
+    EXPECT_FLOAT_EQ(a[1], b[1]);
+    for (std::size_t v : variances) EXPECT_GT(a[v], 0.0) << "running variance " << v;
+  }
+}
+
 // docs/algorithms.md C6.1 on the heterogeneous quadratic, noise-free: local SGD (K local steps)
 // converges to its fixed point x_LS = sum_i e_i c_i / sum_i e_i, e_i = 1 - (1 - eta a_i)^K,
 // not to x*; minibatch SGD converges to x*.

@@ -5,6 +5,7 @@
 #include <olsgd/core/error.hpp>
 #include <olsgd/kernels/overlap.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace olsgd {
@@ -105,17 +106,26 @@ void OverlapLocalSgd<Scalar>::sync(Index k, int f) {
   // Copies, so observers see the anchor as consumed even after the next post.
   if (this->observing_buffers()) buffers.anchor_used = snapshot(ctx.exec, exchange_->anchor());
   const auto msg = exchange_->message();
-  const auto range = fragment_range(ctx.model.num_params(), p_.fragments, f);
-  auto part = [&](const Vector<Scalar>& v) { return Kokkos::subview(v, range); };
+  const auto [first, last] = fragment_range(ctx.model.num_params(), p_.fragments, f);
+  // The anchor momentum moves the trained parameters; the running statistics get the plain
+  // pull (extrapolated, a running variance could turn negative).
+  const Index split = momentum_variant_ ? std::clamp(this->trained(), first, last) : first;
+  auto part = [](const Vector<Scalar>& v, Index a, Index b) {
+    return Kokkos::subview(v, std::make_pair(a, b));
+  };
   this->compute_timed([&] {
-    const auto x = part(this->params()), z = part(exchange_->anchor()), send = part(msg.buffer);
-    if (momentum_variant_)
-      kernels::pull_to_anchor_momentum(ctx.exec, x, z, part(this->state_.segment(anchor_momentum_)),
-                                       send, p_.alpha, p_.anchor_momentum, this->lr(k), msg.scale);
-    else if (msg.difference)
-      kernels::pull_and_difference(ctx.exec, x, z, send, p_.alpha);
+    const auto z = exchange_->anchor();
+    if (split > first)
+      kernels::pull_to_anchor_momentum(
+          ctx.exec, part(this->params(), first, split), part(z, first, split),
+          part(this->state_.segment(anchor_momentum_), first, split),
+          part(msg.buffer, first, split), p_.alpha, p_.anchor_momentum, this->lr(k), msg.scale);
+    const auto x = part(this->params(), split, last), zp = part(z, split, last),
+               send = part(msg.buffer, split, last);
+    if (msg.difference)
+      kernels::pull_and_difference(ctx.exec, x, zp, send, p_.alpha);
     else
-      kernels::pull_to_anchor(ctx.exec, x, z, send, p_.alpha, msg.scale);
+      kernels::pull_to_anchor(ctx.exec, x, zp, send, p_.alpha, msg.scale);
   });
   if (this->observing_buffers()) buffers.posted = snapshot(ctx.exec, msg.buffer);
   exchange_->post(k, f);
@@ -266,6 +276,15 @@ void check_overlap_alpha(const Config& c, const DeckCheck& deck) {
               "never leaves x0 (use alpha in (0, 1))");
 }
 
+void check_no_division_by_a_zero_lr(const Config& c, const DeckCheck& deck, Index first_sync,
+                                    const std::string& rule, const std::string& period_key) {
+  const bool zero_at_step_1 = c.optimizer.warmup > 0 && c.optimizer.warmup_start == 0;
+  deck.require(first_sync > 1 || !zero_at_step_1, "optimizer.warmup_start",
+               "0 makes the learning rate of step 1 zero, and " + rule +
+                   " there divides by it; set optimizer.warmup_start above 0 (e.g. 0.1) or " +
+                   period_key + " above 1");
+}
+
 extern const AlgorithmEntry kOverlapLocalSgd = {
     "overlap_local_sgd",
     "local SGD whose average travels behind the next tau steps; pull toward the anchor",
@@ -303,6 +322,11 @@ extern const AlgorithmEntry kOverlapLocalSgdMomentum = {
       deck.require(c.algorithm.anchor_momentum > 0, "algorithm.anchor_momentum",
                    "the momentum variant needs algorithm.anchor_momentum in (0, 1) (use "
                    "overlap_local_sgd for none)");
+      const Index rounds = two_levels(c) ? c.algorithm.group_rounds : 1;
+      check_no_division_by_a_zero_lr(
+          c, deck, c.algorithm.tau * rounds / c.algorithm.fragments,
+          "the anchor momentum's first sync",
+          c.algorithm.fragments > 1 ? "algorithm.tau / algorithm.fragments" : "algorithm.tau");
     },
     [](const Config& c) { return 1 + local_momentum_copies(c) + 3; },  // send, anchor, b
     nullptr,

@@ -2,6 +2,7 @@
 #include <olsgd/algo/registry.hpp>
 #include <olsgd/algo/slowmo.hpp>
 #include <olsgd/kernels/outer.hpp>
+#include <olsgd/kernels/vector_ops.hpp>
 
 namespace olsgd {
 namespace {
@@ -42,11 +43,23 @@ void SlowMo<Base>::outer(Index k) {
   auto& ctx = this->ctx_;
   this->blocking_sync(k, this->params());  // params now hold sum_i x_i
   const bool reset = p_.reset_buffers && this->has_momentum();
-  const Vector<Scalar> v = this->has_momentum() ? this->momentum() : Vector<Scalar>();
+  const Index d = ctx.model.num_params(), n = this->trained();
+  const auto x = this->params(), x0 = this->state_.segment("outer");
+  auto head = [&](const Vector<Scalar>& v) {
+    return Kokkos::subview(v, std::make_pair(Index(0), n));
+  };
+  auto tail = [&](const Vector<Scalar>& v) { return Kokkos::subview(v, std::make_pair(n, d)); };
+  const auto v = this->has_momentum() ? head(this->momentum()) : decltype(head(x))();
+  const double inv_m = 1.0 / ctx.comm.size();
   this->compute_timed([&] {
-    kernels::slowmo_outer(ctx.exec, this->params(), this->state_.segment("outer"),
-                          this->state_.segment("slow_momentum"), v, reset, 1.0 / ctx.comm.size(),
-                          p_.slow_lr, p_.slow_momentum, this->lr(k));
+    kernels::slowmo_outer(ctx.exec, head(x), head(x0), head(this->state_.segment("slow_momentum")),
+                          v, reset, inv_m, p_.slow_lr, p_.slow_momentum, this->lr(k));
+    // The running statistics take the plain average: extrapolated past it by the slow
+    // momentum, a running variance could turn negative.
+    if (n == d) return;
+    kernels::scale(ctx.exec, tail(x), static_cast<Scalar>(inv_m));
+    Kokkos::deep_copy(ctx.exec, tail(x0), tail(x));
+    if (reset) Kokkos::deep_copy(ctx.exec, tail(this->momentum()), Scalar(0));
   });
 }
 
@@ -90,6 +103,9 @@ extern const AlgorithmEntry kSlowMo = {
                        "), or the exact average replaces every "
                        "overlapped one");
       if (overlap) check_overlap_alpha(c, deck);
+      check_no_division_by_a_zero_lr(
+          c, deck, outer, "SlowMo's first outer step",
+          a.slowmo_period > 0 ? "algorithm.slowmo_period" : "algorithm.tau");
     },
     [](const Config& c) {
       const double local = c.optimizer.momentum > 0 ? 2 : 1;

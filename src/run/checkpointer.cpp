@@ -75,7 +75,8 @@ Index Checkpointer<Scalar>::restore(RunOutcome& out) {
   // The deck keys this restart changes with care (optimizer.lr, ...): one line each, as
   // the driver prints the deck's own warnings.
   if (comm_.rank() == 0)
-    for (const auto& w : info.warnings) std::fprintf(stderr, "olsgd: warning: %s\n", w.c_str());
+    for (const auto& w : info.warnings)
+      std::fprintf(stderr, "olsgd: warning: %s\n", printable(w).c_str());
   algorithm_.load_host(h);
   model_.load_host(h);
   comm_.restore_traffic({static_cast<std::int64_t>(h.at("comm.calls")), h.at("comm.payload_bytes"),

@@ -87,7 +87,13 @@ std::vector<Case> deck_cases() {
        deck_text(std::string("\x7f"
                              "ELF\x02\x01\x01\0\0\0",
                              10)),
-       "deck.yaml(:1)?: "},
+       "deck.yaml:1: YAML syntax error: "},
+      // The deck's bytes are quoted escaped: no escape sequence or carriage return reaches the
+      // terminal.
+      {"deck_key_has_an_escape_sequence", deck_text("run:\n  ste\x1b[2Jps: 3\n"),
+       "deck.yaml:2: run.ste\\\\x1b\\[2Jps: unknown key"},
+      {"deck_value_has_a_carriage_return", deck_text("run:\n  steps: \"3\\r0\"\n"),
+       "deck.yaml:2: run.steps: must be an integer >= 1, got '3\\\\x0d0'"},
       {"kokkos_option_not_a_number", tiny("--kokkos-threads=abc"),
        "Kokkos refused its options \\(--kokkos-threads=abc\\)", 2, 2},
       {"learning_rate_infinite", tiny("--set optimizer.lr=inf"),
@@ -184,6 +190,17 @@ std::vector<Case> deck_cases() {
        "optimizer.milestones: the step schedule needs at least one"},
       {"warmup_as_long_as_the_run", tiny("--set optimizer.warmup=40"),
        "optimizer.warmup: 40 steps is not shorter than the run's 40 steps"},
+      {"slowmo_divides_by_a_zero_lr",
+       tiny("--set algorithm.name=slowmo --set algorithm.tau=1 --set optimizer.warmup=10"),
+       "optimizer.warmup_start: 0 makes the learning rate of step 1 zero, and SlowMo's first "
+       "outer step there divides by it; set optimizer.warmup_start above 0 \\(e.g. 0.1\\) or "
+       "algorithm.tau above 1"},
+      {"anchor_momentum_divides_by_a_zero_lr",
+       tiny("--set algorithm.name=overlap_local_sgd_momentum --set algorithm.anchor_momentum=0.5 "
+            "--set algorithm.tau=4 --set algorithm.fragments=4 --set optimizer.warmup=10"),
+       "optimizer.warmup_start: 0 makes the learning rate of step 1 zero, and the anchor "
+       "momentum's first sync there divides by it; set optimizer.warmup_start above 0 "
+       "\\(e.g. 0.1\\) or algorithm.tau / algorithm.fragments above 1"},
       {"warmup_longer_than_the_epochs",
        [](const fs::path& dir) {
          return inputs("least_squares.yaml") +

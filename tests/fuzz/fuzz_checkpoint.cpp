@@ -62,7 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   olsgd::HostState host = {{"algorithm.syncs", 0.0}};
   try {
     olsgd::io::read_checkpoint(path, expect, *w.state, host, *w.comm);
-  } catch (const olsgd::InputError&) {
+  } catch (const olsgd::InputError& e) {
+    olsgd::fuzz::require_one_line(e);
   }
   return 0;
 }

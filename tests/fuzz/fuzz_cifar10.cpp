@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::vector<olsgd::Index> keep;
     for (std::size_t i = 0; i < labels.size(); ++i) keep.push_back(static_cast<olsgd::Index>(i));
     olsgd::read_cifar10_images(files, keep, labels);
-  } catch (const olsgd::InputError&) {
+  } catch (const olsgd::InputError& e) {
+    olsgd::fuzz::require_one_line(e);
   }
   return 0;
 }

@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <string>
 
+#include "fuzz_file.hpp"
+
 namespace {
 
 // One file, rewritten for every input: the reader sees a real deck file, as users give it.
@@ -33,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::fclose(f);
   try {
     olsgd::load_config(deck_path(), {}, 2);
-  } catch (const olsgd::InputError&) {
+  } catch (const olsgd::InputError& e) {
+    olsgd::fuzz::require_one_line(e);
   }
   return 0;
 }

@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const olsgd::HostData d = olsgd::read_libsvm(path, 1000, columns);
       olsgd::select_rows(d,
                          d.rows > 0 ? std::vector<olsgd::Index>{0} : std::vector<olsgd::Index>{});
-    } catch (const olsgd::InputError&) {
+    } catch (const olsgd::InputError& e) {
+      olsgd::fuzz::require_one_line(e);
     }
   }
   return 0;

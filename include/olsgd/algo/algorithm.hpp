@@ -130,6 +130,9 @@ class Algorithm {
   std::function<void(const std::function<void()>&)> compute_timer() {
     return [this](const std::function<void()>& work) { compute_timed(work); };
   }
+  // How many numbers at the front of the flat vector are trained; the model's running
+  // statistics follow. A momentum or extrapolating rule acts on these only.
+  Index trained() const { return ctx_.model.num_params() - ctx_.model.num_buffers(); }
   // The local momentum segment; only when enabled.
   Vector<Scalar> momentum() const { return state_.segment(momentum_segment_); }
   bool has_momentum() const { return momentum_; }

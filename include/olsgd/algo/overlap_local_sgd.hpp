@@ -80,5 +80,10 @@ class OverlapLocalSgd : public Algorithm<Scalar> {
 
 // The warning for algorithm.alpha = 1, shared with SlowMo over Overlap.
 void check_overlap_alpha(const Config& c, const DeckCheck& deck);
+// Refuses a deck whose first sync, `first_sync` steps in, runs `rule` (which divides by the
+// step size) at a step size of 0: a warm-up from optimizer.warmup_start 0, synced after step 1.
+// `period_key` is the key that sets the sync period.
+void check_no_division_by_a_zero_lr(const Config& c, const DeckCheck& deck, Index first_sync,
+                                    const std::string& rule, const std::string& period_key);
 
 }  // namespace olsgd

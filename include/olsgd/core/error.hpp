@@ -1,10 +1,16 @@
 #pragma once
 // Error types. Every failure caused by what the user handed us (deck, command line, data
 // files, checkpoints) is an InputError: the driver prints its one-line message and exits 2.
+// Each message is made printable() once, here, whatever text of the user's it quotes.
 #include <stdexcept>
 #include <string>
 
 namespace olsgd {
+
+// `text` safe to print as one line of a terminal: control bytes (a newline, a carriage return,
+// an escape sequence echoed from a hostile deck or file name), C1 controls and bytes that are
+// not UTF-8 become \xNN; valid UTF-8 text stays as it is.
+std::string printable(const std::string& text);
 
 // Exit code of a run refused because of bad input.
 inline constexpr int kExitInput = 2;
@@ -17,7 +23,7 @@ class InputError : public std::runtime_error {
  public:
   // `where` names the file (and key or line) at fault; `what` says what is wrong with it.
   InputError(const std::string& where, const std::string& what)
-      : std::runtime_error(where.empty() ? what : where + ": " + what) {}
+      : std::runtime_error(printable(where.empty() ? what : where + ": " + what)) {}
 };
 
 // A failure every rank has agreed on that is not the user's input: a write that failed (full
@@ -25,7 +31,7 @@ class InputError : public std::runtime_error {
 // nothing written before it (checkpoints, earlier rows) is touched.
 class RunError : public std::runtime_error {
  public:
-  explicit RunError(const std::string& what) : std::runtime_error(what) {}
+  explicit RunError(const std::string& what) : std::runtime_error(printable(what)) {}
 };
 
 // Training produced a non-finite loss or model; every rank sees the same values and throws
@@ -33,7 +39,7 @@ class RunError : public std::runtime_error {
 // kExitDiverged.
 class DivergedError : public std::runtime_error {
  public:
-  explicit DivergedError(const std::string& what) : std::runtime_error(what) {}
+  explicit DivergedError(const std::string& what) : std::runtime_error(printable(what)) {}
 };
 
 }  // namespace olsgd
