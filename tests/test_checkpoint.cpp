@@ -50,8 +50,8 @@ class CheckpointTest : public ::testing::Test {
     return run_training(c, comm, test::keeping_final_state());
   }
 
-  // The message every rank gets when the run is refused ("" if it was not).
-  // The message of a refused restart (InputError) or of a failed write (RunError).
+  // The message every rank gets when the run is refused ("" if it was not): a refused restart
+  // or folder (InputError), or a failed write (RunError).
   static std::string refusal(const Config& c) {
     try {
       run(c);
@@ -125,21 +125,24 @@ TEST_F(CheckpointTest, restart_continues_the_exact_trajectory_of_every_algorithm
       {"algorithm.name=local_sgd", "data.kind=synthetic_quadratic", "model.kind=quadratic",
        "data.noise=0.5", "data.zeta=0.3"},
   };
+  int case_number = 0;
   for (const auto& sets : algorithms) {
     SCOPED_TRACE(sets[0] + (sets.size() > 1 ? " " + sets[1] : ""));
+    // Each case in its own folders: a fresh run refuses a folder with another's checkpoints.
+    const std::string n = std::to_string(case_number++);
     auto plain = sets, every = sets, resumed = sets;
-    const auto reference = run(deck(plain, "plain"));
+    const auto reference = run(deck(plain, "plain" + n));
     // Checkpoints at 13, 26 and 39 (keep_last 2: the first goes) ...
     every.push_back("checkpoint.every=13");
-    const auto checkpointed = run(deck(every, "every"));
+    const auto checkpointed = run(deck(every, "every" + n));
     expect_bitwise_equal(checkpointed, reference);  // writing them changes nothing
-    const fs::path ckpts = dir_ / "every" / "checkpoints";
+    const fs::path ckpts = dir_ / ("every" + n) / "checkpoints";
     EXPECT_EQ(checkpointed.last_checkpoint, (ckpts / "ckpt-39.h5").string());
     EXPECT_FALSE(fs::exists(ckpts / "ckpt-13.h5"));
     const std::string ckpt = (ckpts / "ckpt-26.h5").string();
     // ... and a run that starts from the one at 26 ends where the uninterrupted one did.
     resumed.push_back("checkpoint.restart=" + ckpt);
-    const auto continued = run(deck(resumed, "resumed"));
+    const auto continued = run(deck(resumed, "resumed" + n));
     EXPECT_EQ(continued.first_step, 26);
     EXPECT_EQ(continued.restarted_from, ckpt);
     expect_bitwise_equal(continued, reference);
@@ -156,8 +159,10 @@ TEST_F(CheckpointTest, a_step_decay_is_a_restart_at_the_milestone_with_the_small
       {"algorithm.name=slowmo", "optimizer.momentum=0.9"},
       {"algorithm.name=accelerated_minibatch_sgd", "optimizer.lr=0.02"},
   };
+  int case_number = 0;
   for (const auto& sets : algorithms) {
     SCOPED_TRACE(sets[0]);
+    const std::string n = std::to_string(case_number++);  // each case in its own folders
     const double lr = sets.back() == "optimizer.lr=0.02" ? 0.02 : 0.05;
     auto scheduled = sets, first = sets, second = sets;
     for (const char* s :
@@ -165,11 +170,11 @@ TEST_F(CheckpointTest, a_step_decay_is_a_restart_at_the_milestone_with_the_small
       scheduled.push_back(s);
     const auto reference = run(deck(scheduled, "scheduled"));
     first.push_back("checkpoint.every=20");
-    run(deck(first, "first"));
+    run(deck(first, "first" + n));
     second.push_back("optimizer.lr=" + format_double(lr / 2));
     second.push_back("checkpoint.restart=" +
-                     (dir_ / "first" / "checkpoints" / "ckpt-20.h5").string());
-    const auto by_hand = run(deck(second, "second"));
+                     (dir_ / ("first" + n) / "checkpoints" / "ckpt-20.h5").string());
+    const auto by_hand = run(deck(second, "second" + n));
     EXPECT_EQ(by_hand.first_step, 20);
     expect_bitwise_equal(by_hand, reference);
     // (and the decay is not a no-op: the run without it ends elsewhere)
@@ -187,6 +192,56 @@ TEST_F(CheckpointTest, latest_picks_the_newest_and_starts_fresh_when_there_is_no
   EXPECT_EQ(again.first_step, 40);
   EXPECT_EQ(again.restarted_from, (dir_ / "run" / "checkpoints" / "ckpt-40.h5").string());
   EXPECT_EQ(again.final_params, fresh.final_params);
+}
+
+// A folder holding checkpoints past where this run starts (another run's, or the rest of the
+// trajectory a restart abandons) is refused before training, and nothing in it is touched:
+// this run's checkpoints would interleave with them, rotation could remove this run's newest,
+// and `latest` would pick theirs.
+TEST_F(CheckpointTest, a_folder_with_checkpoints_past_the_start_is_refused_and_kept) {
+  run(deck({"checkpoint.every=10"}, "a"));  // keeps ckpt-30 and ckpt-40
+  const fs::path ckpts = dir_ / "a" / "checkpoints";
+  MPI_Barrier(MPI_COMM_WORLD);
+  const std::string at_30 = test::bytes_of(ckpts / "ckpt-30.h5"),
+                    at_40 = test::bytes_of(ckpts / "ckpt-40.h5");
+  ASSERT_FALSE(at_40.empty());
+  EXPECT_EQ(refusal(deck({"checkpoint.every=10"}, "a")),
+            "checkpoint.dir " + ckpts.string() +
+                ": holds ckpt-40.h5 from an earlier run, and this run starts fresh: continue that "
+                "run with --restart latest, or move those checkpoints away or set another "
+                "checkpoint.dir (this run's would mix with them)");
+  const std::string rewind = "checkpoint.restart=" + (ckpts / "ckpt-30.h5").string();
+  EXPECT_EQ(refusal(deck({"checkpoint.every=10", rewind}, "a")),
+            "checkpoint.dir " + ckpts.string() +
+                ": holds ckpt-40.h5, past this run's restart at step 30: move those checkpoints "
+                "away or set another checkpoint.dir (this run's would mix with them)");
+  // Without periodic checkpoints the same restart runs; so does `latest`, which is the newest.
+  EXPECT_EQ(run(deck({rewind}, "a")).first_step, 30);
+  EXPECT_EQ(run(deck({"checkpoint.every=10", "checkpoint.restart=latest"}, "a")).first_step, 40);
+  MPI_Barrier(MPI_COMM_WORLD);
+  EXPECT_EQ(test::bytes_of(ckpts / "ckpt-30.h5"), at_30);
+  EXPECT_EQ(test::bytes_of(ckpts / "ckpt-40.h5"), at_40);
+}
+
+// Only regular files named ckpt-<step>.h5 with a step that fits count as checkpoints: a folder
+// of that name or a step of 20 digits is passed over (never parsed into an abort, never
+// removed by rotation).
+TEST_F(CheckpointTest, names_that_are_not_checkpoints_are_passed_over) {
+  const fs::path ckpts = dir_ / "b" / "checkpoints";
+  if (world_rank() == 0) {
+    fs::create_directories(ckpts / "ckpt-7.h5");
+    std::ofstream(ckpts / "ckpt-99999999999999999999.h5") << "not a checkpoint";
+    std::ofstream(ckpts / "ckpt--3.h5") << "not a checkpoint";
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto out = run(deck({"checkpoint.every=10", "checkpoint.keep_last=1"}, "b"));
+  EXPECT_EQ(out.last_checkpoint, (ckpts / "ckpt-40.h5").string());
+  EXPECT_EQ(run(deck({"checkpoint.restart=latest"}, "b")).first_step, 40);
+  MPI_Barrier(MPI_COMM_WORLD);
+  EXPECT_TRUE(fs::is_directory(ckpts / "ckpt-7.h5"));
+  EXPECT_TRUE(fs::exists(ckpts / "ckpt-99999999999999999999.h5"));
+  EXPECT_TRUE(fs::exists(ckpts / "ckpt--3.h5"));
+  EXPECT_FALSE(fs::exists(ckpts / "ckpt-30.h5"));  // rotation still works around them
 }
 
 // HDF5 lays a checkpoint out in /dev/shm; a layout whose writer was killed meanwhile is removed

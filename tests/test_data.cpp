@@ -178,11 +178,9 @@ TEST_F(Files, bad_idx_files_are_refused_with_the_file_named) {
       std::string::npos);
 }
 
-// The bytes of a file, and a file of bytes.
-std::string bytes_of(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test::bytes_of;
+
+// A file of bytes.
 void write_bytes(const std::string& file, const std::string& bytes) {
   std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
 }

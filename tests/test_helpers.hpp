@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,12 @@ template <class V>
 std::vector<typename V::non_const_value_type> to_host(const V& v) {
   auto m = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
   return {m.data(), m.data() + m.extent(0)};
+}
+
+// The bytes of a file ("" when it cannot be read).
+inline std::string bytes_of(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 inline int world_size() {

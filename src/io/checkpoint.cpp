@@ -17,10 +17,10 @@
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <regex>
 #include <stdexcept>
 #include <vector>
 
+#include "checkpoint_dir.hpp"
 #include "disk_space.hpp"
 
 namespace olsgd::io {
@@ -291,25 +291,6 @@ std::string check_seal(const std::string& path) {
   return "";
 }
 
-const std::regex& checkpoint_name() {
-  static const std::regex re(R"(ckpt-(\d+)\.h5)");
-  return re;
-}
-
-// Complete checkpoints in `dir`, oldest first.
-std::vector<std::pair<Index, fs::path>> list_checkpoints(const std::string& dir) {
-  std::vector<std::pair<Index, fs::path>> found;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    std::smatch m;
-    const std::string name = e.path().filename().string();
-    if (std::regex_match(name, m, checkpoint_name()))
-      found.emplace_back(std::stoll(m[1]), e.path());
-  }
-  std::sort(found.begin(), found.end());
-  return found;
-}
-
 // ---- reading (each rank on its own) ----
 
 std::string read_string_attr(hid_t obj, const char* name) {
@@ -414,7 +395,7 @@ std::vector<std::string> split_commas(const std::string& text) {
 }  // namespace
 
 template <class Scalar>
-std::string write_checkpoint(const std::string& dir, int keep_last, const CheckpointInfo& info,
+std::string write_checkpoint(const std::string& dir, Index keep_last, const CheckpointInfo& info,
                              const FlatState<Scalar>& state, const HostState& host,
                              const comm::Communicator& comm) {
   silence_hdf5();
@@ -613,8 +594,12 @@ std::string write_checkpoint(const std::string& dir, int keep_last, const Checkp
   }
   if (rank == 0) {
     try {
+      // The newest keep_last up to this one stay; one past it (which the start-of-run check
+      // keeps out of a periodic run, but a stop signal may meet) is never this run's to remove.
       auto found = list_checkpoints(dir);
-      for (std::size_t j = 0; keep_last > 0 && j + keep_last < found.size(); ++j)
+      while (!found.empty() && found.back().first > info.step) found.pop_back();
+      for (std::size_t j = 0;
+           keep_last > 0 && j + static_cast<std::size_t>(keep_last) < found.size(); ++j)
         fs::remove(found[j].second);
     } catch (const std::exception& e) {
       error = std::string("checkpoint ") + final_path + ": " + e.what();
@@ -839,10 +824,10 @@ std::string latest_checkpoint(const std::string& dir) {
   return found.empty() ? std::string() : found.back().second.string();
 }
 
-template std::string write_checkpoint<float>(const std::string&, int, const CheckpointInfo&,
+template std::string write_checkpoint<float>(const std::string&, Index, const CheckpointInfo&,
                                              const FlatState<float>&, const HostState&,
                                              const comm::Communicator&);
-template std::string write_checkpoint<double>(const std::string&, int, const CheckpointInfo&,
+template std::string write_checkpoint<double>(const std::string&, Index, const CheckpointInfo&,
                                               const FlatState<double>&, const HostState&,
                                               const comm::Communicator&);
 template CheckpointInfo read_checkpoint<float>(const std::string&, const CheckpointInfo&,

@@ -1,23 +1,51 @@
-// checkpoint.dir checked at the start of a run that will write checkpoints (plain file system
-// calls, so HDF5 and non-HDF5 builds share it).
+// checkpoint.dir: its checkpoints, and the check at the start of a run that will write
+// checkpoints (plain file system calls, so HDF5 and non-HDF5 builds share it).
+#include "checkpoint_dir.hpp"
+
 #include <olsgd/io/checkpoint.hpp>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <system_error>
 
 namespace olsgd::io {
 
-void prepare_checkpoint_dir(const std::string& dir, const comm::Communicator& comm) {
+namespace fs = std::filesystem;
+
+std::vector<std::pair<Index, fs::path>> list_checkpoints(const std::string& dir) {
+  std::vector<std::pair<Index, fs::path>> found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() <= 8 || name.compare(0, 5, "ckpt-") != 0 ||
+        name.compare(name.size() - 3, 3, ".h5") != 0)
+      continue;
+    const char *first = name.data() + 5, *last = name.data() + name.size() - 3;
+    Index step = 0;
+    const auto [end, err] = std::from_chars(first, last, step);
+    // Digits only (no sign), a step that fits, and a file (a folder of that name is no
+    // checkpoint, and rotation could not remove it).
+    if (err != std::errc() || end != last || *first < '0' || *first > '9') continue;
+    std::error_code type_ec;
+    if (e.is_regular_file(type_ec)) found.emplace_back(step, e.path());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+void prepare_checkpoint_dir(const std::string& dir, const comm::Communicator& comm,
+                            Index resumed_step) {
   std::string error;
   if (comm.rank() == 0) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
+    const auto found = list_checkpoints(dir);
     if (ec) {
       error = "checkpoint.dir " + dir + ": cannot create: " + ec.message();
     } else {
@@ -30,6 +58,19 @@ void prepare_checkpoint_dir(const std::string& dir, const comm::Communicator& co
         std::fclose(f);
         std::remove(probe.c_str());
       }
+    }
+    // Checkpoints past this run's start belong to another trajectory: this run's would
+    // interleave with them, its rotation could remove its own newest, and `latest` would pick
+    // theirs. Nothing is removed; the user decides.
+    if (error.empty() && !found.empty() && found.back().first > resumed_step) {
+      const std::string newest = found.back().second.filename().string();
+      error = "checkpoint.dir " + dir + ": holds " + newest +
+              (resumed_step == 0
+                   ? " from an earlier run, and this run starts fresh: continue that run with "
+                     "--restart latest, or"
+                   : ", past this run's restart at step " + std::to_string(resumed_step) + ":") +
+              " move those checkpoints away or set another checkpoint.dir (this run's would mix "
+              "with them)";
     }
   }
   comm.agree_or_throw(error);

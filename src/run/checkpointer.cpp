@@ -53,9 +53,14 @@ io::CheckpointInfo checkpoint_info(const Config& cfg, const Algorithm<Scalar>& a
 
 template <class Scalar>
 Index Checkpointer<Scalar>::restore(RunOutcome& out) {
-  if (cfg_.checkpoint.every > 0) io::prepare_checkpoint_dir(cfg_.checkpoint.dir, comm_);
+  const Index first = cfg_.checkpoint.restart.empty() ? 0 : resume(out);
+  if (cfg_.checkpoint.every > 0) io::prepare_checkpoint_dir(cfg_.checkpoint.dir, comm_, first);
+  return first;
+}
+
+template <class Scalar>
+Index Checkpointer<Scalar>::resume(RunOutcome& out) {
   const std::string& restart = cfg_.checkpoint.restart;
-  if (restart.empty()) return 0;
   // "latest" with none yet is a fresh start: the same job script serves the first submission
   // and every requeue.
   std::string path = restart, error;
@@ -105,7 +110,7 @@ bool Checkpointer<Scalar>::save(Index done, RunOutcome& out) {
     return false;
   }
   out.last_checkpoint =
-      io::write_checkpoint(cfg_.checkpoint.dir, static_cast<int>(cfg_.checkpoint.keep_last),
+      io::write_checkpoint(cfg_.checkpoint.dir, cfg_.checkpoint.keep_last,
                            checkpoint_info(cfg_, algorithm_, comm_, done), algorithm_.state(),
                            host_state(algorithm_, model_, comm_), comm_);
   out.checkpoint_s += since(t0);

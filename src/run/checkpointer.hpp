@@ -18,10 +18,11 @@ class Checkpointer {
                Model<Scalar>& model, comm::Communicator& comm)
       : cfg_(config), exec_(exec), algorithm_(algorithm), model_(model), comm_(comm) {}
 
-  // Collective. Checks that checkpoint.dir takes files when checkpoint.every will write some,
-  // then continues from checkpoint.restart when it names a checkpoint (or "latest" finds
-  // one): loads the state and returns the steps already done (0: a fresh start).
-  // Sets out.restarted_from. Throws InputError on every rank for a checkpoint it refuses.
+  // Collective. Continues from checkpoint.restart when it names a checkpoint (or "latest"
+  // finds one): loads the state and returns the steps already done (0: a fresh start). Then,
+  // when checkpoint.every will write some, checks that checkpoint.dir takes files and holds
+  // none past that step. Sets out.restarted_from. Throws InputError on every rank for a
+  // checkpoint or a folder it refuses.
   Index restore(RunOutcome& out);
 
   // Whether the step that completes `done` steps writes a checkpoint (`stopping`: the run
@@ -34,6 +35,8 @@ class Checkpointer {
   bool save(Index done, RunOutcome& out);
 
  private:
+  Index resume(RunOutcome& out);  // restore's loading, once a restart is asked for
+
   const Config& cfg_;
   ExecSpace exec_;
   Algorithm<Scalar>& algorithm_;

@@ -58,6 +58,23 @@ Case refused_restart(std::string name, std::string good_sets, std::string restar
       });
 }
 
+// A fresh run with `sets` into the folder of the good checkpoints (ckpt-20, ckpt-40): refused
+// with `message`, the good checkpoint kept byte for byte.
+Case refused_fresh_run(std::string name, std::string sets, std::string message) {
+  auto bytes = std::make_shared<std::string>();
+  return Case(
+      std::move(name),
+      [=](const fs::path& dir) {
+        good_checkpoint(dir, tiny_run(dir), 2, *bytes);
+        return tiny_run(dir) + sets;
+      },
+      std::move(message), 2, 2,
+      [bytes](const fs::path& dir, const Result&) {
+        if (read_file(good_path(dir)) != *bytes)
+          throw std::runtime_error("the good checkpoint changed or vanished");
+      });
+}
+
 // A restart from the good checkpoints (ckpt-20, ckpt-40) whose next checkpoint, ckpt-60, meets
 // `call` failing on `suffix`: exit 1 with `message`, and every file there before kept byte for
 // byte, with no .tmp left.
@@ -96,6 +113,17 @@ std::string ckpt_60_not_written(const std::string& why) {
 
 std::vector<Case> checkpoint_cases() {
   return {
+      // Checkpoints past where a periodically checkpointing run starts: another run's, or the
+      // rest of the trajectory a restart abandons.
+      refused_fresh_run("ckpt_folder_of_an_earlier_run", " --set checkpoint.every=20",
+                        R"(checkpoint\.dir .*/out/checkpoints: holds ckpt-40\.h5 from an earlier )"
+                        R"(run, and this run starts fresh: continue that run with --restart )"
+                        R"(latest, or move those checkpoints away or set another checkpoint\.dir )"
+                        R"(\(this run's would mix with them\)$)"),
+      refused_restart("ckpt_folder_past_the_restart", "", " --set checkpoint.every=20",
+                      R"(checkpoint\.dir .*/out/checkpoints: holds ckpt-40\.h5, past this run's )"
+                      R"(restart at step 20: move those checkpoints away or set another )"
+                      R"(checkpoint\.dir \(this run's would mix with them\)$)"),
       refused_restart(
           "ckpt_momentum_removed", " --set optimizer.momentum=0.9", "",
           R"(ckpt-20\.h5: checkpoint has momentum buffers \(optimizer\.momentum 0\.9\), )"

@@ -69,7 +69,7 @@ struct CheckpointInfo {
 
 // Collective. Writes the state of every rank of `comm` for `info.step`; returns the path.
 template <class Scalar>
-std::string write_checkpoint(const std::string& dir, int keep_last, const CheckpointInfo& info,
+std::string write_checkpoint(const std::string& dir, Index keep_last, const CheckpointInfo& info,
                              const FlatState<Scalar>& state, const HostState& host,
                              const comm::Communicator& comm);
 
@@ -94,10 +94,13 @@ bool checkpoints_available();
 // naming a file (a stop signal still ends such a run cleanly; `restart: latest` starts fresh).
 void refuse_checkpoints_if_unavailable(const Config& config);
 
-// Collective, at the start of a run that writes checkpoints: creates `dir` and writes a file
-// in it, so a folder that cannot take them stops the run before training rather than at its
-// first checkpoint. Throws InputError on every rank with rank 0's reason.
-void prepare_checkpoint_dir(const std::string& dir, const comm::Communicator& comm);
+// Collective, at the start of a run that writes checkpoints (from `resumed_step`, 0 when it
+// starts fresh): creates `dir` and writes a file in it, so a folder that cannot take them stops
+// the run before training rather than at its first checkpoint, and refuses a folder holding
+// checkpoints past `resumed_step` (another run's, or the abandoned rest of the one resumed).
+// Throws InputError on every rank with rank 0's reason.
+void prepare_checkpoint_dir(const std::string& dir, const comm::Communicator& comm,
+                            Index resumed_step);
 
 // The newest complete checkpoint in `dir` (highest step), or "" when there is none (or no
 // `dir`). Throws InputError when `dir` is there but is not a folder or cannot be read.
