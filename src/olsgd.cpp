@@ -153,6 +153,11 @@ void open_outputs(Outputs& out, const olsgd::Config& cfg, const olsgd::comm::Com
     const std::string dir = cfg.run.output_dir;
     out.lock = olsgd::io::OutputLock(dir);
     olsgd::run::check_run_summary_path(dir + "/summary.json");
+    // Every file checked before any is truncated: a refused run leaves the last run's whole.
+    olsgd::io::CsvWriter::check_target(dir + "/metrics.csv", olsgd::io::MetricsCsv::header(),
+                                       first > 0);
+    olsgd::io::CsvWriter::check_target(dir + "/syncs.csv", olsgd::io::SyncsCsv::header(),
+                                       first > 0);
     if (first > 0) {
       out.metrics = std::make_unique<olsgd::io::MetricsCsv>(dir + "/metrics.csv", first);
       out.syncs = std::make_unique<olsgd::io::SyncsCsv>(dir + "/syncs.csv", first);
@@ -244,13 +249,24 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
     if (root) std::cout << olsgd::io::version_line() << "\n";
     return 0;
   }
-  // Every rank parses the same deck, so every rank reaches the same verdict.
-  const olsgd::Config cfg = olsgd::load_config(cl.deck, cl.overrides, env.size());
+  olsgd::comm::Communicator comm(MPI_COMM_WORLD);
+  // Rank 0 reads the deck (once per job, and a pipe has one reader) and sends its text; every
+  // rank parses the same text, so every rank reaches the same verdict.
+  std::string text, unreadable;
+  if (root) {
+    try {
+      text = olsgd::read_deck(cl.deck);
+    } catch (const olsgd::InputError& e) {
+      unreadable = e.what();
+    }
+  }
+  comm.agree_or_throw(unreadable);
+  const olsgd::Config cfg =
+      olsgd::parse_config(comm.broadcast(text), cl.deck, cl.overrides, env.size());
   if (root)
     for (const auto& w : cfg.warnings)
       std::fprintf(stderr, "olsgd: warning: %s\n", olsgd::printable(w).c_str());
   olsgd::io::refuse_checkpoints_if_unavailable(cfg);
-  olsgd::comm::Communicator comm(MPI_COMM_WORLD);
   if (cl.check) {
     const olsgd::ProblemShape shape = olsgd::shape_from_deck(cfg, env.rank(), env.size());
     std::string memory = "memory per rank known once the LIBSVM file is read";
@@ -366,6 +382,9 @@ int main(int argc, char** argv) {
   // A file size limit (ulimit -f) then fails a write with EFBIG, reported like a full disk,
   // instead of killing the rank mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
+  // Likewise a closed pipe (olsgd ... | head): EPIPE, reported as a failed write of standard
+  // output, instead of a silent death by SIGPIPE with no summary.
+  std::signal(SIGPIPE, SIG_IGN);
   // Errors every rank sees alike (bad input, an agreed failure): rank 0 speaks for all.
   auto report = [&](const char* message, int code) {
     if (env.rank() == 0) std::fprintf(stderr, "olsgd: error: %s\n", message);

@@ -185,6 +185,22 @@ TEST_F(Cli, a_full_standard_output_is_a_failed_write_not_a_silent_loss) {
   EXPECT_EQ(l[0], "olsgd: error: standard output: write failed: No space left on device");
 }
 
+// A reader that goes away (olsgd ... | head) is a failed write too: exit 1 and the summary
+// written, not a silent death by SIGPIPE (exit 141).
+TEST_F(Cli, a_closed_pipe_on_standard_output_is_a_failed_write) {
+  const std::string cmd = "sh -c '" + std::string(OLSGD_BINARY) + " " + OLSGD_INPUTS +
+                          "/least_squares.yaml --set run.steps=20 --set data.samples=256 "
+                          "--set run.progress=false --set run.output_dir=" +
+                          (dir_ / "out").string() + " 2>" + (dir_ / "err").string() +
+                          "; echo $? >" + (dir_ / "code").string() + "' | true";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_EQ(slurp(dir_ / "code"), "1\n");
+  const auto l = lines(slurp(dir_ / "err"));
+  ASSERT_EQ(l.size(), 1u) << slurp(dir_ / "err");
+  EXPECT_EQ(l[0], "olsgd: error: standard output: write failed: Broken pipe");
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "summary.json"));
+}
+
 // Drops the wall-clock columns (wall_s, t_compute, t_comm, t_wait) from a metrics CSV.
 std::string without_clock_columns(const std::string& csv) {
   std::string out;

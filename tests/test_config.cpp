@@ -69,9 +69,10 @@ TEST(config, a_deck_is_one_yaml_document) {
   EXPECT_EQ(error_of("run:\n  steps: 3\n...\n# c\nalgorithm: {tau: 2}\n"),
             "deck.yaml:5: a second YAML document (after '---'): a deck is one document; merge "
             "its sections into the first");
-  EXPECT_EQ(error_of("---\nrun:\n  name: |\n    a\n    ---\n  steps: 3\n...\n# end\n"),
+  EXPECT_EQ(error_of("---\nrun:\n  name: >-\n    a\n    ---\n  steps: 3\n...\n# end\n"),
             "(no error)");
   EXPECT_EQ(error_of("--- # the deck\nrun: {steps: 3}\n"), "(no error)");
+  EXPECT_EQ(error_of("%YAML 1.2\n---\nrun: {steps: 3}\n"), "(no error)");  // a directive
   EXPECT_NE(error_of("run:\n  steps: 3\n----\n"), second);
 }
 

@@ -297,13 +297,12 @@ TEST_F(Files, cifar10_batches_that_are_no_regular_file_are_refused) {
   fs::create_directory(path("folder.bin"));
   EXPECT_EQ(error_of([&] { read_cifar10_labels({path("folder.bin")}, 0); }),
             path("folder.bin") + ": is a folder, not a CIFAR-10 batch file");
-  // A pipe has no size: held open for writing here, so opening it to read does not block.
+  // A pipe is refused before it is opened (a pipe nobody writes would block the open).
   ASSERT_EQ(mkfifo(path("pipe.bin").c_str(), 0600), 0);
-  const int writer = open(path("pipe.bin").c_str(), O_RDWR | O_NONBLOCK);
-  ASSERT_GE(writer, 0);
   EXPECT_EQ(error_of([&] { read_cifar10_labels({path("pipe.bin")}, 0); }),
-            path("pipe.bin") + ": cannot read: Illegal seek");
-  close(writer);
+            path("pipe.bin") +
+                ": not a regular file (a pipe, socket or device), not a CIFAR-10 "
+                "batch file");
   std::ofstream(path("empty.bin"), std::ios::binary);
   EXPECT_EQ(error_of([&] { read_cifar10_labels({path("empty.bin")}, 0); }),
             path("empty.bin") + ": empty file (a CIFAR-10 batch holds 3073-byte records)");

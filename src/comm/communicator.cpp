@@ -409,6 +409,17 @@ std::string Communicator::agree(const std::string& local_error) const {
   return message;
 }
 
+std::string Communicator::broadcast(const std::string& text) const {
+  Activity::Collective mark;
+  if (rank_ == 0 && text.size() > static_cast<std::size_t>(INT_MAX))
+    throw std::runtime_error("broadcast of more than 2 GiB is not supported");
+  int len = static_cast<int>(text.size());
+  check(MPI_Bcast(&len, 1, MPI_INT, 0, comm_), "MPI_Bcast");
+  std::string out = rank_ == 0 ? text : std::string(static_cast<std::size_t>(len), ' ');
+  check(MPI_Bcast(out.data(), len, MPI_CHAR, 0, comm_), "MPI_Bcast");
+  return out;
+}
+
 void Communicator::agree_or_throw(const std::string& local_error) const {
   const std::string message = agree(local_error);
   if (!message.empty()) throw InputError("", message);

@@ -107,6 +107,11 @@ Field text(const char* key, Access access, std::vector<std::string> choices, con
   return {key, help,
           [=](Config& c, const std::string& t) -> std::string {
             if (t.empty()) return "must not be empty";
+            // Checkpoints keep the deck as "key: value" lines: a newline would forge a key.
+            for (unsigned char ch : t)
+              if (ch < 0x20 || ch == 0x7f)
+                return "must not hold a control character (a newline, a tab, ...); got " +
+                       quoted(t);
             if (!choices.empty() && std::find(choices.begin(), choices.end(), t) == choices.end()) {
               std::string list;
               for (const auto& s : choices) list += (list.empty() ? "" : ", ") + s;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 namespace olsgd {
 namespace {
@@ -61,6 +62,10 @@ void resolve_epochs(Config& c, Index total_samples, int ranks) {
     if (spe == 0)
       throw InputError(c.source, std::string(key) + ": data.kind " + c.data.kind +
                                      " has no samples to count epochs in; give steps instead");
+    if (n > std::numeric_limits<Index>::max() / spe)
+      throw InputError(c.source, std::string(key) + ": " + std::to_string(n) + " epochs of " +
+                                     std::to_string(spe) +
+                                     " steps is more steps than a run counts");
     steps = n * spe;
   };
   epochs("run.epochs", c.run.epochs, c.run.steps);

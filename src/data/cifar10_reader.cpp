@@ -1,18 +1,19 @@
 // CIFAR-10 binary batches: fixed-size records, so a rank seeks straight to its samples.
 #include <olsgd/core/error.hpp>
+#include <olsgd/core/files.hpp>
 #include <olsgd/data/dataset.hpp>
 #include <olsgd/data/readers.hpp>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 
 namespace olsgd {
 namespace {
 
 constexpr Index kPixels = 3072, kRecord = 1 + kPixels;
+constexpr Index kBatchRecords = 10000;  // each of CIFAR-10's six batch files
 
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
@@ -20,9 +21,7 @@ struct FileCloser {
 using File = std::unique_ptr<std::FILE, FileCloser>;
 
 File open_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(path, "is a folder, not a CIFAR-10 batch file");
+  require_regular_file(path, "CIFAR-10 batch file");
   File f(std::fopen(path.c_str(), "rb"));
   if (!f) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
   return f;
@@ -36,6 +35,10 @@ Index records_in(std::FILE* f, const std::string& path) {
   if (size % kRecord != 0)
     throw InputError(path, "truncated or not a CIFAR-10 batch: " + std::to_string(size) +
                                " bytes is not a whole number of 3073-byte records");
+  // Checked before anything is allocated for it: a huge file is not a batch.
+  if (size / kRecord > kBatchRecords)
+    throw InputError(path, std::to_string(size / kRecord) + " records, more than the " +
+                               std::to_string(kBatchRecords) + " a CIFAR-10 batch holds");
   return size / kRecord;
 }
 

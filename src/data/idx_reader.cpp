@@ -1,6 +1,7 @@
 // Fashion-MNIST's gzip-compressed IDX files, read through zlib without unpacking.
 // IDX: big-endian magic (0x00000801 labels, 0x00000803 images), then the dimensions.
 #include <olsgd/core/error.hpp>
+#include <olsgd/core/files.hpp>
 #include <olsgd/data/readers.hpp>
 
 #include <zlib.h>
@@ -9,7 +10,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 
 namespace olsgd {
@@ -23,9 +23,7 @@ struct GzCloser {
 using Gz = std::unique_ptr<gzFile_s, GzCloser>;
 
 Gz open_gz(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(path, "is a folder, not a gzip-compressed IDX file");
+  require_regular_file(path, "gzip-compressed IDX file");
   Gz f(gzopen(path.c_str(), "rb"));
   if (!f)
     throw InputError(path, std::string("cannot open: ") + std::strerror(errno ? errno : ENOENT));

@@ -1,6 +1,7 @@
 // LIBSVM / SVMlight text into CSR on the host. Text has no index, so every rank parses the
 // file and keeps its rows afterwards (select_rows).
 #include <olsgd/core/error.hpp>
+#include <olsgd/core/files.hpp>
 #include <olsgd/data/readers.hpp>
 
 #include <algorithm>
@@ -9,7 +10,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <limits>
 
@@ -52,9 +52,7 @@ double parse_real(const char* p, const char** next, const std::string& path, Ind
 }  // namespace
 
 HostData read_libsvm(const std::string& path, Index limit, Index columns) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(path, "is a folder, not a LIBSVM text file");
+  require_regular_file(path, "LIBSVM text file");
   std::ifstream in(path);
   if (!in) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
   HostData out;

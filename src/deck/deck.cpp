@@ -59,6 +59,8 @@ std::size_t second_document_line(const std::string& text) {
       content = has_content(line, 3);
     } else if (marker(line, "...")) {
       ended = true;
+    } else if (!content && !ended && line.compare(0, 1, "%") == 0) {
+      // a directive (%YAML 1.2): it comes before the "---" that starts the first document
     } else if (has_content(line, 0)) {
       if (ended) return number;
       content = true;
@@ -283,6 +285,10 @@ Config parse_config(const std::string& text, const std::string& source,
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides, int ranks) {
+  return parse_config(read_deck(path), path, overrides, ranks);
+}
+
+std::string read_deck(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
@@ -310,7 +316,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     throw InputError(path,
                      "the deck sets nothing (empty or only comments): name at least the keys "
                      "you change from the defaults (olsgd --help lists them)");
-  return parse_config(text, path, overrides, ranks);
+  return text;
 }
 
 std::string config_help() {

@@ -1,4 +1,5 @@
 #include <olsgd/core/error.hpp>
+#include <olsgd/core/files.hpp>
 #include <olsgd/io/checkpoint.hpp>
 #include <olsgd/io/restart_rules.hpp>
 
@@ -646,10 +647,15 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
   const int rank = comm.rank();
   // Rank 0 checks the seal for everyone before any rank lets HDF5 parse the file.
   if (rank == 0) {
-    if (!fs::exists(path))
-      error = path + ": checkpoint not found";
-    else if (const std::string broken = check_seal(path); !broken.empty())
-      error = path + ": " + broken;
+    try {
+      require_regular_file(path, "checkpoint (an HDF5 file)");
+      if (!fs::exists(path))
+        error = path + ": checkpoint not found";
+      else if (const std::string broken = check_seal(path); !broken.empty())
+        error = path + ": " + broken;
+    } catch (const InputError& e) {
+      error = e.what();
+    }
   }
   comm.agree_or_throw(error);
   try {

@@ -1,5 +1,8 @@
 #include <olsgd/core/error.hpp>
+#include <olsgd/core/files.hpp>
 #include <olsgd/io/csv_writer.hpp>
+
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
@@ -40,6 +43,20 @@ CsvWriter::CsvWriter(const std::string& path, const std::string& header, long lo
   out_ << header << "\n";
   for (const auto& k : kept) out_ << k << "\n";
   check_written();
+}
+
+void CsvWriter::check_target(const std::string& path, const std::string& header, bool resuming) {
+  require_writable_file(path, "CSV file");
+  std::ifstream in(path);
+  if (!in) return;  // a new file
+  if (::access(path.c_str(), W_OK) != 0)
+    throw InputError(path, std::string("cannot write: ") + std::strerror(errno));
+  std::string first;
+  if (resuming && std::getline(in, first) && first != header)
+    throw InputError(path,
+                     "its header is not the one this olsgd writes (another version wrote it, or "
+                     "it was edited), so its rows cannot be continued; move it away to continue "
+                     "the run here");
 }
 
 void CsvWriter::row(std::initializer_list<double> values) {

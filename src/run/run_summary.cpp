@@ -1,4 +1,5 @@
 #include <olsgd/core/error.hpp>
+#include <olsgd/core/files.hpp>
 #include <olsgd/core/signals.hpp>
 #include <olsgd/io/build_info.hpp>
 #include <olsgd/io/json.hpp>
@@ -52,9 +53,11 @@ void write_row(JsonWriter& j, const MetricsRow& r) {
 }  // namespace
 
 void check_run_summary_path(const std::string& path) {
-  for (const std::string& p : {path, path + ".tmp"})
+  for (const std::string& p : {path, path + ".tmp"}) {
     if (std::filesystem::is_directory(p))
       throw InputError(p, "a folder is in the way of the run summary (summary.json); move it");
+    require_writable_file(p, "file for the run summary (summary.json); move it");
+  }
 }
 
 void write_run_summary(const std::string& path, const Config& config, const RunOutcome& out,

@@ -73,6 +73,8 @@ Result run_olsgd(const std::string& args, const fs::path& dir, int ranks = 0,
                  const std::string& prefix = "", const std::string& launcher = "");
 void write_file(const fs::path& path, const std::string& text);
 std::string read_file(const fs::path& path);
+// A named pipe at `path` (nobody writes it: opening it to read or write would block).
+void make_fifo(const fs::path& path);
 // The repository's inputs/ folder, and a deck in it.
 std::string inputs(const std::string& name);
 // A prefix (with_prefix) that runs the command as root without the capabilities that let root

@@ -120,6 +120,32 @@ std::vector<Case> checkpoint_cases() {
                         R"(run, and this run starts fresh: continue that run with --restart )"
                         R"(latest, or move those checkpoints away or set another checkpoint\.dir )"
                         R"(\(this run's would mix with them\)$)"),
+      // A restart continues metrics.csv; one whose header is not this olsgd's is refused, not
+      // emptied of its rows.
+      {"ckpt_metrics_csv_header_changed",
+       [](const fs::path& dir) {
+         std::string bytes;
+         good_checkpoint(dir, tiny_run(dir), 2, bytes);
+         const fs::path metrics = dir / "out" / "metrics.csv";
+         const std::string csv = read_file(metrics);
+         write_file(metrics, "edited," + csv);
+         return tiny_run(dir) + " --restart latest";
+       },
+       R"(out/metrics\.csv: its header is not the one this olsgd writes \(another version )"
+       R"(wrote it, or it was edited\), so its rows cannot be continued; move it away to )"
+       R"(continue the run here$)",
+       2, 2,
+       [](const fs::path& dir, const Result&) {
+         EXPECT_EQ(read_file(dir / "out" / "metrics.csv").rfind("edited,step,", 0), 0u);
+       }},
+      {"ckpt_restart_is_a_pipe",
+       [](const fs::path& dir) {
+         make_fifo(dir / "c.h5");
+         return tiny_run(dir) + " --restart " + (dir / "c.h5").string();
+       },
+       R"(c\.h5: not a regular file \(a pipe, socket or device\), not a checkpoint \(an HDF5 )"
+       R"(file\)$)",
+       2, 2},
       refused_restart("ckpt_folder_past_the_restart", "", " --set checkpoint.every=20",
                       R"(checkpoint\.dir .*/out/checkpoints: holds ckpt-40\.h5, past this run's )"
                       R"(restart at step 20: move those checkpoints away or set another )"

@@ -102,6 +102,34 @@ Case::Prepare cifar10(std::function<void(const fs::path& folder)> spoil) {
 
 std::vector<Case> data_cases() {
   return {
+      // A pipe nobody writes would block the run forever at open; each reader refuses it.
+      {"libsvm_file_is_a_pipe",
+       [](const fs::path& dir) {
+         make_fifo(dir / "p.svm");
+         return inputs("logistic_libsvm.yaml") + " --set data.path=" + (dir / "p.svm").string() +
+                " --set run.output_dir=" + (dir / "out").string();
+       },
+       R"(p\.svm: not a regular file \(a pipe, socket or device\), not a LIBSVM text file$)"},
+      {"fashion_labels_file_is_a_pipe",
+       fashion({4, 2, 4, 2,
+                [](const fs::path& folder) {
+                  fs::remove(folder / "train-labels-idx1-ubyte.gz");
+                  make_fifo(folder / "train-labels-idx1-ubyte.gz");
+                }}),
+       R"(train-labels-idx1-ubyte\.gz: not a regular file \(a pipe, socket or device\), not a )"
+       R"(gzip-compressed IDX file$)"},
+      {"cifar10_batch_is_a_pipe", cifar10([](const fs::path& folder) {
+         fs::remove(folder / "data_batch_3.bin");
+         make_fifo(folder / "data_batch_3.bin");
+       }),
+       R"(data_batch_3\.bin: not a regular file \(a pipe, socket or device\), not a CIFAR-10 )"
+       R"(batch file$)"},
+      // A size field cannot lie in CIFAR-10, but a file can be huge: it is refused before any
+      // allocation (a 6-million-record file ended in std::bad_alloc and MPI_Abort).
+      {"cifar10_batch_holds_more_than_a_batch", cifar10([](const fs::path& folder) {
+         fs::resize_file(folder / "data_batch_3.bin", 10001 * 3073);
+       }),
+       R"(data_batch_3\.bin: 10001 records, more than the 10000 a CIFAR-10 batch holds$)"},
       // LIBSVM: indices the int columns cannot hold, numbers that are not finite floats.
       {"libsvm_huge_index", libsvm("1 1:1.0 4611686018427387904:3.0\n-1 1:2\n"),
        "bad\\.svm:1: feature index 4611686018427387904 exceeds the largest supported index "

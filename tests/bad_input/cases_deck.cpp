@@ -190,6 +190,18 @@ std::vector<Case> deck_cases() {
        "optimizer.milestones: the step schedule needs at least one"},
       {"warmup_as_long_as_the_run", tiny("--set optimizer.warmup=40"),
        "optimizer.warmup: 40 steps is not shorter than the run's 40 steps"},
+      // The deck is stored in every checkpoint as key: value lines: a newline would forge one.
+      {"run_name_has_a_newline", deck_text("run:\n  name: \"trial 3\\nrun.seed: 7\"\n"),
+       "deck.yaml:2: run.name: must not hold a control character \\(a newline, a tab, "
+       "\\.\\.\\.\\); got 'trial 3\\\\x0arun.seed: 7'"},
+      {"epochs_overflow_the_step_count",
+       [](const fs::path& dir) {
+         write_file(dir / "deck.yaml",
+                    "run: {epochs: 9223372036854775807}\n"
+                    "data: {kind: fashion_mnist, limit: 512}\nmodel: {kind: logistic}\n");
+         return (dir / "deck.yaml").string() + " --set run.output_dir=" + (dir / "out").string();
+       },
+       "run.epochs: 9223372036854775807 epochs of [0-9]+ steps is more steps than a run counts"},
       {"slowmo_divides_by_a_zero_lr",
        tiny("--set algorithm.name=slowmo --set algorithm.tau=1 --set optimizer.warmup=10"),
        "optimizer.warmup_start: 0 makes the learning rate of step 1 zero, and SlowMo's first "

@@ -47,7 +47,35 @@ std::vector<Case> output_cases() {
          fs::create_directories(dir / "out" / "metrics.csv");
          return tiny_run(dir);
        },
-       "out/metrics\\.csv: cannot write: Is a directory", 2, 2},
+       "out/metrics\\.csv: is a folder, not a CSV file", 2, 2},
+      // Every output file is checked before any is truncated: the last run's metrics stay.
+      {"syncs_csv_is_a_folder_and_metrics_csv_is_kept",
+       [](const fs::path& dir) {
+         fs::create_directories(dir / "out" / "syncs.csv");
+         write_file(dir / "out" / "metrics.csv", "the last run's rows\n");
+         return tiny_run(dir);
+       },
+       "out/syncs\\.csv: is a folder, not a CSV file", 2, 2,
+       [](const fs::path& dir, const Result&) {
+         EXPECT_EQ(read_file(dir / "out" / "metrics.csv"), "the last run's rows\n");
+       }},
+      // A pipe nobody reads would block the run forever at open.
+      {"metrics_csv_is_a_pipe",
+       [](const fs::path& dir) {
+         fs::create_directories(dir / "out");
+         make_fifo(dir / "out" / "metrics.csv");
+         return tiny_run(dir);
+       },
+       "out/metrics\\.csv: is a pipe or socket, not a CSV file", 2, 2},
+      {"summary_tmp_is_a_pipe",
+       [](const fs::path& dir) {
+         fs::create_directories(dir / "out");
+         make_fifo(dir / "out" / "summary.json.tmp");
+         return tiny_run(dir);
+       },
+       "out/summary\\.json\\.tmp: is a pipe or socket, not a file "
+       "for the run summary \\(summary\\.json\\); move it$",
+       2, 2},
       // Found before training, not when the summary is written at the end.
       {"summary_is_a_folder",
        [](const fs::path& dir) {

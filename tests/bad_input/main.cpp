@@ -6,6 +6,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "bad_input.hpp"
@@ -35,6 +36,11 @@ Result run_olsgd(const std::string& args, const fs::path& dir, int ranks, const 
 void write_file(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
   std::ofstream(path, std::ios::binary) << text;
+}
+
+void make_fifo(const fs::path& path) {
+  fs::create_directories(path.parent_path());
+  if (mkfifo(path.c_str(), 0600) != 0) throw std::runtime_error("mkfifo " + path.string());
 }
 
 std::string read_file(const fs::path& path) {

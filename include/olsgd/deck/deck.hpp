@@ -13,6 +13,9 @@ namespace olsgd {
 // Reads, parses and validates a deck, then applies `--set key=value` overrides, for a run
 // on `ranks` MPI ranks. Throws InputError naming the file, line and key on any problem.
 Config load_config(const std::string& path, const std::vector<std::string>& overrides, int ranks);
+// load_config's reading: the deck file's text, after the checks on the file (a folder, a
+// device, over 1 MiB, setting nothing). A job reads it once, on rank 0, and sends the text.
+std::string read_deck(const std::string& path);
 // The same for deck text already in memory (`source` names it in messages).
 Config parse_config(const std::string& text, const std::string& source,
                     const std::vector<std::string>& overrides, int ranks);

@@ -23,6 +23,11 @@ class CsvWriter {
   void row(std::initializer_list<double> values, const std::string& text);
   // Closes the file; throws RunError when anything written could not be stored.
   void close();
+  // Throws InputError naming `path` when a writer could not take it over: not a regular file
+  // (a folder, a pipe), not writable, or, when `resuming`, a file whose first line is not
+  // `header` (its rows would be dropped). A run checks all its files first, so a refused run
+  // truncates none of them.
+  static void check_target(const std::string& path, const std::string& header, bool resuming);
 
  private:
   void cells(std::initializer_list<double> values);
