@@ -198,18 +198,19 @@ void dequantize_mean(const ExecSpace& exec, const Words& all, int m, const Quant
 }
 
 // mean_j N_j^2 over the m messages in `all`: G^2 of the DQ-SGD level rule, known to every rank
-// from what it received.
+// from what it received. Summed on the host in message order, so every rank gets the same bits
+// whatever its thread count (the levels it picks size the next messages: ranks that disagreed
+// would exchange messages of different lengths).
 template <class Scalar, class ExecSpace, class Words>
 double mean_squared_norm(const ExecSpace& exec, const Words& all, int m, const QuantizedFormat& f) {
   const Index words = f.words();
+  Kokkos::View<double*, typename ExecSpace::memory_space> norms("olsgd::kernels::norms", m);
+  Kokkos::parallel_for(
+      "olsgd::kernels::unpack_norms", Kokkos::RangePolicy<ExecSpace>(exec, 0, m),
+      KOKKOS_LAMBDA(const int j) { norms(j) = unpack_norm<Scalar>(all, j * words); });
+  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), norms);
   double sum = 0;
-  Kokkos::parallel_reduce(
-      "olsgd::kernels::mean_squared_norm", Kokkos::RangePolicy<ExecSpace>(exec, 0, m),
-      KOKKOS_LAMBDA(const int j, double& acc) {
-        const double n = unpack_norm<Scalar>(all, j * words);
-        acc += n * n;
-      },
-      sum);
+  for (int j = 0; j < m; ++j) sum += host(j) * host(j);
   return sum / m;
 }
 
