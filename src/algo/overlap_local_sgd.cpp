@@ -106,7 +106,9 @@ void OverlapLocalSgd<Scalar>::sync(Index k, int f) {
   // Copies, so observers see the anchor as consumed even after the next post.
   if (this->observing_buffers()) buffers.anchor_used = snapshot(ctx.exec, exchange_->anchor());
   const auto msg = exchange_->message();
-  const auto [first, last] = fragment_range(ctx.model.num_params(), p_.fragments, f);
+  // (Not a structured binding: C++17 lambdas cannot capture one, and clang enforces it.)
+  const auto range = fragment_range(ctx.model.num_params(), p_.fragments, f);
+  const Index first = range.first, last = range.second;
   // The anchor momentum moves the trained parameters; the running statistics get the plain
   // pull (extrapolated, a running variance could turn negative).
   const Index split = momentum_variant_ ? std::clamp(this->trained(), first, last) : first;
