@@ -13,7 +13,7 @@ namespace {
 }  // namespace
 
 template <class Scalar>
-std::string write_checkpoint(const std::string& dir, int, const CheckpointInfo&,
+std::string write_checkpoint(const std::string& dir, Index, const CheckpointInfo&,
                              const FlatState<Scalar>&, const HostState&,
                              const comm::Communicator&) {
   unavailable(dir);
@@ -45,10 +45,10 @@ std::string latest_checkpoint(const std::string&) {
   return "";
 }
 
-template std::string write_checkpoint<float>(const std::string&, int, const CheckpointInfo&,
+template std::string write_checkpoint<float>(const std::string&, Index, const CheckpointInfo&,
                                              const FlatState<float>&, const HostState&,
                                              const comm::Communicator&);
-template std::string write_checkpoint<double>(const std::string&, int, const CheckpointInfo&,
+template std::string write_checkpoint<double>(const std::string&, Index, const CheckpointInfo&,
                                               const FlatState<double>&, const HostState&,
                                               const comm::Communicator&);
 template CheckpointInfo read_checkpoint<float>(const std::string&, const CheckpointInfo&,
