@@ -402,21 +402,17 @@ std::string Communicator::agree(const std::string& local_error) const {
   int first = local_error.empty() ? size_ : rank_;
   check(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm_), "MPI_Allreduce");
   if (first == size_) return {};
-  int len = static_cast<int>(local_error.size());
-  check(MPI_Bcast(&len, 1, MPI_INT, first, comm_), "MPI_Bcast");
-  std::string message = rank_ == first ? local_error : std::string(len, ' ');
-  check(MPI_Bcast(message.data(), len, MPI_CHAR, first, comm_), "MPI_Bcast");
-  return message;
+  return broadcast(local_error, first);
 }
 
-std::string Communicator::broadcast(const std::string& text) const {
+std::string Communicator::broadcast(const std::string& text, int root) const {
   Activity::Collective mark;
-  if (rank_ == 0 && text.size() > static_cast<std::size_t>(INT_MAX))
+  if (rank_ == root && text.size() > static_cast<std::size_t>(INT_MAX))
     throw std::runtime_error("broadcast of more than 2 GiB is not supported");
   int len = static_cast<int>(text.size());
-  check(MPI_Bcast(&len, 1, MPI_INT, 0, comm_), "MPI_Bcast");
-  std::string out = rank_ == 0 ? text : std::string(static_cast<std::size_t>(len), ' ');
-  check(MPI_Bcast(out.data(), len, MPI_CHAR, 0, comm_), "MPI_Bcast");
+  check(MPI_Bcast(&len, 1, MPI_INT, root, comm_), "MPI_Bcast");
+  std::string out = rank_ == root ? text : std::string(static_cast<std::size_t>(len), ' ');
+  check(MPI_Bcast(out.data(), len, MPI_CHAR, root, comm_), "MPI_Bcast");
   return out;
 }
 

@@ -6,24 +6,29 @@
 
 namespace olsgd {
 
-void require_regular_file(const std::string& path, const std::string& what) {
+namespace {
+
+// `path` passes when missing, a regular file, or (when `devices` pass) a device; otherwise the
+// InputError names what it is.
+void require_file(const std::string& path, const std::string& what, bool devices,
+                  const char* other) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
   if (ec || !fs::exists(st) || fs::is_regular_file(st)) return;
+  if (devices && (fs::is_character_file(st) || fs::is_block_file(st))) return;
   if (fs::is_directory(st)) throw InputError(path, "is a folder, not a " + what);
-  throw InputError(path, "not a regular file (a pipe, socket or device), not a " + what);
+  throw InputError(path, other + (", not a " + what));
+}
+
+}  // namespace
+
+void require_regular_file(const std::string& path, const std::string& what) {
+  require_file(path, what, false, "not a regular file (a pipe, socket or device)");
 }
 
 void require_writable_file(const std::string& path, const std::string& what) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::file_status st = fs::status(path, ec);
-  if (ec || !fs::exists(st) || fs::is_regular_file(st) || fs::is_character_file(st) ||
-      fs::is_block_file(st))
-    return;
-  if (fs::is_directory(st)) throw InputError(path, "is a folder, not a " + what);
-  throw InputError(path, "is a pipe or socket, not a " + what);
+  require_file(path, what, true, "is a pipe or socket");
 }
 
 }  // namespace olsgd

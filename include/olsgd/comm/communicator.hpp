@@ -149,8 +149,8 @@ class Communicator {
   // Collective: the message of the lowest rank whose `local_error` is non-empty, on every
   // rank, or "" when there is none.
   std::string agree(const std::string& local_error) const;
-  // Collective: rank 0's `text` on every rank (at most 2 GiB).
-  std::string broadcast(const std::string& text) const;
+  // Collective: rank `root`'s `text` on every rank (at most 2 GiB).
+  std::string broadcast(const std::string& text, int root = 0) const;
 
   // Stage host-accessible Views through the host buffers as well, the path device memory
   // always takes (for tests: it then runs on a host-only build). Off: direct where possible.
