@@ -5,7 +5,10 @@
 // median seconds of each (the slowest rank's), and bare / olsgd (goal >= 0.95: no extra
 // copies or passes). `--with-scale` adds the separate 1/m pass olsgd used to make, to show
 // what folding it saved.
-//   mpirun -np 2 build/perf/bench_allreduce [--json FILE] [--max-mib 64] [--with-scale]
+//   mpirun -np 2 build/perf/bench_allreduce [--json FILE] [--max-mib 64] [--max-reps 2000]
+//                                           [--with-scale]
+// (--max-reps caps the repetitions of each size: the smoke run's few keep it short on a
+// loaded machine, where every barrier of oversubscribed ranks waits for the scheduler.)
 #include <olsgd/comm/communicator.hpp>
 #include <olsgd/comm/environment.hpp>
 #include <olsgd/io/build_info.hpp>
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
   olsgd::comm::Environment env(argc, argv);
   std::string json_path;
   std::size_t max_mib = 64;
+  int max_reps = 2000;
   bool with_scale = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -48,6 +52,7 @@ int main(int argc, char** argv) {
     if (i + 1 == argc) break;
     if (a == "--json") json_path = argv[++i];
     if (a == "--max-mib") max_mib = std::stoul(argv[++i]);
+    if (a == "--max-reps") max_reps = std::max(1, std::stoi(argv[++i]));
   }
   olsgd::comm::Communicator comm(MPI_COMM_WORLD);
   const olsgd::ExecSpace exec;
@@ -59,7 +64,8 @@ int main(int argc, char** argv) {
     Kokkos::deep_copy(v, Scalar(1));
     std::vector<Scalar> bare(n, Scalar(1));
     // About 0.3 s per size and variant, at least 5 and at most 2000 repetitions.
-    const int reps = static_cast<int>(std::clamp<double>(0.3 / (bytes / 2e9 + 20e-6), 5, 2000));
+    const int reps = std::min(
+        max_reps, static_cast<int>(std::clamp<double>(0.3 / (bytes / 2e9 + 20e-6), 5, 2000)));
     std::vector<double> t_bare, t_olsgd;
     for (int r = 0; r < reps + 1; ++r) {  // the first of each is a warm-up
       MPI_Barrier(MPI_COMM_WORLD);

@@ -306,7 +306,8 @@ INSTANTIATE_TEST_SUITE_P(Faults, StopSignal, ::testing::Values(SIGTERM, SIGINT, 
 // Open MPI's mpirun on SIGTERM (and SIGINT): SIGCONT to the ranks at once, SIGTERM after
 // odls_base_sigkill_timeout seconds (default 1), SIGKILL after as many again, and exit 1
 // whatever the ranks did (measured with Open MPI 4.1.4; ess_base_forward_signals refuses
-// SIGTERM). With a timeout that leaves olsgd time to stop, every rank checkpoints and exits 0;
+// SIGTERM). With a timeout that leaves olsgd time to stop (5 s: a tiny checkpoint takes well
+// under one, sanitized and on a loaded machine), every rank checkpoints and exits 0;
 // the launcher's 1 is Open MPI's, and the templates send SIGUSR1 instead.
 TEST_F(Faults, sigterm_to_mpirun_reaches_the_ranks_which_checkpoint_and_exit_0) {
   FILE* version = popen((Job::launcher() + " --version 2>&1").c_str(), "r");
@@ -319,7 +320,7 @@ TEST_F(Faults, sigterm_to_mpirun_reaches_the_ranks_which_checkpoint_and_exit_0) 
   long long step = -1;
   {
     Job job(kLeastSquares + " --set run.steps=100000000 --set run.output_dir=" + a, dir_,
-            "OMPI_MCA_odls_base_sigkill_timeout=15", true);
+            "OMPI_MCA_odls_base_sigkill_timeout=5", true);
     wait_for_training(a);
     ASSERT_EQ(job.ranks_catching(SIGTERM), 2);
     job.signal_launcher(SIGTERM);
