@@ -14,6 +14,7 @@
 #include <olsgd/io/metrics_csv.hpp>
 #include <olsgd/io/output_lock.hpp>
 #include <olsgd/io/progress.hpp>
+#include <olsgd/run/preflight.hpp>
 #include <olsgd/run/run_summary.hpp>
 #include <olsgd/run/trainer.hpp>
 
@@ -43,7 +44,8 @@ constexpr const char* kUsage =
     "  --set key=value  override a deck key (repeatable), e.g. --set algorithm.tau=4\n"
     "  --restart FILE   continue from an HDF5 checkpoint (or 'latest' in checkpoint.dir);\n"
     "                   the same as --set checkpoint.restart=FILE\n"
-    "  --check          validate the deck for this rank count and exit\n"
+    "  --check          validate the deck, and the files it names, for this rank count and\n"
+    "                   exit (nothing is written)\n"
     "  --timers         print each phase (Kokkos Tools region): calls, total, mean\n"
     "  --help           this text and every deck key with its default\n"
     "  --version        build information\n"
@@ -146,18 +148,15 @@ struct Outputs {
 void open_outputs(Outputs& out, const olsgd::Config& cfg, const olsgd::comm::Communicator& comm,
                   olsgd::Index first) {
   on_rank0_together(comm, [&] {
+    olsgd::run::check_output_dir(cfg.run.output_dir);
     std::error_code ec;
     std::filesystem::create_directories(cfg.run.output_dir, ec);
     if (ec)
       throw olsgd::InputError(cfg.run.output_dir, "run.output_dir: cannot create: " + ec.message());
     const std::string dir = cfg.run.output_dir;
     out.lock = olsgd::io::OutputLock(dir);
-    olsgd::run::check_run_summary_path(dir + "/summary.json");
     // Every file checked before any is truncated: a refused run leaves the last run's whole.
-    olsgd::io::CsvWriter::check_target(dir + "/metrics.csv", olsgd::io::MetricsCsv::header(),
-                                       first > 0);
-    olsgd::io::CsvWriter::check_target(dir + "/syncs.csv", olsgd::io::SyncsCsv::header(),
-                                       first > 0);
+    olsgd::run::check_output_files(dir, first > 0);
     if (first > 0) {
       out.metrics = std::make_unique<olsgd::io::MetricsCsv>(dir + "/metrics.csv", first);
       out.syncs = std::make_unique<olsgd::io::SyncsCsv>(dir + "/syncs.csv", first);
@@ -271,11 +270,11 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
     const olsgd::ProblemShape shape = olsgd::shape_from_deck(cfg, env.rank(), env.size());
     std::string memory = "memory per rank known once the LIBSVM file is read";
     std::string length;
+    olsgd::Config resolved = cfg;
     if (shape.known) {
       memory = "needs about " + olsgd::check_memory(cfg, shape, comm).describe();
       // The run's length and schedule against the sizes the data kind has (a folder with fewer
       // images changes the epochs' steps: the run checks again once it has read them).
-      olsgd::Config resolved = cfg;
       const double rows = static_cast<double>(shape.train_rows);
       olsgd::resolve_epochs(
           resolved, static_cast<olsgd::Index>(cfg.data.replicate ? rows : comm.sum_uncounted(rows)),
@@ -285,9 +284,16 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
         length += " of " + std::to_string(resolved.run.steps_per_epoch) + " per epoch";
       length += "; ";
     }
+    // The files last: their messages are the run's own, and the run checks the deck first.
+    olsgd::run::FilesVerdict files;
+    on_rank0_together(comm, [&] {
+      files = olsgd::run::check_files(resolved, shape.known || cfg.run.epochs == 0, env.size());
+      for (const auto& w : files.warnings)
+        std::fprintf(stderr, "olsgd: warning: %s\n", olsgd::printable(w).c_str());
+    });
     if (root)
-      std::printf("%s: OK for %d ranks; %s%s\n", cl.deck.c_str(), env.size(), length.c_str(),
-                  memory.c_str());
+      std::printf("%s: OK for %d ranks; %s%s%s\n", cl.deck.c_str(), env.size(), length.c_str(),
+                  memory.c_str(), files.restart.empty() ? "" : ("; " + files.restart).c_str());
     return 0;
   }
 

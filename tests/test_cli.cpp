@@ -3,6 +3,7 @@
 // run twice gives bitwise-identical metrics (wall-clock columns aside).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -131,6 +132,37 @@ TEST_F(Cli, help_version_and_check) {
       run(std::string(OLSGD_INPUTS) + "/least_squares.yaml --kokkos-disable-warnings --check");
   EXPECT_EQ(c.code, 0) << c.err;
   EXPECT_NE(c.out.find("OK for 1 ranks"), std::string::npos) << c.out;
+}
+
+// --check looks at the restart the deck asks for: which checkpoint `latest` continues, at which
+// step, what the restart changes with care; and it writes nothing, not even run.output_dir.
+TEST_F(Cli, check_names_the_checkpoint_a_restart_continues_and_touches_nothing) {
+  const std::string run_sets = std::string(OLSGD_INPUTS) +
+                               "/least_squares.yaml --set run.steps=40 --set data.samples=512"
+                               " --set data.features=16 --set run.progress=false"
+                               " --set checkpoint.every=20 --set checkpoint.dir=" +
+                               (dir_ / "ck").string();
+  const Result trained = run(run_sets + " --set run.output_dir=" + (dir_ / "a").string());
+  ASSERT_EQ(trained.code, 0) << trained.err;
+  const std::string fresh = " --set run.output_dir=" + (dir_ / "b").string();
+  const Result c = run(run_sets + fresh + " --set run.steps=60 --set optimizer.lr=0.01" +
+                           " --restart latest --check",
+                       2);
+  EXPECT_EQ(c.code, 0) << c.err;
+  EXPECT_NE(c.out.find("OK for 2 ranks; 60 steps of 4 per epoch; "), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("; resumes from " + (dir_ / "ck" / "ckpt-40.h5").string() +
+                       " at step 40 (written on 1 rank: resharded)\n"),
+            std::string::npos)
+      << c.out;
+  EXPECT_NE(c.err.find("olsgd: warning: " + (dir_ / "ck" / "ckpt-40.h5").string() +
+                       ": optimizer.lr: the checkpoint was written with "),
+            std::string::npos)
+      << c.err;
+  EXPECT_FALSE(fs::exists(dir_ / "b")) << "--check created run.output_dir";
+  std::vector<std::string> kept;
+  for (const auto& e : fs::directory_iterator(dir_ / "ck")) kept.push_back(e.path().filename());
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(kept, (std::vector<std::string>{"ckpt-20.h5", "ckpt-40.h5"}));
 }
 
 TEST_F(Cli, rerunning_a_deck_with_another_algorithm_warns_about_unused_keys) {

@@ -106,4 +106,24 @@ TEST(memory, a_deck_that_cannot_fit_is_refused_with_the_figures) {
   }
 }
 
+TEST(memory, sparse_rows_stay_sparse_in_the_estimate) {
+  // LIBSVM rows stay in CRS form: the logistic model's scratch is its logits (a batch or an
+  // evaluation chunk, by classes), whatever the width. Counted as dense input rows, a file whose
+  // largest index is 2^31 - 1 was refused as if one batch's activations did not fit.
+  const Config c = parse_config(
+      "data: {kind: libsvm, path: unused.svm}\nmodel: {kind: logistic}\noptimizer: {batch: 64}\n",
+      "memory-test", {}, world_size());
+  ProblemShape narrow;
+  narrow.known = narrow.sparse = true;
+  narrow.features = 1000, narrow.classes = 10, narrow.train_rows = 100, narrow.nonzeros = 1000;
+  ProblemShape wide = narrow;
+  wide.features = 2147483647;
+  const MemoryEstimate e = estimate_memory(c, wide, 1);
+  EXPECT_EQ(e.scratch_bytes, estimate_memory(c, narrow, 1).scratch_bytes);
+  EXPECT_LT(e.scratch_bytes, 1 << 20);
+  const std::string refusal = memory_refusal(e, 8.0 * (1 << 30), 1, "this node");
+  EXPECT_EQ(refusal.find("optimizer.batch"), std::string::npos) << refusal;
+  EXPECT_NE(refusal.find("; shrink the model or the data"), std::string::npos) << refusal;
+}
+
 }  // namespace

@@ -158,6 +158,17 @@ TEST(overlap, fragments_send_the_same_bytes_in_bursts_f_times_smaller) {
   }
 }
 
+TEST(overlap, each_fragment_is_charged_the_bandwidth_of_the_largest) {
+  // 12 parameters in 5 fragments: 2, 2, 2, 3, 3 numbers. Every fragment's injected delay is the
+  // largest one's, 3 doubles at 100 kB/s (the first, 2 doubles, would undercharge by a third).
+  const Config c = deck(
+      {"run.steps=60", "algorithm.tau=5", "algorithm.fragments=5", "comm.bandwidth_Bps=100000"});
+  comm::Communicator comm(MPI_COMM_WORLD);
+  const RunOutcome o = run_training(c, comm, {});
+  ASSERT_GT(o.syncs.count, 0);
+  EXPECT_NEAR(o.syncs.delay / o.syncs.count, 3 * sizeof(double) / 1e5, 1e-12);
+}
+
 TEST(overlap, two_levels_match_the_host_reference) {
   // Groups of 1, of every rank (node) and of 2; H = 1, 2, 3; 61 steps end inside a round.
   const int m = world_size();

@@ -45,7 +45,8 @@ void PlainAnchorExchange<Scalar>::split(int fragments) {
 
 template <class Scalar>
 std::size_t PlainAnchorExchange<Scalar>::fragment_bytes() const {
-  const auto [first, last] = fragment_range(d_, fragments_, 0);  // the largest (first) one
+  // The largest: the last, ceil(d / fragments) (fragment_range rounds the starts down).
+  const auto [first, last] = fragment_range(d_, fragments_, fragments_ - 1);
   return static_cast<std::size_t>(last - first) * sizeof(Scalar);
 }
 

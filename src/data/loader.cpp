@@ -74,6 +74,23 @@ Dataset<Scalar> to_device(const HostData& h, Index global_samples) {
   return d;
 }
 
+std::vector<std::string> data_files(const DataConfig& d) {
+  if (d.kind == "fashion_mnist") {
+    const FashionMnistFiles f = fashion_mnist_files(d.path);
+    return {f.train_images, f.train_labels, f.test_images, f.test_labels};
+  }
+  if (d.kind == "cifar10") {
+    std::vector<std::string> files = cifar10_train_files(d.path);
+    files.push_back(cifar10_test_file(d.path));
+    return files;
+  }
+  if (d.kind == "libsvm") {
+    if (d.test_path.empty()) return {d.path};
+    return {d.path, d.test_path};
+  }
+  return {};
+}
+
 template <class Scalar>
 LoadedData<Scalar> load_data(const Config& c, int rank, int ranks) {
   LoadedData<Scalar> out;

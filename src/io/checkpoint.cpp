@@ -393,7 +393,86 @@ std::vector<std::string> split_commas(const std::string& text) {
   }
   return out;
 }
+// Refuses (InputError) a missing file, one that is not a regular file, and one whose seal does
+// not match: rank-local, before HDF5 parses anything.
+void check_sealed_file(const std::string& path) {
+  require_regular_file(path, "checkpoint (an HDF5 file)");
+  if (!fs::exists(path)) throw InputError(path, "checkpoint not found");
+  if (const std::string broken = check_seal(path); !broken.empty()) throw InputError(path, broken);
+}
+
+Handle open_checkpoint(const std::string& path) {
+  if (!fs::exists(path)) throw InputError(path, "checkpoint not found");
+  if (H5Fis_hdf5(path.c_str()) <= 0)
+    throw InputError(path, "not a complete HDF5 checkpoint (truncated or corrupted)");
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.ok())
+    throw InputError(path, "cannot open the checkpoint (truncated or corrupted HDF5 file)");
+  return file;
+}
+
+std::string plural(long long n, const char* what) {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
+// The root's attributes and deck; refuses a newer format and a header that cannot be read.
+CheckpointInfo read_info(const std::string& path, hid_t f) {
+  CheckpointInfo info;
+  try {
+    info.format = read_attr<int>(f, "format_version", H5T_NATIVE_INT);
+  } catch (const std::exception&) {
+    throw InputError(path, "not an olsgd checkpoint (no format_version attribute)");
+  }
+  if (info.format > kCheckpointFormat)
+    throw InputError(path, "checkpoint format " + std::to_string(info.format) +
+                               " is newer than this olsgd reads (" +
+                               std::to_string(kCheckpointFormat) + "); use a newer olsgd");
+  try {
+    info.olsgd_version = read_string_attr(f, "olsgd_version");
+    info.algorithm = read_string_attr(f, "algorithm");
+    info.ranks = read_attr<int>(f, "ranks", H5T_NATIVE_INT);
+    info.num_params = read_attr<long long>(f, "num_params", H5T_NATIVE_LLONG);
+    info.precision = read_string_attr(f, "precision");
+    info.step = read_attr<long long>(f, "step", H5T_NATIVE_LLONG);
+    info.seed = read_attr<unsigned long long>(f, "seed", H5T_NATIVE_ULLONG);
+    info.deck = read_string(f, "deck");
+    info.build = read_string(f, "build");
+  } catch (const std::exception& e) {
+    throw InputError(path, std::string("corrupted checkpoint: ") + e.what());
+  }
+  if (info.ranks < 1)
+    throw InputError(path, "corrupted checkpoint: ranks " + plural(info.ranks, "rank"));
+  return info;
+}
+
+// The deck's changes against the file's; refuses, by name, a key a restart must not change.
+std::vector<DeckChange> checked_deck_changes(const std::string& path, const CheckpointInfo& info,
+                                             const CheckpointInfo& expect) {
+  auto changes = deck_changes(info.deck, expect.deck, expect.unread_keys);
+  if (const std::string refused = refused_changes(changes); !refused.empty())
+    throw InputError(path, refused);
+  return changes;
+}
+
+// One line for each key the restart changes with care.
+void add_care_warnings(const std::string& path, const std::vector<DeckChange>& changes,
+                       CheckpointInfo& info) {
+  for (const auto& c : changes)
+    if (c.change == RestartChange::Warn)
+      info.warnings.push_back(path + ": " + c.key + ": the checkpoint was written with " + c.was +
+                              ", this run continues with " + c.now);
+}
+
 }  // namespace
+
+CheckpointInfo inspect_checkpoint(const std::string& path, const CheckpointInfo& expect) {
+  silence_hdf5();
+  check_sealed_file(path);
+  Handle file = open_checkpoint(path);
+  CheckpointInfo info = read_info(path, file.get());
+  add_care_warnings(path, checked_deck_changes(path, info, expect), info);
+  return info;
+}
 
 template <class Scalar>
 std::string write_checkpoint(const std::string& dir, Index keep_last, const CheckpointInfo& info,
@@ -648,55 +727,18 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
   // Rank 0 checks the seal for everyone before any rank lets HDF5 parse the file.
   if (rank == 0) {
     try {
-      require_regular_file(path, "checkpoint (an HDF5 file)");
-      if (!fs::exists(path))
-        error = path + ": checkpoint not found";
-      else if (const std::string broken = check_seal(path); !broken.empty())
-        error = path + ": " + broken;
+      check_sealed_file(path);
     } catch (const InputError& e) {
       error = e.what();
     }
   }
   comm.agree_or_throw(error);
   try {
-    if (!fs::exists(path)) throw InputError(path, "checkpoint not found");
-    if (H5Fis_hdf5(path.c_str()) <= 0)
-      throw InputError(path, "not a complete HDF5 checkpoint (truncated or corrupted)");
-    Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-    if (!file.ok())
-      throw InputError(path, "cannot open the checkpoint (truncated or corrupted HDF5 file)");
+    Handle file = open_checkpoint(path);
     const hid_t f = file.get();
-    try {
-      info.format = read_attr<int>(f, "format_version", H5T_NATIVE_INT);
-    } catch (const std::exception&) {
-      throw InputError(path, "not an olsgd checkpoint (no format_version attribute)");
-    }
-    if (info.format > kCheckpointFormat)
-      throw InputError(path, "checkpoint format " + std::to_string(info.format) +
-                                 " is newer than this olsgd reads (" +
-                                 std::to_string(kCheckpointFormat) + "); use a newer olsgd");
-    try {
-      info.olsgd_version = read_string_attr(f, "olsgd_version");
-      info.algorithm = read_string_attr(f, "algorithm");
-      info.ranks = read_attr<int>(f, "ranks", H5T_NATIVE_INT);
-      info.num_params = read_attr<long long>(f, "num_params", H5T_NATIVE_LLONG);
-      info.precision = read_string_attr(f, "precision");
-      info.step = read_attr<long long>(f, "step", H5T_NATIVE_LLONG);
-      info.seed = read_attr<unsigned long long>(f, "seed", H5T_NATIVE_ULLONG);
-      info.deck = read_string(f, "deck");
-      info.build = read_string(f, "build");
-    } catch (const std::exception& e) {
-      throw InputError(path, std::string("corrupted checkpoint: ") + e.what());
-    }
-    auto plural = [](long long n, const char* what) {
-      return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
-    };
-    if (info.ranks < 1)
-      throw InputError(path, "corrupted checkpoint: ranks " + plural(info.ranks, "rank"));
+    info = read_info(path, f);
     // The deck keys a restart must not change, by name, before anything else is compared.
-    const auto changes = deck_changes(info.deck, expect.deck, expect.unread_keys);
-    if (const std::string refused = refused_changes(changes); !refused.empty())
-      throw InputError(path, refused);
+    const auto changes = checked_deck_changes(path, info, expect);
     // What the deck does not explain (another data file of another width, a deck without
     // the key): the facts, with the deck keys that differ.
     auto refuse = [&](const std::string& what, const std::string& got, const std::string& want) {
@@ -793,10 +835,7 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
                               "momentum, error feedback) and the data are split anew");
     }
     // The keys a restart may change with care: said once, by rank 0 of the caller.
-    for (const auto& c : changes)
-      if (c.change == RestartChange::Warn)
-        info.warnings.push_back(path + ": " + c.key + ": the checkpoint was written with " + c.was +
-                                ", this run continues with " + c.now);
+    add_care_warnings(path, changes, info);
     Kokkos::deep_copy(state.all(), all);
   } catch (const InputError& e) {
     error = e.what();

@@ -39,13 +39,33 @@ std::vector<std::pair<Index, fs::path>> list_checkpoints(const std::string& dir)
   return found;
 }
 
+std::string checkpoint_dir_problem(const std::string& dir, Index resumed_step) {
+  std::error_code ec;
+  const auto status = fs::status(dir, ec);
+  if (status.type() == fs::file_type::not_found) return "";
+  if (!ec && !fs::is_directory(status))
+    return "checkpoint.dir " + dir + ": not a folder (a file of that name is in the way)";
+  // Checkpoints past this run's start belong to another trajectory: this run's would
+  // interleave with them, its rotation could remove its own newest, and `latest` would pick
+  // theirs. Nothing is removed; the user decides.
+  const auto found = list_checkpoints(dir);
+  if (found.empty() || found.back().first <= resumed_step) return "";
+  const std::string newest = found.back().second.filename().string();
+  return "checkpoint.dir " + dir + ": holds " + newest +
+         (resumed_step == 0
+              ? " from an earlier run, and this run starts fresh: continue that run with "
+                "--restart latest, or"
+              : ", past this run's restart at step " + std::to_string(resumed_step) + ":") +
+         " move those checkpoints away or set another checkpoint.dir (this run's would mix "
+         "with them)";
+}
+
 void prepare_checkpoint_dir(const std::string& dir, const comm::Communicator& comm,
                             Index resumed_step) {
   std::string error;
   if (comm.rank() == 0) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    const auto found = list_checkpoints(dir);
     if (ec) {
       error = "checkpoint.dir " + dir + ": cannot create: " + ec.message();
     } else {
@@ -57,20 +77,8 @@ void prepare_checkpoint_dir(const std::string& dir, const comm::Communicator& co
       } else {
         std::fclose(f);
         std::remove(probe.c_str());
+        error = checkpoint_dir_problem(dir, resumed_step);
       }
-    }
-    // Checkpoints past this run's start belong to another trajectory: this run's would
-    // interleave with them, its rotation could remove its own newest, and `latest` would pick
-    // theirs. Nothing is removed; the user decides.
-    if (error.empty() && !found.empty() && found.back().first > resumed_step) {
-      const std::string newest = found.back().second.filename().string();
-      error = "checkpoint.dir " + dir + ": holds " + newest +
-              (resumed_step == 0
-                   ? " from an earlier run, and this run starts fresh: continue that run with "
-                     "--restart latest, or"
-                   : ", past this run's restart at step " + std::to_string(resumed_step) + ":") +
-              " move those checkpoints away or set another checkpoint.dir (this run's would mix "
-              "with them)";
     }
   }
   comm.agree_or_throw(error);

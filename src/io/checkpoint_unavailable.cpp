@@ -25,6 +25,10 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo&,
   unavailable(path);
 }
 
+CheckpointInfo inspect_checkpoint(const std::string& path, const CheckpointInfo&) {
+  unavailable(path);
+}
+
 void seal_checkpoint(const std::string& path) {
   unavailable(path);
 }

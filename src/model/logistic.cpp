@@ -150,6 +150,10 @@ extern const ModelEntry kLogisticModel = {
       return static_cast<double>(plan_network({}, {s.features, 1, 1}, s.classes).params);
     },
     [](const Config&, const ProblemShape& s, double batch, double w) {
+      if (s.sparse || s.classes <= 2)  // LogisticRegression: its logits and a chunk's rows
+        return std::max(batch, static_cast<double>(kEvalChunk)) * (s.classes > 2 ? s.classes : 1) *
+                   w +
+               kEvalChunk * static_cast<double>(sizeof(Index));
       return network_scratch_bytes(plan_network({}, {s.features, 1, 1}, s.classes),
                                    static_cast<Index>(batch), w);
     },

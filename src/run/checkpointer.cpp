@@ -34,13 +34,20 @@ HostState host_state(const Algorithm<Scalar>& algorithm, const Model<Scalar>& mo
 template <class Scalar>
 io::CheckpointInfo checkpoint_info(const Config& cfg, const Algorithm<Scalar>& algorithm,
                                    const comm::Communicator& comm, Index step) {
-  io::CheckpointInfo info;
-  info.olsgd_version = io::build_info().version;
+  io::CheckpointInfo info = deck_checkpoint_info(cfg);
   info.algorithm = algorithm.name();
   info.ranks = comm.size();
   info.num_params = algorithm.params().extent(0);
-  info.precision = precision_name(cfg.run.precision);
   info.step = step;
+  return info;
+}
+
+}  // namespace
+
+io::CheckpointInfo deck_checkpoint_info(const Config& cfg) {
+  io::CheckpointInfo info;
+  info.olsgd_version = io::build_info().version;
+  info.precision = precision_name(cfg.run.precision);
   info.seed = cfg.run.seed;
   for (const auto& [key, value] : config_values(cfg)) info.deck += key + ": " + value + "\n";
   info.build = io::version_line();
@@ -49,7 +56,11 @@ io::CheckpointInfo checkpoint_info(const Config& cfg, const Algorithm<Scalar>& a
   return info;
 }
 
-}  // namespace
+void refuse_past_the_end(const std::string& path, Index step, Index steps) {
+  if (step > steps)
+    throw InputError(path, "checkpoint at step " + std::to_string(step) + " is past run.steps (" +
+                               std::to_string(steps) + ")");
+}
 
 template <class Scalar>
 Index Checkpointer<Scalar>::restore(RunOutcome& out) {
@@ -74,9 +85,7 @@ Index Checkpointer<Scalar>::resume(RunOutcome& out) {
   HostState h = host_state(algorithm_, model_, comm_);  // the keys to read
   const io::CheckpointInfo info = io::read_checkpoint(
       path, checkpoint_info(cfg_, algorithm_, comm_, 0), algorithm_.state(), h, comm_);
-  if (info.step > cfg_.run.steps)
-    throw InputError(path, "checkpoint at step " + std::to_string(info.step) +
-                               " is past run.steps (" + std::to_string(cfg_.run.steps) + ")");
+  refuse_past_the_end(path, info.step, cfg_.run.steps);
   // The deck keys this restart changes with care (optimizer.lr, ...): one line each, as
   // the driver prints the deck's own warnings.
   if (comm_.rank() == 0)

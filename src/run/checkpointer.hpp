@@ -6,10 +6,18 @@
 #include <olsgd/comm/communicator.hpp>
 #include <olsgd/core/config.hpp>
 #include <olsgd/core/types.hpp>
+#include <olsgd/io/checkpoint.hpp>
 #include <olsgd/model/model.hpp>
 #include <olsgd/run/outcome.hpp>
 
 namespace olsgd::run {
+
+// What the deck alone decides in a checkpoint's header: the deck's text, its seed and precision,
+// and the keys this run's algorithm and model do not read (a restart may change those freely).
+io::CheckpointInfo deck_checkpoint_info(const Config& config);
+
+// Refuses (InputError) the checkpoint at `path`, holding `step` steps done, for a run of `steps`.
+void refuse_past_the_end(const std::string& path, Index step, Index steps);
 
 template <class Scalar>
 class Checkpointer {

@@ -103,6 +103,15 @@ Case failed_write(std::string name, const std::string& call, const std::string& 
       call, suffix, after);
 }
 
+// Refusals each met twice: by the run, and by --check before it.
+const char* const kEarlierRun =
+    R"(checkpoint\.dir .*/out/checkpoints: holds ckpt-40\.h5 from an earlier run, and this run )"
+    R"(starts fresh: continue that run with --restart latest, or move those checkpoints away or )"
+    R"(set another checkpoint\.dir \(this run's would mix with them\)$)";
+const char* const kSeedChanged =
+    R"(ckpt-20\.h5: run\.seed: the checkpoint was written with 42, this run has 7; restart with )"
+    R"(the same value$)";
+
 // The message of a checkpoint ckpt-60 not written because of `why` (a regex), ckpt-40 kept.
 std::string ckpt_60_not_written(const std::string& why) {
   return R"(ckpt-60\.h5: checkpoint not written: )" + why +
@@ -115,11 +124,13 @@ std::vector<Case> checkpoint_cases() {
   return {
       // Checkpoints past where a periodically checkpointing run starts: another run's, or the
       // rest of the trajectory a restart abandons.
-      refused_fresh_run("ckpt_folder_of_an_earlier_run", " --set checkpoint.every=20",
-                        R"(checkpoint\.dir .*/out/checkpoints: holds ckpt-40\.h5 from an earlier )"
-                        R"(run, and this run starts fresh: continue that run with --restart )"
-                        R"(latest, or move those checkpoints away or set another checkpoint\.dir )"
-                        R"(\(this run's would mix with them\)$)"),
+      refused_fresh_run("ckpt_folder_of_an_earlier_run", " --set checkpoint.every=20", kEarlierRun),
+      // --check looks at the checkpoints as the run would: the same refusals, nothing touched.
+      refused_fresh_run("check_sees_a_folder_of_an_earlier_run",
+                        " --set checkpoint.every=20 --check", kEarlierRun),
+      refused_restart("check_sees_a_changed_seed", "", " --set run.seed=7 --check", kSeedChanged),
+      refused_restart("check_sees_a_restart_past_the_end", "", " --set run.steps=10 --check",
+                      R"(ckpt-20\.h5: checkpoint at step 20 is past run\.steps \(10\)$)"),
       // A restart continues metrics.csv; one whose header is not this olsgd's is refused, not
       // emptied of its rows.
       {"ckpt_metrics_csv_header_changed",
@@ -154,9 +165,7 @@ std::vector<Case> checkpoint_cases() {
           "ckpt_momentum_removed", " --set optimizer.momentum=0.9", "",
           R"(ckpt-20\.h5: checkpoint has momentum buffers \(optimizer\.momentum 0\.9\), )"
           R"(the deck has optimizer\.momentum=0; restart with optimizer\.momentum=0\.9$)"),
-      refused_restart("ckpt_seed_changed", "", " --set run.seed=7",
-                      R"(ckpt-20\.h5: run\.seed: the checkpoint was written with 42, this run )"
-                      R"(has 7; restart with the same value$)"),
+      refused_restart("ckpt_seed_changed", "", " --set run.seed=7", kSeedChanged),
       refused_restart("ckpt_samples_changed", "", " --set data.samples=1024",
                       R"(ckpt-20\.h5: data\.samples: the checkpoint was written with 512, this )"
                       R"(run has 1024; restart with the same value$)"),
@@ -186,6 +195,12 @@ std::vector<Case> checkpoint_cases() {
          return tiny_run(dir) + " --restart " + cut.string();
        },
        R"(truncated\.h5: truncated checkpoint: \d+ of \d+ bytes$)", 2, 2},
+      {"check_sees_a_damaged_checkpoint",
+       [](const fs::path& dir) {
+         write_file(dir / "cut.h5", std::string(600, 'x'));
+         return tiny_run(dir) + " --check --restart " + (dir / "cut.h5").string();
+       },
+       R"(cut\.h5: not an olsgd checkpoint \(no seal; truncated, corrupted or another file\)$)"},
       {"ckpt_random_bytes",
        [](const fs::path& dir) {
          std::string noise(4096, '\0');

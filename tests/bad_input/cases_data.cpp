@@ -124,6 +124,20 @@ std::vector<Case> data_cases() {
        }),
        R"(data_batch_3\.bin: not a regular file \(a pipe, socket or device\), not a CIFAR-10 )"
        R"(batch file$)"},
+      // --check looks for every file the run reads: here the CIFAR-10 test batch.
+      {"check_sees_a_missing_data_file",
+       [](const fs::path& dir) {
+         const auto no_test_batch = [](const fs::path& f) { fs::remove(f / "test_batch.bin"); };
+         return cifar10(no_test_batch)(dir) + " --check";
+       },
+       R"(test_batch\.bin: cannot open: No such file or directory$)"},
+      {"check_sees_a_data_file_that_is_a_pipe",
+       [](const fs::path& dir) {
+         make_fifo(dir / "p.svm");
+         return inputs("logistic_libsvm.yaml") +
+                " --check --set data.path=" + (dir / "p.svm").string();
+       },
+       R"(p\.svm: not a regular file \(a pipe, socket or device\), not a data file$)"},
       // A size field cannot lie in CIFAR-10, but a file can be huge: it is refused before any
       // allocation (a 6-million-record file ended in std::bad_alloc and MPI_Abort).
       {"cifar10_batch_holds_more_than_a_batch", cifar10([](const fs::path& folder) {
@@ -140,6 +154,10 @@ std::vector<Case> data_cases() {
        "2147483647"},
       {"libsvm_index_above_int", libsvm("1 2147483649:1\n-1 1:2\n"),
        "bad\\.svm:1: feature index 2147483649 exceeds the largest supported index 2147483647"},
+      // The largest index allowed: refused for its model's size, not its rows (kept sparse).
+      {"libsvm_largest_index_is_a_model_too_big", libsvm("0 1:1 2147483647:3.0\n9 1:2\n"),
+       R"(each rank needs about [0-9.]+ GiB \(21\.47 G parameters: .*, scratch [0-9.]+ KiB\), but )"
+       R"(.*; shrink the model or the data, or use more nodes$)"},
       {"libsvm_no_features", libsvm("1\n-1\n1 # only labels\n"),
        "bad\\.svm: no sample has a feature \\(every line is a bare label\\)"},
       {"libsvm_value_nan", libsvm("1 1:1\n-1 1:nan\n"),

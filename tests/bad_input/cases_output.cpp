@@ -41,7 +41,14 @@ std::vector<Case> output_cases() {
          write_file(dir / "file", "x");
          return tiny_run(dir) + " --set run.output_dir=" + (dir / "file" / "sub").string();
        },
-       "run.output_dir: cannot create", 2, 2},
+       "/sub: run\\.output_dir: cannot create: .*/file is a file, not a folder$", 2, 2},
+      // --check sees it too, and the folder itself being a file.
+      {"check_sees_an_output_dir_that_is_a_file",
+       [](const fs::path& dir) {
+         write_file(dir / "file", "x");
+         return tiny_run(dir) + " --check --set run.output_dir=" + (dir / "file").string();
+       },
+       "/file: run\\.output_dir: not a folder \\(a file of that name is in the way\\)$"},
       {"metrics_csv_is_a_folder",
        [](const fs::path& dir) {
          fs::create_directories(dir / "out" / "metrics.csv");

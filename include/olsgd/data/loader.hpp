@@ -9,6 +9,8 @@
 #include <olsgd/data/readers.hpp>
 
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace olsgd {
 
@@ -21,6 +23,9 @@ struct LoadedData {
 
 template <class Scalar>
 LoadedData<Scalar> load_data(const Config& config, int rank, int ranks);
+
+// The files load_data reads for `data` (none for the synthetic kinds), in the order it reads them.
+std::vector<std::string> data_files(const DataConfig& data);
 
 // Host samples to device memory in precision Scalar.
 template <class Scalar>

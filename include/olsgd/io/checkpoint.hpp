@@ -83,6 +83,12 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
                                const FlatState<Scalar>& state, HostState& host,
                                const comm::Communicator& comm);
 
+// Rank-local, reads no state: checks the file at `path` as read_checkpoint does up to its deck
+// (seal, format, header, the deck keys a restart must not change, refused by name) and returns
+// its header, with the warnings for the keys this run changes with care. For `olsgd --check`:
+// the state segments are compared when the run reads them.
+CheckpointInfo inspect_checkpoint(const std::string& path, const CheckpointInfo& expect);
+
 // Rewrites the seal of a checkpoint file (for tools and tests that edit one on purpose;
 // olsgd seals every file it writes).
 void seal_checkpoint(const std::string& path);
@@ -94,11 +100,16 @@ bool checkpoints_available();
 // naming a file (a stop signal still ends such a run cleanly; `restart: latest` starts fresh).
 void refuse_checkpoints_if_unavailable(const Config& config);
 
+// Rank-local and read-only: why `dir` cannot take the checkpoints of a run resuming at
+// `resumed_step` (0: a fresh start), or "": a file in its place, or checkpoints past that step
+// (another run's, or the abandoned rest of the one resumed).
+std::string checkpoint_dir_problem(const std::string& dir, Index resumed_step);
+
 // Collective, at the start of a run that writes checkpoints (from `resumed_step`, 0 when it
 // starts fresh): creates `dir` and writes a file in it, so a folder that cannot take them stops
 // the run before training rather than at its first checkpoint, and refuses a folder holding
-// checkpoints past `resumed_step` (another run's, or the abandoned rest of the one resumed).
-// Throws InputError on every rank with rank 0's reason.
+// checkpoints past `resumed_step` (checkpoint_dir_problem). Throws InputError on every rank with
+// rank 0's reason.
 void prepare_checkpoint_dir(const std::string& dir, const comm::Communicator& comm,
                             Index resumed_step);
 

@@ -1,0 +1,79 @@
+#include <olsgd/core/error.hpp>
+#include <olsgd/core/files.hpp>
+#include <olsgd/data/loader.hpp>
+#include <olsgd/io/checkpoint.hpp>
+#include <olsgd/io/csv_writer.hpp>
+#include <olsgd/io/metrics_csv.hpp>
+#include <olsgd/run/preflight.hpp>
+#include <olsgd/run/run_summary.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "checkpointer.hpp"
+
+namespace olsgd::run {
+
+void check_output_dir(const std::string& output_dir) {
+  namespace fs = std::filesystem;
+  // The nearest part of the path that exists decides.
+  for (fs::path p = output_dir; !p.empty(); p = p.parent_path()) {
+    std::error_code ec;
+    const fs::file_status st = fs::status(p, ec);
+    if (!fs::exists(st)) {
+      if (p == p.parent_path()) break;
+      continue;
+    }
+    if (fs::is_directory(st)) return;
+    throw InputError(output_dir, p == fs::path(output_dir)
+                                     ? "run.output_dir: not a folder (a file of that name is in "
+                                       "the way)"
+                                     : "run.output_dir: cannot create: " + p.string() +
+                                           " is a file, not a folder");
+  }
+}
+
+void check_output_files(const std::string& output_dir, bool resuming) {
+  check_run_summary_path(output_dir + "/summary.json");
+  io::CsvWriter::check_target(output_dir + "/metrics.csv", io::MetricsCsv::header(), resuming);
+  io::CsvWriter::check_target(output_dir + "/syncs.csv", io::SyncsCsv::header(), resuming);
+}
+
+FilesVerdict check_files(const Config& config, bool steps_known, int ranks) {
+  namespace fs = std::filesystem;
+  for (const std::string& path : data_files(config.data)) {
+    require_regular_file(path, "data file");
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
+    std::fclose(f);
+  }
+
+  FilesVerdict verdict;
+  const CheckpointConfig& ck = config.checkpoint;
+  std::string path = ck.restart;
+  if (path == "latest") path = io::latest_checkpoint(ck.dir);  // "": none yet, a fresh start
+  Index resumed = 0;
+  if (!path.empty()) {
+    io::CheckpointInfo info = io::inspect_checkpoint(path, deck_checkpoint_info(config));
+    if (steps_known) refuse_past_the_end(path, info.step, config.run.steps);
+    resumed = info.step;
+    verdict.restart = "resumes from " + path + " at step " + std::to_string(info.step);
+    if (info.ranks != ranks)
+      verdict.restart += " (written on " + std::to_string(info.ranks) +
+                         (info.ranks == 1 ? " rank" : " ranks") + ": resharded)";
+    verdict.warnings = std::move(info.warnings);
+  }
+  if (ck.every > 0 || ck.every_epochs > 0)
+    if (const std::string problem = io::checkpoint_dir_problem(ck.dir, resumed); !problem.empty())
+      throw InputError("", problem);
+
+  const std::string& out = config.run.output_dir;
+  check_output_dir(out);
+  if (fs::is_directory(out)) check_output_files(out, !path.empty());
+  return verdict;
+}
+
+}  // namespace olsgd::run
