@@ -165,6 +165,35 @@ TEST_F(Cli, check_names_the_checkpoint_a_restart_continues_and_touches_nothing) 
   EXPECT_EQ(kept, (std::vector<std::string>{"ckpt-20.h5", "ckpt-40.h5"}));
 }
 
+// A run without checkpoint.every still writes one on a stop signal: in a folder of another run's
+// later checkpoints it would land among them, and `--restart latest` would pick theirs. The run
+// (and --check) say so once; neither refuses, as a run that is never stopped writes nothing.
+TEST_F(Cli, a_run_checkpointing_only_on_a_stop_signal_warns_of_later_checkpoints_in_its_folder) {
+  const std::string ck = (dir_ / "ck").string();
+  const std::string deck = std::string(OLSGD_INPUTS) +
+                           "/least_squares.yaml --set data.samples=512 --set data.features=16"
+                           " --set run.progress=false --set checkpoint.dir=" +
+                           ck;
+  ASSERT_EQ(run(deck + " --set run.steps=40 --set checkpoint.every=20 --set run.output_dir=" +
+                (dir_ / "a").string())
+                .code,
+            0);
+  const std::string warning =
+      "olsgd: warning: checkpoint.dir " + ck +
+      ": holds ckpt-40.h5 from an earlier run, and this run starts fresh: "
+      "continue that run with --restart latest, or move those checkpoints "
+      "away or set another checkpoint.dir (this run's would mix with them); "
+      "this run writes a checkpoint only if a stop signal comes\n";
+  const std::string fresh =
+      deck + " --set run.steps=5 --set run.output_dir=" + (dir_ / "b").string();
+  for (const char* check : {"", " --check"}) {
+    SCOPED_TRACE(check);
+    const Result r = run(fresh + check, 2);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.err, warning);
+  }
+}
+
 TEST_F(Cli, rerunning_a_deck_with_another_algorithm_warns_about_unused_keys) {
   const Result r =
       run(std::string(OLSGD_INPUTS) + "/overlap_delay.yaml --set algorithm.name=local_sgd --check");

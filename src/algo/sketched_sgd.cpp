@@ -78,9 +78,15 @@ double SketchedSgd<Scalar>::step(Index k, const IndexVector& batch, bool want_lo
   const double loss = this->compute_gradient(batch, want_loss);
   const Vector<Scalar> x = this->params(), u = this->state_.segment(u_),
                        v = this->state_.segment(v_), table = this->state_.segment(table_);
+  // The running statistics (after trained()) take no gradient, decay or error: weight decay
+  // would feed them into u and v, where they would win top-k slots that keep_buffers discards.
+  const Index n = this->trained();
+  const auto head = [n](const Vector<Scalar>& w) {
+    return Kokkos::subview(w, std::make_pair(Index(0), n));
+  };
   this->compute_timed([&] {
-    kernels::momentum_error_accumulate(ctx.exec, x, this->grad_, u, v, o.momentum, this->lr(k),
-                                       o.weight_decay, p_.error_feedback);
+    kernels::momentum_error_accumulate(ctx.exec, head(x), head(this->grad_), head(u), head(v),
+                                       o.momentum, this->lr(k), o.weight_decay, p_.error_feedback);
     sketch_.sketch(ctx.exec, v, table);
   });
   this->straggle(k);

@@ -56,6 +56,13 @@ io::CheckpointInfo deck_checkpoint_info(const Config& cfg) {
   return info;
 }
 
+std::string stop_checkpoint_warning(const Config& cfg, Index resumed_step) {
+  if (!io::checkpoints_available()) return "";
+  const std::string problem = io::checkpoint_dir_problem(cfg.checkpoint.dir, resumed_step);
+  return problem.empty() ? problem
+                         : problem + "; this run writes a checkpoint only if a stop signal comes";
+}
+
 void refuse_past_the_end(const std::string& path, Index step, Index steps) {
   if (step > steps)
     throw InputError(path, "checkpoint at step " + std::to_string(step) + " is past run.steps (" +
@@ -65,7 +72,12 @@ void refuse_past_the_end(const std::string& path, Index step, Index steps) {
 template <class Scalar>
 Index Checkpointer<Scalar>::restore(RunOutcome& out) {
   const Index first = cfg_.checkpoint.restart.empty() ? 0 : resume(out);
-  if (cfg_.checkpoint.every > 0) io::prepare_checkpoint_dir(cfg_.checkpoint.dir, comm_, first);
+  if (cfg_.checkpoint.every > 0) {
+    io::prepare_checkpoint_dir(cfg_.checkpoint.dir, comm_, first);
+  } else if (comm_.rank() == 0) {
+    if (const std::string w = stop_checkpoint_warning(cfg_, first); !w.empty())
+      std::fprintf(stderr, "olsgd: warning: %s\n", printable(w).c_str());
+  }
   return first;
 }
 

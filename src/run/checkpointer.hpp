@@ -16,6 +16,11 @@ namespace olsgd::run {
 // and the keys this run's algorithm and model do not read (a restart may change those freely).
 io::CheckpointInfo deck_checkpoint_info(const Config& config);
 
+// For a run that writes a checkpoint only on a stop signal (checkpoint.every 0), resuming at
+// `resumed_step`: the warning that its checkpoint.dir holds checkpoints past that step (the stop
+// checkpoint would land among them, and `--restart latest` pick theirs), or "".
+std::string stop_checkpoint_warning(const Config& config, Index resumed_step);
+
 // Refuses (InputError) the checkpoint at `path`, holding `step` steps done, for a run of `steps`.
 void refuse_past_the_end(const std::string& path, Index step, Index steps);
 
@@ -29,8 +34,8 @@ class Checkpointer {
   // Collective. Continues from checkpoint.restart when it names a checkpoint (or "latest"
   // finds one): loads the state and returns the steps already done (0: a fresh start). Then,
   // when checkpoint.every will write some, checks that checkpoint.dir takes files and holds
-  // none past that step. Sets out.restarted_from. Throws InputError on every rank for a
-  // checkpoint or a folder it refuses.
+  // none past that step (otherwise rank 0 warns of them: stop_checkpoint_warning). Sets
+  // out.restarted_from. Throws InputError on every rank for a checkpoint or a folder it refuses.
   Index restore(RunOutcome& out);
 
   // Whether the step that completes `done` steps writes a checkpoint (`stopping`: the run

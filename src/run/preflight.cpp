@@ -66,9 +66,12 @@ FilesVerdict check_files(const Config& config, bool steps_known, int ranks) {
                          (info.ranks == 1 ? " rank" : " ranks") + ": resharded)";
     verdict.warnings = std::move(info.warnings);
   }
-  if (ck.every > 0 || ck.every_epochs > 0)
+  if (ck.every > 0 || ck.every_epochs > 0) {
     if (const std::string problem = io::checkpoint_dir_problem(ck.dir, resumed); !problem.empty())
       throw InputError("", problem);
+  } else if (std::string w = stop_checkpoint_warning(config, resumed); !w.empty()) {
+    verdict.warnings.push_back(std::move(w));
+  }
 
   const std::string& out = config.run.output_dir;
   check_output_dir(out);

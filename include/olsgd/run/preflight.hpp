@@ -20,8 +20,10 @@ void check_output_dir(const std::string& output_dir);
 void check_output_files(const std::string& output_dir, bool resuming);
 
 struct FilesVerdict {
-  std::string restart;                // "resumes from <file> at step N", or "" (a fresh start)
-  std::vector<std::string> warnings;  // the restart's keys changed with care, one line each
+  std::string restart;  // "resumes from <file> at step N", or "" (a fresh start)
+  // The run's own warnings: the restart's keys changed with care, checkpoints a stop signal's
+  // would land among (checkpoint.every 0); one line each.
+  std::vector<std::string> warnings;
 };
 
 // Rank-local: every data file the deck names is a readable regular file; the checkpoint a
