@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -407,9 +408,14 @@ int main(int argc, char** argv) {
   } catch (const olsgd::DivergedError& e) {
     return report(e.what(), olsgd::kExitDiverged);
   } catch (const std::exception& e) {
-    // Anything else may strike one rank alone while the others wait in a collective.
+    // Anything else may strike one rank alone while the others wait in a collective. One line:
+    // the message's first (Kokkos follows an allocation failure with a traceback notice).
+    std::string what =
+        dynamic_cast<const std::bad_alloc*>(&e) ? "out of memory (std::bad_alloc)" : e.what();
+    what = what.substr(0, what.find('\n'));
+    while (!what.empty() && what.back() == ' ') what.pop_back();
     std::fprintf(stderr, "olsgd: fatal (rank %d): %s\n", env.rank(),
-                 olsgd::printable(e.what()).c_str());
+                 olsgd::printable(what).c_str());
     std::fflush(stderr);
     if (env.size() > 1) MPI_Abort(MPI_COMM_WORLD, olsgd::kExitFailure);
     return olsgd::kExitFailure;

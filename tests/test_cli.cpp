@@ -194,6 +194,40 @@ TEST_F(Cli, a_run_checkpointing_only_on_a_stop_signal_warns_of_later_checkpoints
   }
 }
 
+// A failure one rank meets alone (here an allocation: its address space capped by ulimit -v)
+// while the other waits in a collective: one line, "olsgd: fatal (rank 1): ...", the message's
+// first (Kokkos adds a traceback notice), and MPI_Abort ends the job with exit 1. Nothing is
+// written: the outputs open once the data are loaded.
+TEST_F(Cli, a_rank_out_of_memory_ends_the_job_with_one_fatal_line) {
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  GTEST_SKIP() << "ASan reserves terabytes of address space: ulimit -v cannot cap it";
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "ASan reserves terabytes of address space: ulimit -v cannot cap it";
+#endif
+  const fs::path out = dir_ / "o";
+  const std::string capped_rank_1 =
+      "sh -c 'if [ \"${OMPI_COMM_WORLD_RANK:-$PMI_RANK}\" = 1 ]; then ulimit -v 300000; fi; "
+      "exec \"$0\" \"$@\"' ";
+  const std::string cmd =
+      std::string(OLSGD_MPIEXEC) + " 2 " + OLSGD_MPIEXEC_PREFLAGS + " " + capped_rank_1 +
+      OLSGD_BINARY + " " + OLSGD_INPUTS +
+      "/quickstart.yaml --set run.steps=2 --set run.output_dir=" + out.string() + " >" +
+      (dir_ / "out").string() + " 2>" + (dir_ / "err").string();
+  const int status = std::system(cmd.c_str());
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 1);
+  const auto err = lines(slurp(dir_ / "err"));
+  ASSERT_EQ(err.size(), 1u) << slurp(dir_ / "err");
+  EXPECT_TRUE(std::regex_search(
+      err[0], std::regex(R"(^olsgd: fatal \(rank 1\): (out of memory \(std::bad_alloc\)|Kokkos )"
+                         R"(failed to allocate memory for label .*)$)")))
+      << err[0];
+  EXPECT_EQ(err[0].find("\\x0a"), std::string::npos) << err[0];
+  EXPECT_FALSE(fs::exists(out / "metrics.csv"));
+}
+
 TEST_F(Cli, rerunning_a_deck_with_another_algorithm_warns_about_unused_keys) {
   const Result r =
       run(std::string(OLSGD_INPUTS) + "/overlap_delay.yaml --set algorithm.name=local_sgd --check");

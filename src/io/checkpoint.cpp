@@ -393,6 +393,7 @@ std::vector<std::string> split_commas(const std::string& text) {
   }
   return out;
 }
+
 // Refuses (InputError) a missing file, one that is not a regular file, and one whose seal does
 // not match: rank-local, before HDF5 parses anything.
 void check_sealed_file(const std::string& path) {

@@ -12,6 +12,32 @@
 #include <utility>
 
 namespace olsgd::io {
+namespace {
+
+// The refusal for `folder`, whose lock file `fd` another run holds (it wrote who it is there).
+InputError in_use(const std::string& folder, int fd) {
+  char holder[256] = {};
+  const ssize_t n = ::pread(fd, holder, sizeof holder - 1, 0);
+  std::string who = n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : "";
+  while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
+  return InputError(folder, "run.output_dir: in use by another olsgd run (" +
+                                (who.empty() ? std::string("holder unknown") : who) +
+                                "); give each run its own run.output_dir");
+}
+
+}  // namespace
+
+void OutputLock::check(const std::string& folder) {
+  // Read-only: a shared lock, taken and dropped, fails while a run holds its exclusive one.
+  const int fd = ::open((folder + "/.olsgd.lock").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;  // no run has locked it (or the run itself will report why not)
+  if (::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+    const InputError busy = in_use(folder, fd);
+    ::close(fd);
+    throw busy;
+  }
+  ::close(fd);
+}
 
 OutputLock::OutputLock(const std::string& folder) {
   const std::string path = folder + "/.olsgd.lock";
@@ -26,15 +52,10 @@ OutputLock::OutputLock(const std::string& folder) {
       fd_ = -1;
       return;
     }
-    char holder[256] = {};
-    const ssize_t n = ::pread(fd_, holder, sizeof holder - 1, 0);
-    std::string who = n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : "";
-    while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
+    const InputError busy = in_use(folder, fd_);
     ::close(fd_);
     fd_ = -1;
-    throw InputError(folder, "run.output_dir: in use by another olsgd run (" +
-                                 (who.empty() ? std::string("holder unknown") : who) +
-                                 "); give each run its own run.output_dir");
+    throw busy;
   }
   char host[128] = {};
   ::gethostname(host, sizeof host - 1);

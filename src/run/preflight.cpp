@@ -4,6 +4,7 @@
 #include <olsgd/io/checkpoint.hpp>
 #include <olsgd/io/csv_writer.hpp>
 #include <olsgd/io/metrics_csv.hpp>
+#include <olsgd/io/output_lock.hpp>
 #include <olsgd/run/preflight.hpp>
 #include <olsgd/run/run_summary.hpp>
 
@@ -75,7 +76,10 @@ FilesVerdict check_files(const Config& config, bool steps_known, int ranks) {
 
   const std::string& out = config.run.output_dir;
   check_output_dir(out);
-  if (fs::is_directory(out)) check_output_files(out, !path.empty());
+  if (fs::is_directory(out)) {
+    io::OutputLock::check(out);
+    check_output_files(out, !path.empty());
+  }
   return verdict;
 }
 

@@ -32,6 +32,29 @@ void expect_no_checkpoint_past(const fs::path& folder, int step) {
 const char* const kSmallDisk =
     "unshare -m sh -c 'mount -t tmpfs -o size=16k tmpfs {dir}/out && exec \"$0\" \"$@\"'";
 
+// A long run holds the output folder; this one (the tiny run with `extra`) must refuse before
+// touching its files.
+Case held_by_another_run(std::string name, std::string extra) {
+  return {std::move(name),
+          [extra](const fs::path& dir) {
+            const std::string holder = std::string(OLSGD_BINARY) + " " + tiny_run(dir) +
+                                       " --set run.steps=100000000 >/dev/null 2>&1 & echo $! > " +
+                                       (dir / "holder.pid").string();
+            EXPECT_EQ(std::system(holder.c_str()), 0);
+            const fs::path lock = dir / "out" / ".olsgd.lock";
+            for (int i = 0; i < 600 && !(fs::exists(lock) && fs::file_size(lock) > 0); ++i)
+              std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            return tiny_run(dir) + extra;
+          },
+          "out: run.output_dir: in use by another olsgd run \\(pid [0-9]+ on ",
+          2,
+          2,
+          [](const fs::path& dir, const Result&) {
+            const std::string pid = read_file(dir / "holder.pid");
+            EXPECT_EQ(std::system(("kill " + pid).c_str()), 0) << "the holder ended early";
+          }};
+}
+
 }  // namespace
 
 std::vector<Case> output_cases() {
@@ -133,23 +156,8 @@ std::vector<Case> output_cases() {
                    },
                    "out/(metrics|syncs).csv: write failed: No space left on device", 1},
                   kSmallDisk),
-      {"output_dir_held_by_another_run",
-       [](const fs::path& dir) {
-         // A long run holds the folder; this one must refuse before touching its files.
-         const std::string holder = std::string(OLSGD_BINARY) + " " + tiny_run(dir) +
-                                    " --set run.steps=100000000 >/dev/null 2>&1 & echo $! > " +
-                                    (dir / "holder.pid").string();
-         EXPECT_EQ(std::system(holder.c_str()), 0);
-         const fs::path lock = dir / "out" / ".olsgd.lock";
-         for (int i = 0; i < 600 && !(fs::exists(lock) && fs::file_size(lock) > 0); ++i)
-           std::this_thread::sleep_for(std::chrono::milliseconds(100));
-         return tiny_run(dir);
-       },
-       "out: run.output_dir: in use by another olsgd run \\(pid [0-9]+ on ", 2, 2,
-       [](const fs::path& dir, const Result&) {
-         const std::string pid = read_file(dir / "holder.pid");
-         EXPECT_EQ(std::system(("kill " + pid).c_str()), 0) << "the holder ended early";
-       }},
+      held_by_another_run("output_dir_held_by_another_run", ""),
+      held_by_another_run("check_sees_an_output_dir_held_by_another_run", " --check"),
       {"training_diverges",
        [](const fs::path& dir) { return tiny_run(dir) + " --set optimizer.lr=1e30"; },
        "training diverged at step 10: .* is (inf|nan) \\(lower optimizer.lr", 3, 2,

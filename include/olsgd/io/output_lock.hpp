@@ -13,6 +13,8 @@ class OutputLock {
   // Takes the lock on `folder` (which must exist); throws InputError naming the holder when
   // another process has it. On a file system without flock the run goes on unlocked.
   explicit OutputLock(const std::string& folder);
+  // Read-only (for --check): throws the same InputError when a run holds `folder` now.
+  static void check(const std::string& folder);
   ~OutputLock();
   OutputLock(OutputLock&& other) noexcept;
   OutputLock& operator=(OutputLock&& other) noexcept;

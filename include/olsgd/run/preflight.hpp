@@ -30,8 +30,8 @@ struct FilesVerdict {
 // restart continues (checkpoint.restart, or the newest in checkpoint.dir for `latest`) is
 // sealed, not past run.steps (when `steps_known`) and written with a deck this one may
 // continue, on any rank count (`ranks`: this run's); run.output_dir and checkpoint.dir hold
-// nothing the run would refuse. Throws InputError with the
-// message the run would give. The checkpoint's state is compared when the run reads it.
+// nothing the run would refuse, and no other run holds run.output_dir now. Throws InputError with
+// the message the run would give. The checkpoint's state is compared when the run reads it.
 FilesVerdict check_files(const Config& config, bool steps_known, int ranks);
 
 }  // namespace olsgd::run
