@@ -288,7 +288,8 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
     // The files last: their messages are the run's own, and the run checks the deck first.
     olsgd::run::FilesVerdict files;
     on_rank0_together(comm, [&] {
-      files = olsgd::run::check_files(resolved, shape.known || cfg.run.epochs == 0, env.size());
+      // Epochs count the data's samples, known for certain only once the run reads them.
+      files = olsgd::run::check_files(resolved, cfg.run.epochs == 0, env.size());
       for (const auto& w : files.warnings)
         std::fprintf(stderr, "olsgd: warning: %s\n", olsgd::printable(w).c_str());
     });

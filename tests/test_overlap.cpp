@@ -159,7 +159,7 @@ TEST(overlap, fragments_send_the_same_bytes_in_bursts_f_times_smaller) {
 }
 
 TEST(overlap, each_fragment_is_charged_the_bandwidth_of_the_largest) {
-  // 12 parameters in 5 fragments: 2, 2, 2, 3, 3 numbers. Every fragment's injected delay is the
+  // 12 parameters in 5 fragments: 2, 2, 3, 2, 3 numbers. Every fragment's injected delay is the
   // largest one's, 3 doubles at 100 kB/s (the first, 2 doubles, would undercharge by a third).
   const Config c = deck(
       {"run.steps=60", "algorithm.tau=5", "algorithm.fragments=5", "comm.bandwidth_Bps=100000"});

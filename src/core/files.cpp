@@ -2,6 +2,7 @@
 #include <olsgd/core/files.hpp>
 
 #include <filesystem>
+#include <string>
 #include <system_error>
 
 namespace olsgd {
@@ -22,6 +23,21 @@ void require_file(const std::string& path, const std::string& what, bool devices
 }
 
 }  // namespace
+
+std::string folder_problem(const std::string& path) {
+  namespace fs = std::filesystem;
+  // The nearest part of the path that exists decides.
+  for (fs::path p = path; !p.empty(); p = p.parent_path()) {
+    std::error_code ec;
+    const fs::file_status st = fs::status(p, ec);
+    if (fs::is_directory(st)) return "";
+    if (fs::exists(st))
+      return p == fs::path(path) ? "not a folder (a file of that name is in the way)"
+                                 : "cannot create: " + p.string() + " is a file, not a folder";
+    if (p == p.parent_path()) break;
+  }
+  return "";
+}
 
 void require_regular_file(const std::string& path, const std::string& what) {
   require_file(path, what, false, "not a regular file (a pipe, socket or device)");

@@ -21,7 +21,7 @@ struct FileCloser {
 using File = std::unique_ptr<std::FILE, FileCloser>;
 
 File open_file(const std::string& path) {
-  require_regular_file(path, "CIFAR-10 batch file");
+  require_regular_file(path, kCifar10FileKind);
   File f(std::fopen(path.c_str(), "rb"));
   if (!f) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
   return f;

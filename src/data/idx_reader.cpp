@@ -23,7 +23,7 @@ struct GzCloser {
 using Gz = std::unique_ptr<gzFile_s, GzCloser>;
 
 Gz open_gz(const std::string& path) {
-  require_regular_file(path, "gzip-compressed IDX file");
+  require_regular_file(path, kIdxFileKind);
   Gz f(gzopen(path.c_str(), "rb"));
   if (!f)
     throw InputError(path, std::string("cannot open: ") + std::strerror(errno ? errno : ENOENT));

@@ -52,7 +52,7 @@ double parse_real(const char* p, const char** next, const std::string& path, Ind
 }  // namespace
 
 HostData read_libsvm(const std::string& path, Index limit, Index columns) {
-  require_regular_file(path, "LIBSVM text file");
+  require_regular_file(path, kLibsvmFileKind);
   std::ifstream in(path);
   if (!in) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
   HostData out;

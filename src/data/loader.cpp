@@ -74,21 +74,20 @@ Dataset<Scalar> to_device(const HostData& h, Index global_samples) {
   return d;
 }
 
-std::vector<std::string> data_files(const DataConfig& d) {
+std::vector<DataFile> data_files(const DataConfig& d) {
+  std::vector<DataFile> files;
   if (d.kind == "fashion_mnist") {
     const FashionMnistFiles f = fashion_mnist_files(d.path);
-    return {f.train_images, f.train_labels, f.test_images, f.test_labels};
+    for (const std::string* p : {&f.train_images, &f.train_labels, &f.test_images, &f.test_labels})
+      files.push_back({*p, kIdxFileKind});
+  } else if (d.kind == "cifar10") {
+    for (std::string& p : cifar10_train_files(d.path)) files.push_back({p, kCifar10FileKind});
+    files.push_back({cifar10_test_file(d.path), kCifar10FileKind});
+  } else if (d.kind == "libsvm") {
+    files.push_back({d.path, kLibsvmFileKind});
+    if (!d.test_path.empty()) files.push_back({d.test_path, kLibsvmFileKind});
   }
-  if (d.kind == "cifar10") {
-    std::vector<std::string> files = cifar10_train_files(d.path);
-    files.push_back(cifar10_test_file(d.path));
-    return files;
-  }
-  if (d.kind == "libsvm") {
-    if (d.test_path.empty()) return {d.path};
-    return {d.path, d.test_path};
-  }
-  return {};
+  return files;
 }
 
 template <class Scalar>

@@ -398,12 +398,14 @@ std::vector<std::string> split_commas(const std::string& text) {
 // not match: rank-local, before HDF5 parses anything.
 void check_sealed_file(const std::string& path) {
   require_regular_file(path, "checkpoint (an HDF5 file)");
-  if (!fs::exists(path)) throw InputError(path, "checkpoint not found");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw InputError(path, "checkpoint not found");
   if (const std::string broken = check_seal(path); !broken.empty()) throw InputError(path, broken);
 }
 
 Handle open_checkpoint(const std::string& path) {
-  if (!fs::exists(path)) throw InputError(path, "checkpoint not found");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw InputError(path, "checkpoint not found");
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw InputError(path, "not a complete HDF5 checkpoint (truncated or corrupted)");
   Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);

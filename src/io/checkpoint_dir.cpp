@@ -2,6 +2,7 @@
 // checkpoints (plain file system calls, so HDF5 and non-HDF5 builds share it).
 #include "checkpoint_dir.hpp"
 
+#include <olsgd/core/files.hpp>
 #include <olsgd/io/checkpoint.hpp>
 
 #include <unistd.h>
@@ -40,11 +41,8 @@ std::vector<std::pair<Index, fs::path>> list_checkpoints(const std::string& dir)
 }
 
 std::string checkpoint_dir_problem(const std::string& dir, Index resumed_step) {
-  std::error_code ec;
-  const auto status = fs::status(dir, ec);
-  if (status.type() == fs::file_type::not_found) return "";
-  if (!ec && !fs::is_directory(status))
-    return "checkpoint.dir " + dir + ": not a folder (a file of that name is in the way)";
+  if (const std::string problem = folder_problem(dir); !problem.empty())
+    return "checkpoint.dir " + dir + ": " + problem;
   // Checkpoints past this run's start belong to another trajectory: this run's would
   // interleave with them, its rotation could remove its own newest, and `latest` would pick
   // theirs. Nothing is removed; the user decides.
@@ -64,11 +62,11 @@ void prepare_checkpoint_dir(const std::string& dir, const comm::Communicator& co
                             Index resumed_step) {
   std::string error;
   if (comm.rank() == 0) {
+    error = checkpoint_dir_problem(dir, resumed_step);  // read-only, the same as --check's
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) {
-      error = "checkpoint.dir " + dir + ": cannot create: " + ec.message();
-    } else {
+    if (error.empty()) std::filesystem::create_directories(dir, ec);
+    if (error.empty() && ec) error = "checkpoint.dir " + dir + ": cannot create: " + ec.message();
+    if (error.empty()) {
       // A probe file: permissions alone do not tell (root, ACLs, read-only mounts).
       const std::string probe = dir + "/.olsgd-probe-" + std::to_string(getpid());
       std::FILE* f = std::fopen(probe.c_str(), "w");
@@ -77,7 +75,6 @@ void prepare_checkpoint_dir(const std::string& dir, const comm::Communicator& co
       } else {
         std::fclose(f);
         std::remove(probe.c_str());
-        error = checkpoint_dir_problem(dir, resumed_step);
       }
     }
   }

@@ -41,6 +41,8 @@ void refuse_checkpoints_if_unavailable(const Config& config) {
   const std::string why =
       ": this olsgd was built without HDF5 (OLSGD_ENABLE_HDF5=OFF): no checkpoints";
   if (config.checkpoint.every > 0) throw InputError(config.source, "checkpoint.every" + why);
+  if (config.checkpoint.every_epochs > 0)
+    throw InputError(config.source, "checkpoint.every_epochs" + why);
   if (!config.checkpoint.restart.empty() && config.checkpoint.restart != "latest")
     throw InputError(config.source, "checkpoint.restart" + why);
 }

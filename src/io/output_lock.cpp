@@ -25,12 +25,23 @@ InputError in_use(const std::string& folder, int fd) {
                                 "); give each run its own run.output_dir");
 }
 
+// The refusal for a lock file that cannot be opened (errno says why).
+InputError cannot_create(const std::string& folder) {
+  return InputError(
+      folder, std::string("run.output_dir: cannot create its lock file: ") + std::strerror(errno));
+}
+
 }  // namespace
 
 void OutputLock::check(const std::string& folder) {
   // Read-only: a shared lock, taken and dropped, fails while a run holds its exclusive one.
-  const int fd = ::open((folder + "/.olsgd.lock").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;  // no run has locked it (or the run itself will report why not)
+  // Opened for writing (O_NONBLOCK: a pipe in its place must not hang), as the run opens it.
+  const std::string path = folder + "/.olsgd.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  const bool missing = fd < 0 && errno == ENOENT;
+  if (fd < 0 && (!missing || ::access(folder.c_str(), W_OK | X_OK) != 0))
+    throw cannot_create(folder);
+  if (fd < 0) return;  // no run has locked it
   if (::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
     const InputError busy = in_use(folder, fd);
     ::close(fd);
@@ -42,10 +53,14 @@ void OutputLock::check(const std::string& folder) {
 OutputLock::OutputLock(const std::string& folder) {
   const std::string path = folder + "/.olsgd.lock";
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0)
-    throw InputError(folder, std::string("run.output_dir: cannot create its lock file: ") +
-                                 std::strerror(errno));
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+  if (fd_ < 0) throw cannot_create(folder);
+  // A --check's shared lock lasts an instant: a few tries before the folder counts as taken.
+  int locked = ::flock(fd_, LOCK_EX | LOCK_NB);
+  for (int tries = 1; locked != 0 && errno == EWOULDBLOCK && tries < 5; ++tries) {
+    ::usleep(20000);
+    locked = ::flock(fd_, LOCK_EX | LOCK_NB);
+  }
+  if (locked != 0) {
     const int err = errno;
     if (err != EWOULDBLOCK) {  // e.g. ENOLCK, ENOSYS: a file system without flock
       ::close(fd_);

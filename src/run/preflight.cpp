@@ -19,22 +19,8 @@
 namespace olsgd::run {
 
 void check_output_dir(const std::string& output_dir) {
-  namespace fs = std::filesystem;
-  // The nearest part of the path that exists decides.
-  for (fs::path p = output_dir; !p.empty(); p = p.parent_path()) {
-    std::error_code ec;
-    const fs::file_status st = fs::status(p, ec);
-    if (!fs::exists(st)) {
-      if (p == p.parent_path()) break;
-      continue;
-    }
-    if (fs::is_directory(st)) return;
-    throw InputError(output_dir, p == fs::path(output_dir)
-                                     ? "run.output_dir: not a folder (a file of that name is in "
-                                       "the way)"
-                                     : "run.output_dir: cannot create: " + p.string() +
-                                           " is a file, not a folder");
-  }
+  if (const std::string problem = folder_problem(output_dir); !problem.empty())
+    throw InputError(output_dir, "run.output_dir: " + problem);
 }
 
 void check_output_files(const std::string& output_dir, bool resuming) {
@@ -45,10 +31,10 @@ void check_output_files(const std::string& output_dir, bool resuming) {
 
 FilesVerdict check_files(const Config& config, bool steps_known, int ranks) {
   namespace fs = std::filesystem;
-  for (const std::string& path : data_files(config.data)) {
-    require_regular_file(path, "data file");
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) throw InputError(path, std::string("cannot open: ") + std::strerror(errno));
+  for (const DataFile& file : data_files(config.data)) {
+    require_regular_file(file.path, file.kind);
+    std::FILE* f = std::fopen(file.path.c_str(), "rb");
+    if (!f) throw InputError(file.path, std::string("cannot open: ") + std::strerror(errno));
     std::fclose(f);
   }
 
@@ -76,7 +62,8 @@ FilesVerdict check_files(const Config& config, bool steps_known, int ranks) {
 
   const std::string& out = config.run.output_dir;
   check_output_dir(out);
-  if (fs::is_directory(out)) {
+  std::error_code ec;
+  if (fs::is_directory(out, ec)) {
     io::OutputLock::check(out);
     check_output_files(out, !path.empty());
   }

@@ -54,7 +54,8 @@ void write_row(JsonWriter& j, const MetricsRow& r) {
 
 void check_run_summary_path(const std::string& path) {
   for (const std::string& p : {path, path + ".tmp"}) {
-    if (std::filesystem::is_directory(p))
+    std::error_code ec;
+    if (std::filesystem::is_directory(p, ec))
       throw InputError(p, "a folder is in the way of the run summary (summary.json); move it");
     require_writable_file(p, "file for the run summary (summary.json); move it");
   }

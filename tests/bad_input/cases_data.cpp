@@ -137,7 +137,7 @@ std::vector<Case> data_cases() {
          return inputs("logistic_libsvm.yaml") +
                 " --check --set data.path=" + (dir / "p.svm").string();
        },
-       R"(p\.svm: not a regular file \(a pipe, socket or device\), not a data file$)"},
+       R"(p\.svm: not a regular file \(a pipe, socket or device\), not a LIBSVM text file$)"},
       // A size field cannot lie in CIFAR-10, but a file can be huge: it is refused before any
       // allocation (a 6-million-record file ended in std::bad_alloc and MPI_Abort).
       {"cifar10_batch_holds_more_than_a_batch", cifar10([](const fs::path& folder) {

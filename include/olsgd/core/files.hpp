@@ -14,4 +14,9 @@ void require_regular_file(const std::string& path, const std::string& what);
 // <what>").
 void require_writable_file(const std::string& path, const std::string& what);
 
+// Why a folder cannot be at `path` (read-only: nothing is created), or "" when it is a folder
+// or could be created: "not a folder (a file of that name is in the way)", or "cannot create:
+// <part> is a file, not a folder" for a file part-way along the path.
+std::string folder_problem(const std::string& path);
+
 }  // namespace olsgd

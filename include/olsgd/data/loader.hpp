@@ -24,8 +24,13 @@ struct LoadedData {
 template <class Scalar>
 LoadedData<Scalar> load_data(const Config& config, int rank, int ranks);
 
-// The files load_data reads for `data` (none for the synthetic kinds), in the order it reads them.
-std::vector<std::string> data_files(const DataConfig& data);
+// The files load_data reads for `data` (none for the synthetic kinds), in the order it reads
+// them, each with what its reader calls it in messages.
+struct DataFile {
+  std::string path;
+  const char* kind;
+};
+std::vector<DataFile> data_files(const DataConfig& data);
 
 // Host samples to device memory in precision Scalar.
 template <class Scalar>

@@ -33,6 +33,11 @@ std::vector<int> read_idx_labels(const std::string& path, Index limit);
 HostData read_idx_images(const std::string& path, const std::vector<Index>& keep,
                          const std::vector<int>& labels, int num_classes, float mean, float stddev);
 
+// What the readers call their files in messages ("..., not a <kind>").
+inline constexpr const char* kIdxFileKind = "gzip-compressed IDX file";
+inline constexpr const char* kCifar10FileKind = "CIFAR-10 batch file";
+inline constexpr const char* kLibsvmFileKind = "LIBSVM text file";
+
 // Fashion-MNIST file names in its folder.
 struct FashionMnistFiles {
   std::string train_images, train_labels, test_images, test_labels;
