@@ -32,6 +32,23 @@ void expect_no_checkpoint_past(const fs::path& folder, int step) {
 const char* const kSmallDisk =
     "unshare -m sh -c 'mount -t tmpfs -o size=16k tmpfs {dir}/out && exec \"$0\" \"$@\"'";
 
+// An output folder this (plain) user may read but not write, run with `extra`: refused for its
+// lock file, and nothing written.
+Case not_writable(std::string name, std::string extra) {
+  return with_prefix({std::move(name),
+                      [extra](const fs::path& dir) {
+                        fs::create_directories(dir / "out");
+                        fs::permissions(dir / "out", fs::perms::owner_read | fs::perms::owner_exec);
+                        return tiny_run(dir) + extra;
+                      },
+                      "out: run.output_dir: cannot create its lock file: Permission denied", 2, 2,
+                      [](const fs::path& dir, const Result&) {
+                        fs::permissions(dir / "out", fs::perms::owner_all);
+                        EXPECT_TRUE(fs::is_empty(dir / "out"));
+                      }},
+                     as_plain_user());
+}
+
 // A long run holds the output folder; this one (the tiny run with `extra`) must refuse before
 // touching its files.
 Case held_by_another_run(std::string name, std::string extra) {
@@ -125,17 +142,8 @@ std::vector<Case> output_cases() {
          return tiny_run(dir);
        },
        "out/summary\\.json\\.tmp: a folder is in the way of the run summary", 2, 2},
-      with_prefix({"output_dir_not_writable",
-                   [](const fs::path& dir) {
-                     fs::create_directories(dir / "out");
-                     fs::permissions(dir / "out", fs::perms::owner_read | fs::perms::owner_exec);
-                     return tiny_run(dir);
-                   },
-                   "out: run.output_dir: cannot create its lock file: Permission denied", 2, 2,
-                   [](const fs::path& dir, const Result&) {
-                     fs::permissions(dir / "out", fs::perms::owner_all);
-                   }},
-                  as_plain_user()),
+      not_writable("output_dir_not_writable", ""),
+      not_writable("check_sees_an_output_dir_it_cannot_write", " --check"),
       {"metrics_on_a_full_disk", full_disk_at("metrics.csv"),
        "out/metrics.csv: write failed: No space left on device", 1, 2},
       {"syncs_on_a_full_disk", full_disk_at("syncs.csv"),
