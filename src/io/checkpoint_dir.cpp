@@ -40,9 +40,7 @@ std::vector<std::pair<Index, fs::path>> list_checkpoints(const std::string& dir)
   return found;
 }
 
-std::string checkpoint_dir_problem(const std::string& dir, Index resumed_step) {
-  if (const std::string problem = folder_problem(dir); !problem.empty())
-    return "checkpoint.dir " + dir + ": " + problem;
+std::string later_checkpoints(const std::string& dir, Index resumed_step) {
   // Checkpoints past this run's start belong to another trajectory: this run's would
   // interleave with them, its rotation could remove its own newest, and `latest` would pick
   // theirs. Nothing is removed; the user decides.
@@ -56,6 +54,12 @@ std::string checkpoint_dir_problem(const std::string& dir, Index resumed_step) {
               : ", past this run's restart at step " + std::to_string(resumed_step) + ":") +
          " move those checkpoints away or set another checkpoint.dir (this run's would mix "
          "with them)";
+}
+
+std::string checkpoint_dir_problem(const std::string& dir, Index resumed_step) {
+  if (const std::string problem = folder_problem(dir); !problem.empty())
+    return "checkpoint.dir " + dir + ": " + problem;
+  return later_checkpoints(dir, resumed_step);
 }
 
 void prepare_checkpoint_dir(const std::string& dir, const comm::Communicator& comm,

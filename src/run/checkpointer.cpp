@@ -2,7 +2,6 @@
 
 #include <olsgd/algo/registry.hpp>
 #include <olsgd/core/error.hpp>
-#include <olsgd/core/files.hpp>
 #include <olsgd/io/build_info.hpp>
 #include <olsgd/io/checkpoint.hpp>
 #include <olsgd/kernels/vector_ops.hpp>
@@ -58,11 +57,10 @@ io::CheckpointInfo deck_checkpoint_info(const Config& cfg) {
 }
 
 std::string stop_checkpoint_warning(const Config& cfg, Index resumed_step) {
-  // A folder that cannot be made is this run's concern only if a stop comes: reported then.
-  if (!io::checkpoints_available() || !folder_problem(cfg.checkpoint.dir).empty()) return "";
-  const std::string problem = io::checkpoint_dir_problem(cfg.checkpoint.dir, resumed_step);
-  return problem.empty() ? problem
-                         : problem + "; this run writes a checkpoint only if a stop signal comes";
+  if (!io::checkpoints_available()) return "";
+  const std::string later = io::later_checkpoints(cfg.checkpoint.dir, resumed_step);
+  return later.empty() ? later
+                       : later + "; this run writes a checkpoint only if a stop signal comes";
 }
 
 void refuse_past_the_end(const std::string& path, Index step, Index steps) {

@@ -18,8 +18,8 @@ io::CheckpointInfo deck_checkpoint_info(const Config& config);
 
 // For a run that writes a checkpoint only on a stop signal (checkpoint.every 0), resuming at
 // `resumed_step`: the warning that its checkpoint.dir holds checkpoints past that step (the stop
-// checkpoint would land among them, and `--restart latest` pick theirs), or "" (also when the
-// folder cannot be made: that is reported if a stop comes).
+// checkpoint would land among them, and `--restart latest` pick theirs), or "". A folder that
+// cannot be made is reported only if a stop comes.
 std::string stop_checkpoint_warning(const Config& config, Index resumed_step);
 
 // Refuses (InputError) the checkpoint at `path`, holding `step` steps done, for a run of `steps`.

@@ -100,9 +100,12 @@ bool checkpoints_available();
 // naming a file (a stop signal still ends such a run cleanly; `restart: latest` starts fresh).
 void refuse_checkpoints_if_unavailable(const Config& config);
 
-// Rank-local and read-only: why `dir` cannot take the checkpoints of a run resuming at
-// `resumed_step` (0: a fresh start), or "": a file in its place, or checkpoints past that step
-// (another run's, or the abandoned rest of the one resumed).
+// Rank-local and read-only: the refusal for the checkpoints in `dir` past `resumed_step` (0: a
+// fresh start), another run's or the abandoned rest of the one resumed, or "" when it holds none
+// (or is no folder).
+std::string later_checkpoints(const std::string& dir, Index resumed_step);
+// The same, after the folder itself: a file in its place or part-way along its path
+// (folder_problem).
 std::string checkpoint_dir_problem(const std::string& dir, Index resumed_step);
 
 // Collective, at the start of a run that writes checkpoints (from `resumed_step`, 0 when it
