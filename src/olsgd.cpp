@@ -217,10 +217,11 @@ void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out,
       static_cast<long long>(out.traffic.calls));
   const auto& sy = out.syncs;
   std::printf(
-      "  syncs %lld: held %.3f s = %.3f s waiting for slower ranks + %.3f s of %.3f s unhidden "
-      "network time (hidden %.0f%%); in waits %.3f s; injected delay %.3f s\n",
-      static_cast<long long>(sy.count), sy.t_exposed, sy.t_peer, sy.network_exposed(), sy.t_network,
-      100 * sy.hidden_frac(), sy.t_wait, sy.delay);
+      "  syncs %lld: held %.3f s = %.3f s waiting for slower ranks + %.3f s by the network "
+      "(%.3f s of it in waits); unhidden the network takes %.3f s (%.3f s of it injected): "
+      "hidden %.0f%%\n",
+      static_cast<long long>(sy.count), sy.t_exposed, sy.t_peer, sy.network_exposed(), sy.t_wait,
+      sy.t_network, sy.delay, 100 * sy.hidden_frac());
   if (sy.timed_rounds > 0) {
     std::printf("  timed rounds: %.3g ms of compute each; local steps per round by rank:",
                 1e3 * out.round_budget_s);

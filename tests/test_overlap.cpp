@@ -158,6 +158,37 @@ TEST(overlap, fragments_send_the_same_bytes_in_bursts_f_times_smaller) {
   }
 }
 
+TEST(overlap, every_second_spent_communicating_is_held_by_a_sync) {
+  // The MPI_Test progress calls between syncs hold the training thread too (on one core per
+  // rank, the transport's copies happen inside them): the next sync counts them, so at every
+  // round's end the syncs' held time adds up to the rank's whole communication time.
+  const std::vector<std::vector<std::string>> variants = {
+      {"comm.progress_thread=false", "comm.progress_every=1"},
+      {"comm.progress_thread=false", "comm.progress_every=3", "algorithm.fragments=2"},
+      {"comm.progress_thread=false", "algorithm.group_size=1", "algorithm.group_rounds=2"},
+      {"comm.progress_thread=false", "algorithm.anchor_compression=quantize", "quantize.bits=4"},
+      {"comm.progress_thread=true"},
+  };
+  for (auto sets : variants) {
+    sets.insert(sets.end(), {"run.steps=64", "run.log_every=4", "comm.latency_s=0.0005"});
+    double held = 0;
+    int rows = 0;
+    RunObservers obs;
+    obs.on_sync = [&](const SyncRecord& r) { held += r.t_exposed; };
+    obs.on_row = [&](const MetricsRow& row) {
+      // Rows carry rank 0's phase times; every 4 steps ends a round (and its syncs).
+      if (world_rank() != 0 || row.step == 0) return;
+      ++rows;
+      EXPECT_NEAR(held, row.t_comm + row.t_wait, 1e-12) << sets[1] << " at step " << row.step;
+    };
+    comm::Communicator comm(MPI_COMM_WORLD);
+    run_training(deck(sets), comm, obs);
+    if (world_rank() == 0) {
+      EXPECT_EQ(rows, 16) << sets[1];
+    }
+  }
+}
+
 TEST(overlap, each_fragment_is_charged_the_bandwidth_of_the_largest) {
   // 12 parameters in 5 fragments: 2, 2, 3, 2, 3 numbers. Every fragment's injected delay is the
   // largest one's, 3 doubles at 100 kB/s (the first, 2 doubles, would undercharge by a third).

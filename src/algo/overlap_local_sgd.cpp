@@ -72,7 +72,11 @@ double OverlapLocalSgd<Scalar>::step_with(Index k, const IndexVector& batch, boo
     this->local_step(k, 1.0);
     local_steps_.stepped(this->compute_since_sync());
   }
-  if (p_.progress_every > 0 && (k + 1) % p_.progress_every == 0) exchange_->progress();
+  if (p_.progress_every > 0 && (k + 1) % p_.progress_every == 0) {
+    const double before = this->ctx_.timers.seconds(Phase::Comm);
+    exchange_->progress();
+    progress_s_ += this->ctx_.timers.seconds(Phase::Comm) - before;
+  }
   if (may_sync) {
     if (const int f = fragment_due(k); f >= 0)
       sync(k, f);
@@ -94,9 +98,11 @@ template <class Scalar>
 void OverlapLocalSgd<Scalar>::sync(Index k, int f) {
   auto& ctx = this->ctx_;
   SyncRecord r;
-  const double before = ctx.timers.seconds(Phase::Comm);
+  const double before = ctx.timers.seconds(Phase::Comm),
+               wait_before = ctx.timers.seconds(Phase::Wait);
   exchange_->average_group(this->params());  // two levels: the group's model is pulled and sent
-  r.t_wait = exchange_->complete(f);         // z := the average posted at the previous sync
+  exchange_->complete(f);                    // z := the average posted at the previous sync
+  r.t_wait = ctx.timers.seconds(Phase::Wait) - wait_before;
   release_pending();
   if (local_steps_.timed()) {
     const int n = local_steps_.end_round(ctx.comm);
@@ -131,7 +137,8 @@ void OverlapLocalSgd<Scalar>::sync(Index k, int f) {
   });
   if (this->observing_buffers()) buffers.posted = snapshot(ctx.exec, msg.buffer);
   exchange_->post(k, f);
-  r.t_exposed = r.t_wait + (ctx.timers.seconds(Phase::Comm) - before);
+  r.t_exposed = progress_s_ + r.t_wait + (ctx.timers.seconds(Phase::Comm) - before);
+  progress_s_ = 0;
   const double network = exchange_->network_seconds(), injected = exchange_->injected_seconds();
   if (local_steps_.timed())
     pending_ = Pending{this->close_sync(k, r, network, injected), buffers};
@@ -144,7 +151,8 @@ void OverlapLocalSgd<Scalar>::average_group(Index k) {
   SyncRecord r;
   const double before = this->ctx_.timers.seconds(Phase::Comm);
   exchange_->average_group(this->params());
-  r.t_exposed = this->ctx_.timers.seconds(Phase::Comm) - before;
+  r.t_exposed = progress_s_ + (this->ctx_.timers.seconds(Phase::Comm) - before);
+  progress_s_ = 0;
   this->report_sync(k, r, exchange_->group_network_seconds(), exchange_->group_injected_seconds());
 }
 

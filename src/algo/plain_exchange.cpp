@@ -57,20 +57,18 @@ Vector<Scalar> PlainAnchorExchange<Scalar>::part(std::size_t segment, int f) con
 }
 
 template <class Scalar>
-double PlainAnchorExchange<Scalar>::complete(int fragment) {
+void PlainAnchorExchange<Scalar>::complete(int fragment) {
   if (fragment == AnchorExchange<Scalar>::kAll) {
-    double waited = 0;
-    for (int f = 0; f < fragments_; ++f) waited += complete(f);
-    return waited;
+    for (int f = 0; f < fragments_; ++f) complete(f);
+    return;
   }
   // (progress() may have completed the weights' request already.)
   const bool weighted = weights_posted_;
   weights_posted_ = false;
-  double waited = 0;
   {
     Timers::Scope t(ctx_.timers, Phase::Wait);
-    waited = requests_[static_cast<std::size_t>(fragment)].wait();
-    waited += beside_request_.wait();  // posted with it, so (all but) done
+    requests_[static_cast<std::size_t>(fragment)].wait();
+    beside_request_.wait();  // posted with it, so (all but) done
   }
   if (weighted) {
     double total = 0;  // in rank order on every rank: the same sum everywhere
@@ -81,7 +79,6 @@ double PlainAnchorExchange<Scalar>::complete(int fragment) {
     }
     ctx_.compute([&] { kernels::scale(ctx_.exec, anchor(), static_cast<Scalar>(1.0 / total)); });
   }
-  return waited;
 }
 
 template <class Scalar>

@@ -86,26 +86,22 @@ Vector<Scalar> QuantizedAnchorExchange<Scalar>::range(const Vector<Scalar>& v, i
 }
 
 template <class Scalar>
-double QuantizedAnchorExchange<Scalar>::complete(int fragment) {
+void QuantizedAnchorExchange<Scalar>::complete(int fragment) {
   if (fragment == AnchorExchange<Scalar>::kAll) {
-    double waited = 0;
-    for (int f = 0; f < fragments_; ++f) waited += complete(f);
-    return waited;
+    for (int f = 0; f < fragments_; ++f) complete(f);
+    return;
   }
   Part& p = parts_[static_cast<std::size_t>(fragment)];
-  const double before = ctx_.timers.seconds(Phase::Wait);
   {
     Timers::Scope t(ctx_.timers, Phase::Wait);
     p.request.wait();
   }
-  const double waited = ctx_.timers.seconds(Phase::Wait) - before;
-  if (!p.pending) return waited;
+  if (!p.pending) return;
   p.pending = false;
   ctx_.compute([&] {
     kernels::dequantize_mean(ctx_.exec, p.recv, ctx_.comm.size(), p.format,
                              range(anchor(), fragment), true);
   });
-  return waited;
 }
 
 template <class Scalar>

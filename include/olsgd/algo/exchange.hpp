@@ -88,8 +88,8 @@ class AnchorExchange {
       throw std::logic_error("this anchor exchange does not split into fragments");
   }
   // Waits for the exchange of `fragment` (or kAll) posted last and moves its average into that
-  // range of anchor(); the seconds waited. Nothing posted: returns 0 and leaves the anchor.
-  virtual double complete(int fragment) = 0;
+  // range of anchor(); the wait goes to Phase::Wait. Nothing posted: leaves the anchor.
+  virtual void complete(int fragment) = 0;
   // Lets MPI advance the requests in flight (Open MPI progresses only inside MPI calls).
   virtual void progress() = 0;
   // Encodes `fragment` (or kAll) of message() (step k's random stream where it draws) and

@@ -22,7 +22,7 @@ class PlainAnchorExchange final : public AnchorExchange<Scalar> {
   Vector<Scalar> anchor() const override { return segments_.state->segment(segments_.anchor); }
   typename AnchorExchange<Scalar>::Message message() const override;
   void split(int fragments) override;
-  double complete(int fragment) override;
+  void complete(int fragment) override;
   void progress() override;
   void post(Index k, int fragment) override;
   void weigh(double weight, int steps) override;

@@ -54,7 +54,7 @@ class QuantizedAnchorExchange final : public AnchorExchange<Scalar> {
   Vector<Scalar> anchor() const override { return state_->segment(anchor_); }
   typename AnchorExchange<Scalar>::Message message() const override { return {delta_, 1, true}; }
   void split(int fragments) override { fragments_ = fragments; }
-  double complete(int fragment) override;
+  void complete(int fragment) override;
   void progress() override;
   void post(Index k, int fragment) override;
   double network_seconds() const override { return injected_seconds(); }

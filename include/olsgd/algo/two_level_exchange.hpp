@@ -47,7 +47,7 @@ class TwoLevelAnchorExchange final : public AnchorExchange<Scalar> {
   void start(const FlatState<Scalar>& state) override;
   Vector<Scalar> anchor() const override { return segments_.state->segment(segments_.anchor); }
   typename AnchorExchange<Scalar>::Message message() const override;
-  double complete(int fragment) override;
+  void complete(int fragment) override;
   void progress() override;
   void post(Index k, int fragment) override;
   double network_seconds() const override { return cross_s_; }
