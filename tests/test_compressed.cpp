@@ -4,6 +4,7 @@
 #include <olsgd/algo/quantized_exchange.hpp>
 #include <olsgd/kernels/count_sketch.hpp>
 #include <olsgd/kernels/quantize.hpp>
+#include <olsgd/model/network_spec.hpp>
 #include <olsgd/run/trainer.hpp>
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <reference.hpp>
 #include <test_helpers.hpp>
@@ -284,6 +286,38 @@ TEST(compressed, quantized_anchor_converges_like_the_plain_anchor) {
   EXPECT_LT(plain.last.suboptimality, 1e-6);
   EXPECT_LT(q.last.suboptimality, 1e-6);
   EXPECT_LT(q.traffic.payload_bytes, plain.traffic.payload_bytes / 4);
+}
+
+TEST(compressed, quantized_anchor_moves_the_running_statistics_exactly) {
+  // 16 steps of tau 4 at 1 bit: the last sync's messages complete at the end, so the anchor is
+  // z + (1/m) sum_j Q(x_j - z) on the weights and the ranks' exact mean on the statistics.
+  const Config c = parse_config(R"(
+run: {seed: 3, steps: 16, log_every: 16, eval_every: 0, precision: float64}
+data: {kind: fashion_mnist, limit: 512}
+model: {kind: cnn, layers: "bn, conv 3 k=3 p=1, bn, relu, maxpool 4, dense 10"}
+optimizer: {lr: 0.05, batch: 8, momentum: 0.9}
+algorithm: {name: overlap_local_sgd, tau: 4, anchor_compression: quantize}
+quantize: {bits: 1}
+)",
+                                "quantized-bn", {}, world_size());
+  comm::Communicator comm(MPI_COMM_WORLD);
+  const RunOutcome out = run_training(c, comm, test::keeping_final_state());
+  const auto plan = plan_network(parse_network_spec(c.model.layers), {1, 28, 28}, 10);
+  ASSERT_EQ(plan.buffers, 2 + 2 * 3);
+  std::map<std::string, std::vector<double>> state(out.final_state.begin(), out.final_state.end());
+  ASSERT_EQ(state.count("params"), 1u);
+  ASSERT_EQ(state.count("anchor"), 1u);
+  std::vector<double> mean = state["params"];
+  MPI_Allreduce(MPI_IN_PLACE, mean.data(), static_cast<int>(mean.size()), MPI_DOUBLE, MPI_SUM,
+                MPI_COMM_WORLD);
+  for (double& v : mean) v /= world_size();
+  const std::vector<double>& z = state["anchor"];
+  Index quantized = 0;
+  for (Index i = 0; i < plan.params; ++i)
+    quantized += std::fabs(z[std::size_t(i)] - mean[std::size_t(i)]) > 1e-9;
+  EXPECT_GT(quantized, plan.params / 10);  // the weights did travel at 1 bit
+  for (Index i = plan.params; i < plan.total(); ++i)
+    EXPECT_NEAR(z[std::size_t(i)], mean[std::size_t(i)], 1e-12) << "running statistic " << i;
 }
 
 // Indices of the n largest |a| (ties to the lower index), ascending: a full stable sort.

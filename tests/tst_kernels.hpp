@@ -83,6 +83,18 @@ TEST(kernels, sgd_steps_match_host_reference) {
   }
 }
 
+TEST(kernels, axpy) {
+  const std::vector<double> x = ramp(513, 2.0, 0.3), y = ramp(513, 1.0, 0.7);
+  View xd = to_device(x), yd = to_device(y);
+  Space exec;
+  olsgd::kernels::axpy(exec, yd, -0.5, xd);
+  exec.fence();
+  std::vector<double> ref = y;
+  for (std::size_t i = 0; i < ref.size(); ++i) ref[i] += -0.5 * x[i];
+  expect_close(to_host(yd), ref);
+  expect_close(to_host(xd), x);  // x is only read
+}
+
 TEST(kernels, scale_and_squared_distance) {
   const std::vector<double> a = ramp(513, 2.0, 0.3), b = ramp(513, 1.0, 0.7);
   View ad = to_device(a), bd = to_device(b);

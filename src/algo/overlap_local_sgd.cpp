@@ -45,9 +45,9 @@ OverlapLocalSgd<Scalar>::OverlapLocalSgd(AlgorithmContext<Scalar> ctx, const Ove
       name_(std::move(name)),
       momentum_variant_(momentum_variant) {
   const Index d = ctx.model.num_params();
-  exchange_ = exchange(
-      {ctx.exec, ctx.comm, ctx.timers, this->compute_timer(), ctx.local.seed, ctx.local.source}, d,
-      this->network_seconds());
+  exchange_ = exchange({ctx.exec, ctx.comm, ctx.timers, this->compute_timer(), ctx.local.seed,
+                        ctx.local.source, ctx.model.num_buffers()},
+                       d, this->network_seconds());
   if (p.fragments > d)
     throw InputError(ctx.local.source, "algorithm.fragments: " + std::to_string(p.fragments) +
                                            " fragments of a model with " + std::to_string(d) +

@@ -1,10 +1,12 @@
 #include <olsgd/algo/quantized_exchange.hpp>
 #include <olsgd/core/error.hpp>
 #include <olsgd/core/schedule.hpp>
+#include <olsgd/kernels/vector_ops.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <tuple>
 
 namespace olsgd {
 namespace {
@@ -69,20 +71,18 @@ template <class Scalar>
 void QuantizedAnchorExchange<Scalar>::start(const FlatState<Scalar>& state) {
   Kokkos::deep_copy(ctx_.exec, anchor(), state.segment(0));  // z = x0 until the first messages
   delta_ = Vector<Scalar>("olsgd::algo::anchor_delta", d_);
+  const Index statistics = d_ - ctx_.buffers;  // where the running statistics start
   parts_.resize(static_cast<std::size_t>(fragments_));
   for (int f = 0; f < fragments_; ++f) {
-    const auto [first, last] = fragment_range(d_, fragments_, f);
     Part& p = parts_[static_cast<std::size_t>(f)];
-    p.format = kernels::quantized_format<Scalar>(last - first, levels_);
+    std::tie(p.first, p.last) = fragment_range(d_, fragments_, f);
+    p.split = std::clamp(statistics, p.first, p.last);
+    p.format = kernels::quantized_format<Scalar>(p.split - p.first, levels_);
     p.send = WordVector("olsgd::algo::anchor_send", p.format.words());
     p.recv = WordVector("olsgd::algo::anchor_recv", p.format.words() * ctx_.comm.size());
+    p.exact = Vector<Scalar>("olsgd::algo::anchor_statistics", p.last - p.split);
   }
   ctx_.exec.fence();
-}
-
-template <class Scalar>
-Vector<Scalar> QuantizedAnchorExchange<Scalar>::range(const Vector<Scalar>& v, int f) const {
-  return Kokkos::subview(v, fragment_range(d_, fragments_, f));
 }
 
 template <class Scalar>
@@ -95,12 +95,15 @@ void QuantizedAnchorExchange<Scalar>::complete(int fragment) {
   {
     Timers::Scope t(ctx_.timers, Phase::Wait);
     p.request.wait();
+    p.exact_request.wait();
   }
   if (!p.pending) return;
   p.pending = false;
+  const int m = ctx_.comm.size();
   ctx_.compute([&] {
-    kernels::dequantize_mean(ctx_.exec, p.recv, ctx_.comm.size(), p.format,
-                             range(anchor(), fragment), true);
+    kernels::dequantize_mean(ctx_.exec, p.recv, m, p.format, range(anchor(), p.first, p.split),
+                             true);
+    kernels::axpy(ctx_.exec, range(anchor(), p.split, p.last), Scalar(1) / Scalar(m), p.exact);
   });
 }
 
@@ -108,7 +111,8 @@ template <class Scalar>
 void QuantizedAnchorExchange<Scalar>::progress() {
   Timers::Scope t(ctx_.timers, Phase::Comm);
   for (Part& p : parts_)
-    if (p.request.active()) p.request.test();
+    for (comm::Request* r : {&p.request, &p.exact_request})
+      if (r->active()) r->test();
 }
 
 template <class Scalar>
@@ -118,22 +122,33 @@ void QuantizedAnchorExchange<Scalar>::post(Index k, int fragment) {
     return;
   }
   Part& p = parts_[static_cast<std::size_t>(fragment)];
-  const Vector<Scalar> delta = range(delta_, fragment);
-  ctx_.compute([&] {
-    const Scalar norm = static_cast<Scalar>(kernels::norm2(ctx_.exec, delta));
-    kernels::quantize_pack(ctx_.exec, delta, norm, p.format, rng_, std::uint64_t(k) << 32, p.send);
-  });
+  const Vector<Scalar> delta = range(delta_, p.first, p.split);
+  if (p.split > p.first)
+    ctx_.compute([&] {
+      const Scalar norm = static_cast<Scalar>(kernels::norm2(ctx_.exec, delta));
+      kernels::quantize_pack(ctx_.exec, delta, norm, p.format, rng_, std::uint64_t(k) << 32,
+                             p.send);
+    });
   {
     Timers::Scope t(ctx_.timers, Phase::Comm);
-    p.request = ctx_.comm.iallgather(ctx_.exec, p.send, p.recv);
+    if (p.split > p.first) p.request = ctx_.comm.iallgather(ctx_.exec, p.send, p.recv);
+    if (p.last > p.split)
+      p.exact_request =
+          ctx_.comm.iallreduce_sum(ctx_.exec, range(delta_, p.split, p.last), p.exact);
   }
   p.pending = true;
 }
 
 template <class Scalar>
 double QuantizedAnchorExchange<Scalar>::injected_seconds() const {
-  // The injected network for one fragment's message (a calibrated allreduce is not it).
-  return ctx_.comm.network_model().seconds(parts_.front().format.bytes());
+  // The injected network for the largest fragment's messages (a calibrated allreduce is not
+  // it); the running statistics' allreduce travels beside them, delayed on its own.
+  const auto& net = ctx_.comm.network_model();
+  double s = 0;
+  for (const Part& p : parts_)
+    s = std::max({s, net.seconds(p.format.bytes()),
+                  p.last > p.split ? net.seconds((p.last - p.split) * sizeof(Scalar)) : 0.0});
+  return s;
 }
 
 template <class Scalar>

@@ -58,6 +58,10 @@ struct ExchangeContext {
   ComputeTimer compute;
   std::uint64_t seed = 1;
   std::string source;  // the deck, for messages
+  // The model's running statistics (batch norm), the last `buffers` of its d numbers: an
+  // exchange that compresses sends them exactly (as distributed trainers leave buffers
+  // uncompressed), since a compressed move could turn a running variance negative.
+  Index buffers = 0;
 };
 
 template <class Scalar>

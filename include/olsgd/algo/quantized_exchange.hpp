@@ -8,6 +8,8 @@
 // QuantizedAnchorExchange (Overlap's anchor; a combination none of the papers has): every rank
 // holds the same anchor z; a message is the rank's move away from it, delta_i = x_i - z, and
 // completing moves z += (1/m) sum_j Q(delta_j). Q is unbiased, so E[z] is the plain average.
+// The model's running statistics (ExchangeContext::buffers) move exactly, by an
+// MPI_Iallreduce beside the messages: z += (1/m) sum_j delta_j there.
 // QuantizedGradientExchange (QSGD, DQ-SGD): the gradients, blocking, every step; DQ-SGD picks
 // the levels of each step by LevelRule.
 #include <olsgd/algo/exchange.hpp>
@@ -16,6 +18,7 @@
 #include <olsgd/kernels/quantize.hpp>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace olsgd {
@@ -44,7 +47,8 @@ double quantized_scratch_bytes(double d, double bits, double scalar_bytes, int r
 // State segment: anchor. The packed messages are scratch: complete() (also before a
 // checkpoint) applies messages in flight to the anchor, which the next sync would have done
 // with the same bits, so a restart continues the same trajectory. Split into fragments, each
-// range is quantized with its own norm and travels in its own allgather.
+// range is quantized with its own norm and travels in its own allgather (the running
+// statistics in it, in their own allreduce).
 template <class Scalar>
 class QuantizedAnchorExchange final : public AnchorExchange<Scalar> {
  public:
@@ -61,14 +65,19 @@ class QuantizedAnchorExchange final : public AnchorExchange<Scalar> {
   double injected_seconds() const override;
 
  private:
-  // One fragment's messages (the whole vector unsplit), each quantized with its own norm.
+  // One fragment's messages (the whole vector unsplit): [first, split) quantized with its own
+  // norm, [split, last) the running statistics in it, summed exactly.
   struct Part {
+    Index first = 0, split = 0, last = 0;
     kernels::QuantizedFormat format;
-    WordVector send, recv;  // this rank's message; everyone's, in rank order
-    comm::Request request;  // the messages posted at the fragment's last sync
-    bool pending = false;   // posted and not yet applied to the anchor
+    WordVector send, recv;                 // this rank's message; everyone's, in rank order
+    Vector<Scalar> exact;                  // the ranks' moves over [split, last), summed
+    comm::Request request, exact_request;  // posted at the fragment's last sync
+    bool pending = false;                  // posted and not yet applied to the anchor
   };
-  Vector<Scalar> range(const Vector<Scalar>& v, int f) const;
+  static Vector<Scalar> range(const Vector<Scalar>& v, Index first, Index last) {
+    return Kokkos::subview(v, std::make_pair(first, last));
+  }
 
   ExchangeContext ctx_;
   Index d_;

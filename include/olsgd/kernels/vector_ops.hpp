@@ -13,6 +13,16 @@ void scale(const ExecSpace& exec, const XView& x, typename XView::non_const_valu
       KOKKOS_LAMBDA(const std::size_t i) { x(i) *= alpha; });
 }
 
+// y += alpha x (e.g. an allreduce sum of moves, times 1/m, into the anchor).
+template <class ExecSpace, class YView, class XView>
+void axpy(const ExecSpace& exec, const YView& y, typename YView::non_const_value_type alpha,
+          const XView& x) {
+  static_assert(YView::rank == 1 && XView::rank == 1, "axpy works on flat vectors");
+  Kokkos::parallel_for(
+      "olsgd::kernels::axpy", Kokkos::RangePolicy<ExecSpace>(exec, 0, y.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i) { y(i) += alpha * x(i); });
+}
+
 // ||a - b||^2, accumulated in double.
 template <class ExecSpace, class AView, class BView>
 double squared_distance(const ExecSpace& exec, const AView& a, const BView& b) {
