@@ -4,7 +4,6 @@
 #include <olsgd/algo/quantized_exchange.hpp>
 #include <olsgd/kernels/count_sketch.hpp>
 #include <olsgd/kernels/quantize.hpp>
-#include <olsgd/model/network_spec.hpp>
 #include <olsgd/run/trainer.hpp>
 
 #include <gtest/gtest.h>
@@ -291,19 +290,13 @@ TEST(compressed, quantized_anchor_converges_like_the_plain_anchor) {
 TEST(compressed, quantized_anchor_moves_the_running_statistics_exactly) {
   // 16 steps of tau 4 at 1 bit: the last sync's messages complete at the end, so the anchor is
   // z + (1/m) sum_j Q(x_j - z) on the weights and the ranks' exact mean on the statistics.
-  const Config c = parse_config(R"(
+  const auto [out, plan] = test::run_batch_norm_cnn(R"(
 run: {seed: 3, steps: 16, log_every: 16, eval_every: 0, precision: float64}
-data: {kind: fashion_mnist, limit: 512}
-model: {kind: cnn, layers: "bn, conv 3 k=3 p=1, bn, relu, maxpool 4, dense 10"}
 optimizer: {lr: 0.05, batch: 8, momentum: 0.9}
 algorithm: {name: overlap_local_sgd, tau: 4, anchor_compression: quantize}
 quantize: {bits: 1}
 )",
-                                "quantized-bn", {}, world_size());
-  comm::Communicator comm(MPI_COMM_WORLD);
-  const RunOutcome out = run_training(c, comm, test::keeping_final_state());
-  const auto plan = plan_network(parse_network_spec(c.model.layers), {1, 28, 28}, 10);
-  ASSERT_EQ(plan.buffers, 2 + 2 * 3);
+                                                    "quantized-bn");
   std::map<std::string, std::vector<double>> state(out.final_state.begin(), out.final_state.end());
   ASSERT_EQ(state.count("params"), 1u);
   ASSERT_EQ(state.count("anchor"), 1u);

@@ -2,10 +2,12 @@
 // Helpers shared by the test suites: moving data between std::vector and rank-1 Views,
 // the world communicator's size and rank, and run options for whole-run tests.
 #include <olsgd/deck/deck.hpp>
+#include <olsgd/model/network_spec.hpp>
 #include <olsgd/run/trainer.hpp>
 
 #include <Kokkos_Core.hpp>
 
+#include <gtest/gtest.h>
 #include <mpi.h>
 
 #include <cstdio>
@@ -76,6 +78,26 @@ struct SharedTempDir {
 inline RunObservers keeping_final_state(RunObservers obs = {}) {
   obs.keep_final_state = true;
   return obs;
+}
+
+// A run of a small network with batch norm (on the input, then after a convolution: 8 running
+// statistics) on 512 Fashion-MNIST images, its end state kept. `deck` adds the run, optimizer
+// and algorithm lines; the running statistics are elements [plan.params, plan.total()).
+struct BatchNormRun {
+  RunOutcome out;
+  NetworkPlan plan;
+};
+inline BatchNormRun run_batch_norm_cnn(const std::string& deck, const std::string& name) {
+  const Config c = parse_config(deck + R"(
+data: {kind: fashion_mnist, limit: 512}
+model: {kind: cnn, layers: "bn, conv 3 k=3 p=1, bn, relu, maxpool 4, dense 10"}
+)",
+                                name, {}, world_size());
+  comm::Communicator comm(MPI_COMM_WORLD);
+  BatchNormRun r{run_training(c, comm, keeping_final_state()),
+                 plan_network(parse_network_spec(c.model.layers), {1, 28, 28}, 10)};
+  EXPECT_EQ(r.plan.buffers, 2 + 2 * 3);
+  return r;
 }
 
 }  // namespace olsgd::test

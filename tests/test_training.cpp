@@ -239,19 +239,13 @@ algorithm: {tau: 4, alpha: 0.5}
 // momentum and no error feedback (decay fed into them, they took top-k slots every step only
 // for keep_buffers to discard the update), so those parts of u and v stay exactly zero.
 TEST(training, sketched_sgd_keeps_the_running_statistics_out_of_its_buffers) {
-  const Config c = parse_config(R"(
+  const auto [out, plan] = test::run_batch_norm_cnn(R"(
 run: {seed: 3, steps: 12, log_every: 12, eval_every: 0}
-data: {kind: fashion_mnist, limit: 512}
-model: {kind: cnn, layers: "bn, conv 3 k=3 p=1, bn, relu, maxpool 4, dense 10"}
 optimizer: {lr: 0.05, batch: 8, momentum: 0.9, weight_decay: 0.01}
 algorithm: {name: sketched_sgd}
 sketch: {rows: 3, cols: 64, k: 16}
 )",
-                                "sketch-bn", {}, world_size());
-  comm::Communicator comm(MPI_COMM_WORLD);
-  const RunOutcome out = run_training(c, comm, test::keeping_final_state());
-  const auto plan = plan_network(parse_network_spec(c.model.layers), {1, 28, 28}, 10);
-  ASSERT_EQ(plan.buffers, 2 + 2 * 3);
+                                                    "sketch-bn");
   int checked = 0;
   for (const auto& [name, values] : out.final_state) {
     if (name != "momentum" && name != "error") continue;
