@@ -273,8 +273,10 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
     std::string memory = "memory per rank known once the LIBSVM file is read";
     std::string length;
     olsgd::Config resolved = cfg;
+    std::optional<olsgd::MemoryEstimate> need;
     if (shape.known) {
-      memory = "needs about " + olsgd::check_memory(cfg, shape, comm).describe();
+      need = olsgd::check_memory(cfg, shape, comm);
+      memory = "needs about " + need->describe();
       // The run's length and schedule against the sizes the data kind has (a folder with fewer
       // images changes the epochs' steps: the run checks again once it has read them).
       const double rows = static_cast<double>(shape.train_rows);
@@ -290,7 +292,8 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
     olsgd::run::FilesVerdict files;
     on_rank0_together(comm, [&] {
       // Epochs count the data's samples, known for certain only once the run reads them.
-      files = olsgd::run::check_files(resolved, cfg.run.epochs == 0, env.size());
+      files = olsgd::run::check_files(resolved, cfg.run.epochs == 0, env.size(),
+                                      need ? &*need : nullptr);
       for (const auto& w : files.warnings)
         std::fprintf(stderr, "olsgd: warning: %s\n", olsgd::printable(w).c_str());
     });

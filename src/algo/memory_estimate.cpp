@@ -95,6 +95,7 @@ MemoryEstimate estimate_memory(const Config& c, const ProblemShape& s, int ranks
   const double w = c.run.precision == Precision::Float32 ? 4 : 8;
   const double d = model.params(c, s);
   e.params = d;
+  e.scalar_bytes = w;
   e.state_bytes = algorithm.state_copies(c) * d * w;
   if (algorithm.extra_state_bytes) e.state_bytes += algorithm.extra_state_bytes(c, w);
   e.work_bytes = 2 * d * w;

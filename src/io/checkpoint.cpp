@@ -457,6 +457,26 @@ std::vector<DeckChange> checked_deck_changes(const std::string& path, const Chec
   return changes;
 }
 
+// What the deck does not explain (another data file of another width, a deck without the
+// key): the facts, with the deck keys that differ.
+[[noreturn]] void refuse_header(const std::string& path, const std::string& what,
+                                const std::string& got, const std::string& want,
+                                const std::vector<DeckChange>& changes) {
+  throw InputError(path, "the checkpoint holds " + what + " " + got + ", this run has " + want +
+                             differing_keys(changes) + "; restart with the deck that wrote it");
+}
+
+// The file's state segments with their row lengths (list_rows of /state).
+std::vector<std::pair<std::string, std::size_t>> state_rows(const std::string& path, hid_t f,
+                                                            int ranks) {
+  try {
+    Handle group(check_id(H5Gopen2(f, "state", H5P_DEFAULT), "no /state"), H5Gclose);
+    return list_rows(group.get(), ranks);
+  } catch (const std::exception& e) {
+    throw InputError(path, std::string("corrupted checkpoint: ") + e.what());
+  }
+}
+
 // One line for each key the restart changes with care.
 void add_care_warnings(const std::string& path, const std::vector<DeckChange>& changes,
                        CheckpointInfo& info) {
@@ -473,7 +493,26 @@ CheckpointInfo inspect_checkpoint(const std::string& path, const CheckpointInfo&
   check_sealed_file(path);
   Handle file = open_checkpoint(path);
   CheckpointInfo info = read_info(path, file.get());
-  add_care_warnings(path, checked_deck_changes(path, info, expect), info);
+  const auto changes = checked_deck_changes(path, info, expect);
+  if (expect.num_params > 0 && info.num_params != expect.num_params)
+    refuse_header(path, "parameters", std::to_string(info.num_params),
+                  std::to_string(expect.num_params), changes);
+  const auto segments = state_rows(path, file.get(), info.ranks);
+  for (const auto& segment : segments) info.state_values += static_cast<Index>(segment.second);
+  if (expect.state_values > 0 && info.state_values != expect.state_values) {
+    // The run names the segment only one side has; without the run's names, the deck key
+    // that switches one on or off names it.
+    if (const std::string s = switched_segment(changes); !s.empty()) {
+      const bool in_file = std::any_of(segments.begin(), segments.end(),
+                                       [&](const auto& segment) { return segment.first == s; });
+      throw InputError(path, segment_mismatch(s, in_file, deck_lines(info.deck),
+                                              deck_lines(expect.deck), changes));
+    }
+    throw InputError(path, "the checkpoint's state holds " + std::to_string(info.state_values) +
+                               " values per rank, this run's " +
+                               std::to_string(expect.state_values) + differing_keys(changes));
+  }
+  add_care_warnings(path, changes, info);
   return info;
 }
 
@@ -742,11 +781,8 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
     info = read_info(path, f);
     // The deck keys a restart must not change, by name, before anything else is compared.
     const auto changes = checked_deck_changes(path, info, expect);
-    // What the deck does not explain (another data file of another width, a deck without
-    // the key): the facts, with the deck keys that differ.
     auto refuse = [&](const std::string& what, const std::string& got, const std::string& want) {
-      throw InputError(path, "the checkpoint holds " + what + " " + got + ", this run has " + want +
-                                 differing_keys(changes) + "; restart with the deck that wrote it");
+      refuse_header(path, what, got, want, changes);
     };
     if (info.algorithm != expect.algorithm) refuse("algorithm", info.algorithm, expect.algorithm);
     if (info.num_params != expect.num_params)
@@ -754,11 +790,11 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
     if (info.precision != expect.precision) refuse("precision", info.precision, expect.precision);
 
     // The file's state segments and host values against this run's, before any row is read.
-    std::vector<std::pair<std::string, std::size_t>> segments, hosts;
+    const auto segments = state_rows(path, f, info.ranks);
+    std::vector<std::pair<std::string, std::size_t>> hosts;
     std::vector<std::string> order;
     try {
       Handle group(check_id(H5Gopen2(f, "state", H5P_DEFAULT), "no /state"), H5Gclose);
-      segments = list_rows(group.get(), info.ranks);
       if (H5Aexists(group.get(), "segments") > 0)
         order = split_commas(read_string_attr(group.get(), "segments"));
       Handle hgroup(check_id(H5Gopen2(f, "host", H5P_DEFAULT), "no /host"), H5Gclose);

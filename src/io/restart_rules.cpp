@@ -157,6 +157,13 @@ std::string segment_mismatch(const std::string& segment, bool in_file,
                        differing_keys(changes);
 }
 
+std::string switched_segment(const std::vector<DeckChange>& changes) {
+  for (const auto& m : kSegmentMeanings)
+    for (const auto& c : changes)
+      if (c.key == m.key) return m.segment;
+  return "";
+}
+
 RestartChange restart_change(const std::string& key) {
   const RestartRule* r = find_restart_rule(key);
   return r ? r->change : RestartChange::Refuse;

@@ -29,7 +29,8 @@ void check_output_files(const std::string& output_dir, bool resuming) {
   io::CsvWriter::check_target(output_dir + "/syncs.csv", io::SyncsCsv::header(), resuming);
 }
 
-FilesVerdict check_files(const Config& config, bool steps_known, int ranks) {
+FilesVerdict check_files(const Config& config, bool steps_known, int ranks,
+                         const MemoryEstimate* need) {
   namespace fs = std::filesystem;
   for (const DataFile& file : data_files(config.data)) {
     require_regular_file(file.path, file.kind);
@@ -44,7 +45,12 @@ FilesVerdict check_files(const Config& config, bool steps_known, int ranks) {
   if (path == "latest") path = io::latest_checkpoint(ck.dir);  // "": none yet, a fresh start
   Index resumed = 0;
   if (!path.empty()) {
-    io::CheckpointInfo info = io::inspect_checkpoint(path, deck_checkpoint_info(config));
+    io::CheckpointInfo expect = deck_checkpoint_info(config);
+    if (need) {
+      expect.num_params = static_cast<Index>(need->params);
+      expect.state_values = static_cast<Index>(need->state_bytes / need->scalar_bytes);
+    }
+    io::CheckpointInfo info = io::inspect_checkpoint(path, expect);
     if (steps_known) refuse_past_the_end(path, info.step, config.run.steps);
     resumed = info.step;
     verdict.restart = "resumes from " + path + " at step " + std::to_string(info.step);

@@ -108,6 +108,9 @@ const char* const kEarlierRun =
     R"(checkpoint\.dir .*/out/checkpoints: holds ckpt-40\.h5 from an earlier run, and this run )"
     R"(starts fresh: continue that run with --restart latest, or move those checkpoints away or )"
     R"(set another checkpoint\.dir \(this run's would mix with them\)$)";
+const char* const kMomentumRemoved =
+    R"(ckpt-20\.h5: checkpoint has momentum buffers \(optimizer\.momentum 0\.9\), )"
+    R"(the deck has optimizer\.momentum=0; restart with optimizer\.momentum=0\.9$)";
 const char* const kSeedChanged =
     R"(ckpt-20\.h5: run\.seed: the checkpoint was written with 42, this run has 7; restart with )"
     R"(the same value$)";
@@ -131,6 +134,9 @@ std::vector<Case> checkpoint_cases() {
       refused_restart("check_sees_a_changed_seed", "", " --set run.seed=7 --check", kSeedChanged),
       refused_restart("check_sees_a_restart_past_the_end", "", " --set run.steps=10 --check",
                       R"(ckpt-20\.h5: checkpoint at step 20 is past run\.steps \(10\)$)"),
+      // The state's size, where the deck gives the shape: a segment switched off, by its key.
+      refused_restart("check_sees_momentum_removed", " --set optimizer.momentum=0.9", " --check",
+                      kMomentumRemoved),
       // A restart continues metrics.csv; one whose header is not this olsgd's is refused, not
       // emptied of its rows.
       {"ckpt_metrics_csv_header_changed",
@@ -161,10 +167,8 @@ std::vector<Case> checkpoint_cases() {
                       R"(checkpoint\.dir .*/out/checkpoints: holds ckpt-40\.h5, past this run's )"
                       R"(restart at step 20: move those checkpoints away or set another )"
                       R"(checkpoint\.dir \(this run's would mix with them\)$)"),
-      refused_restart(
-          "ckpt_momentum_removed", " --set optimizer.momentum=0.9", "",
-          R"(ckpt-20\.h5: checkpoint has momentum buffers \(optimizer\.momentum 0\.9\), )"
-          R"(the deck has optimizer\.momentum=0; restart with optimizer\.momentum=0\.9$)"),
+      refused_restart("ckpt_momentum_removed", " --set optimizer.momentum=0.9", "",
+                      kMomentumRemoved),
       refused_restart("ckpt_seed_changed", "", " --set run.seed=7", kSeedChanged),
       refused_restart("ckpt_samples_changed", "", " --set data.samples=1024",
                       R"(ckpt-20\.h5: data\.samples: the checkpoint was written with 512, this )"

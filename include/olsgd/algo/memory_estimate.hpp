@@ -14,6 +14,7 @@ namespace olsgd {
 
 struct MemoryEstimate {
   double params = 0;         // d, the model's parameters
+  double scalar_bytes = 4;   // bytes per number at the run's precision
   double state_bytes = 0;    // the algorithm's flat state (params, momentum, anchor, ...)
   double work_bytes = 0;     // the gradient and the metrics' averaged model: 2 more copies
   double data_bytes = 0;     // the training and held-out shards on the device

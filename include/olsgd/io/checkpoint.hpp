@@ -59,6 +59,9 @@ struct CheckpointInfo {
   std::uint64_t seed = 0;
   std::string deck;
   std::string build;
+  // The numbers per rank in the state, its segments' sizes summed: the file's (filled by
+  // inspect_checkpoint), or, expected by a run, its own (0: not known before the model is).
+  Index state_values = 0;
   // This run's deck keys that its algorithm and model do not read: a restart may change them
   // freely (not written to the file).
   std::vector<std::string> unread_keys;
@@ -83,10 +86,11 @@ CheckpointInfo read_checkpoint(const std::string& path, const CheckpointInfo& ex
                                const FlatState<Scalar>& state, HostState& host,
                                const comm::Communicator& comm);
 
-// Rank-local, reads no state: checks the file at `path` as read_checkpoint does up to its deck
-// (seal, format, header, the deck keys a restart must not change, refused by name) and returns
-// its header, with the warnings for the keys this run changes with care. For `olsgd --check`:
-// the state segments are compared when the run reads them.
+// Rank-local, reads no state: checks the file at `path` as read_checkpoint does before it reads
+// rows (seal, format, header, the deck keys a restart must not change, refused by name) and
+// returns its header, with the warnings for the keys this run changes with care. For `olsgd
+// --check`, which knows no segment names: where `expect` gives them, the parameter count and
+// the state's size (a segment switched on or off in the run's words, as read_checkpoint has).
 CheckpointInfo inspect_checkpoint(const std::string& path, const CheckpointInfo& expect);
 
 // Rewrites the seal of a checkpoint file (for tools and tests that edit one on purpose;

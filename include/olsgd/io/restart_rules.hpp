@@ -37,5 +37,7 @@ std::string segment_mismatch(const std::string& segment, bool in_file,
                              const std::map<std::string, std::string>& was,
                              const std::map<std::string, std::string>& now,
                              const std::vector<DeckChange>& changes);
+// The state segment whose deck key (as for segment_mismatch) `changes` changes, or "".
+std::string switched_segment(const std::vector<DeckChange>& changes);
 
 }  // namespace olsgd::io

@@ -1,6 +1,7 @@
 #pragma once
 // The files a run will touch, looked at before it starts and without changing any: by
 // `olsgd --check` (all of them) and by the run itself (its outputs, before it truncates one).
+#include <olsgd/algo/memory_estimate.hpp>
 #include <olsgd/core/config.hpp>
 #include <olsgd/core/types.hpp>
 
@@ -29,9 +30,11 @@ struct FilesVerdict {
 // Rank-local: every data file the deck names is a readable regular file; the checkpoint a
 // restart continues (checkpoint.restart, or the newest in checkpoint.dir for `latest`) is
 // sealed, not past run.steps (when `steps_known`) and written with a deck this one may
-// continue, on any rank count (`ranks`: this run's); run.output_dir and checkpoint.dir hold
-// nothing the run would refuse, and no other run holds run.output_dir now. Throws InputError with
-// the message the run would give. The checkpoint's state is compared when the run reads it.
-FilesVerdict check_files(const Config& config, bool steps_known, int ranks);
+// continue, on any rank count (`ranks`: this run's), holding the parameters and the state's
+// size that `need` (the run's estimate; null where the data decide the shape) gives;
+// run.output_dir and checkpoint.dir hold nothing the run would refuse, and no other run holds
+// run.output_dir now. Throws InputError with the message the run would give.
+FilesVerdict check_files(const Config& config, bool steps_known, int ranks,
+                         const MemoryEstimate* need);
 
 }  // namespace olsgd::run
