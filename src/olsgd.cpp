@@ -193,11 +193,11 @@ void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out,
                    const olsgd::run::RunFacts& facts) {
   const int ranks = facts.ranks, threads = facts.threads_per_rank;
   const auto& r = out.last;
-  std::printf(
-      "olsgd: %s on %s (%s), %lld parameters, %lld samples per rank, %d ranks x %d threads, %s\n",
-      out.algorithm.c_str(), cfg.model.kind.c_str(), cfg.data.kind.c_str(),
-      static_cast<long long>(out.num_params), static_cast<long long>(out.shard_samples), ranks,
-      threads, olsgd::precision_name(cfg.run.precision));
+  std::printf("olsgd: %s on %s (%s), %lld parameters, %lld samples per rank, %s x %d threads, %s\n",
+              out.algorithm.c_str(), cfg.model.kind.c_str(), cfg.data.kind.c_str(),
+              static_cast<long long>(out.num_params), static_cast<long long>(out.shard_samples),
+              olsgd::plural(ranks, "rank").c_str(), threads,
+              olsgd::precision_name(cfg.run.precision));
   std::printf(
       "  steps %lld   train %.3f s (setup %.3f s): compute %.3f s, comm %.3f s, metrics %.3f s\n",
       static_cast<long long>(out.steps_done), out.train_s, out.setup_s,
@@ -298,8 +298,9 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
         std::fprintf(stderr, "olsgd: warning: %s\n", olsgd::printable(w).c_str());
     });
     if (root)
-      std::printf("%s: OK for %d ranks; %s%s%s\n", cl.deck.c_str(), env.size(), length.c_str(),
-                  memory.c_str(), files.restart.empty() ? "" : ("; " + files.restart).c_str());
+      std::printf("%s: OK for %s; %s%s%s\n", cl.deck.c_str(),
+                  olsgd::plural(env.size(), "rank").c_str(), length.c_str(), memory.c_str(),
+                  files.restart.empty() ? "" : ("; " + files.restart).c_str());
     return 0;
   }
 
@@ -359,10 +360,10 @@ int run(const CommandLine& cl, const olsgd::comm::Environment& env) {
         if (o.rfind("checkpoint.restart=", 0) != 0) again += " --set " + o;
       std::printf(
           "olsgd: stopped by %s after step %lld of %lld; checkpoint %s\n"
-          "  resume on %d ranks with: olsgd %s --restart %s\n",
+          "  resume on %s with: olsgd %s --restart %s\n",
           olsgd::signal_name(out.stop_signal), static_cast<long long>(out.steps_done),
-          static_cast<long long>(out.steps), out.last_checkpoint.c_str(), comm.size(),
-          again.c_str(), out.last_checkpoint.c_str());
+          static_cast<long long>(out.steps), out.last_checkpoint.c_str(),
+          olsgd::plural(comm.size(), "rank").c_str(), again.c_str(), out.last_checkpoint.c_str());
     }
     // A full or closed stdout loses the summary the user reads: a failure like any other write.
     if (std::fflush(stdout) != 0 || std::ferror(stdout))

@@ -97,6 +97,10 @@ TEST(memory, a_deck_that_cannot_fit_is_refused_with_the_figures) {
   EXPECT_NE(refusal.find("only 8.0 GiB is available to each of the 2 ranks on this node; shrink"),
             std::string::npos)
       << refusal;
+  const std::string alone = memory_refusal(e, 8.0 * (1 << 30), 1, "this node");
+  EXPECT_NE(alone.find("only 8.0 GiB is available to the 1 rank on this node; shrink"),
+            std::string::npos)
+      << alone;
   // A device build asks the GPU the rank runs on: its share of the free device memory.
   const std::string on_gpu = memory_refusal(e, 40.0 * (1 << 30), 3, "GPU 1");
   EXPECT_NE(on_gpu.find("only 40.0 GiB is available to each of the 3 ranks on GPU 1; shrink"),

@@ -82,7 +82,7 @@ std::map<Index, std::vector<int>> read_local_steps(const std::string& path, Inde
     }
     if (static_cast<int>(counts.size()) != ranks)
       throw InputError(where, std::to_string(counts.size()) + " local step counts for a run on " +
-                                  std::to_string(ranks) + " ranks (replay on the recorded ranks)");
+                                  plural(ranks, "rank") + " (replay on the recorded ranks)");
     const auto [it, fresh] = rounds.emplace(step, counts);
     if (!fresh && it->second != counts)
       throw InputError(where, "step " + std::to_string(step) + " recorded twice, differently");

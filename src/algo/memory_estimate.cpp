@@ -159,9 +159,10 @@ double device_memory_available_per_rank(int ranks_on_device) {
 std::string memory_refusal(const MemoryEstimate& need, double available, int ranks,
                            const std::string& pool) {
   if (std::isnan(available) || need.total() <= available) return {};
-  const std::string share = ", but only " + bytes_text(available) +
-                            " is available to each of the " + std::to_string(ranks) + " ranks on " +
-                            pool;
+  const std::string share =
+      ", but only " + bytes_text(available) + " is available to " +
+      (ranks == 1 ? "the 1 rank" : "each of the " + std::to_string(ranks) + " ranks") + " on " +
+      pool;
   // Activations grow with the batch: when they are most of the need, the batch is the key.
   if (need.scratch_bytes > 0.5 * need.total())
     return "optimizer.batch: each rank needs about " + need.describe() + share +

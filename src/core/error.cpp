@@ -33,6 +33,10 @@ std::size_t printable_sequence(const std::string& s, std::size_t i) {
 
 }  // namespace
 
+std::string plural(long long n, const char* what) {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
 std::string printable(const std::string& text) {
   std::string out;
   out.reserve(text.size());

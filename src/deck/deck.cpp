@@ -261,7 +261,7 @@ void validate(Config& c, const Origins& o, int ranks) {
   if (algorithm.check) algorithm.check(c, deck);
   check(c.straggler.rank < ranks, o, c, "straggler.rank",
         "rank " + std::to_string(c.straggler.rank) + " does not exist in a run on " +
-            std::to_string(ranks) + " ranks");
+            plural(ranks, "rank"));
 }
 
 }  // namespace

@@ -414,10 +414,6 @@ Handle open_checkpoint(const std::string& path) {
   return file;
 }
 
-std::string plural(long long n, const char* what) {
-  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
-}
-
 // The root's attributes and deck; refuses a newer format and a header that cannot be read.
 CheckpointInfo read_info(const std::string& path, hid_t f) {
   CheckpointInfo info;

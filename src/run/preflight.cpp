@@ -55,8 +55,7 @@ FilesVerdict check_files(const Config& config, bool steps_known, int ranks,
     resumed = info.step;
     verdict.restart = "resumes from " + path + " at step " + std::to_string(info.step);
     if (info.ranks != ranks)
-      verdict.restart += " (written on " + std::to_string(info.ranks) +
-                         (info.ranks == 1 ? " rank" : " ranks") + ": resharded)";
+      verdict.restart += " (written on " + plural(info.ranks, "rank") + ": resharded)";
     verdict.warnings = std::move(info.warnings);
   }
   if (ck.every > 0 || ck.every_epochs > 0) {

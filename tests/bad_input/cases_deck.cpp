@@ -295,7 +295,7 @@ std::vector<Case> deck_cases() {
       {"replay_count_not_a_number", replay(kSyncsHeader + "1,4," + kSyncsCells + ",-1e300\n"),
        "syncs.csv:2: local step count '-1e300' is not in \\[1, tau = 4\\]"},
       {"replay_from_another_rank_count", replay(kSyncsHeader + "1,4," + kSyncsCells + ",4;2\n"),
-       "syncs.csv:2: 2 local step counts for a run on 1 ranks"},
+       "syncs.csv:2: 2 local step counts for a run on 1 rank"},
       {"replay_at_another_tau", replay(kSyncsHeader + "1,6," + kSyncsCells + ",4\n"),
        "syncs.csv:2: step '6' is not a round's end at tau 4"},
       {"replay_shorter_than_the_run", replay(kSyncsHeader + "1,4," + kSyncsCells + ",4\n"),

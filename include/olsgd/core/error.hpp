@@ -12,6 +12,9 @@ namespace olsgd {
 // not UTF-8 become \xNN; valid UTF-8 text stays as it is.
 std::string printable(const std::string& text);
 
+// A count in a message: "1 rank", "2 ranks" (`what` takes an "s").
+std::string plural(long long n, const char* what);
+
 // Exit code of a run refused because of bad input.
 inline constexpr int kExitInput = 2;
 // Exit code of a run that failed for any other reason (MPI, I/O, internal).
