@@ -217,10 +217,10 @@ void print_summary(const olsgd::Config& cfg, const olsgd::RunOutcome& out,
       static_cast<long long>(out.traffic.calls));
   const auto& sy = out.syncs;
   std::printf(
-      "  syncs %lld: held %.3f s = %.3f s waiting for slower ranks + %.3f s by the network "
-      "(%.3f s of it in waits); unhidden the network takes %.3f s (%.3f s of it injected): "
+      "  syncs %lld: held %.3f s (%.3f s of it in waits) = %.3f s waiting for slower ranks + "
+      "%.3f s by the network; unhidden the network takes %.3f s (%.3f s of it injected): "
       "hidden %.0f%%\n",
-      static_cast<long long>(sy.count), sy.t_exposed, sy.t_peer, sy.network_exposed(), sy.t_wait,
+      static_cast<long long>(sy.count), sy.t_exposed, sy.t_wait, sy.t_peer, sy.network_exposed(),
       sy.t_network, sy.delay, 100 * sy.hidden_frac());
   if (sy.timed_rounds > 0) {
     std::printf("  timed rounds: %.3g ms of compute each; local steps per round by rank:",

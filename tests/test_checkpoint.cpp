@@ -410,7 +410,7 @@ TEST_F(BadCheckpoint, resealed_without_its_parts) {
                           H5Awrite(a, H5T_NATIVE_INT, &zero);
                           H5Aclose(a);
                         }),
-                 "no_ranks.h5: corrupted checkpoint: ranks 0 ranks");
+                 "no_ranks.h5: corrupted checkpoint: written on 0 ranks");
 }
 
 TEST_F(BadCheckpoint, another_algorithm_or_model_size_or_precision) {
@@ -672,6 +672,20 @@ TEST(RestartChange, every_deck_key_is_classified) {
   EXPECT_EQ(io::restart_change("optimizer.lr"), io::RestartChange::Warn);
   EXPECT_EQ(io::restart_change("run.steps"), io::RestartChange::Free);
   EXPECT_EQ(io::restart_change("checkpoint.every"), io::RestartChange::Free);
+}
+
+// A key switches its state segment on or off only by going to or from zero.
+TEST(RestartChange, a_segment_is_switched_by_a_key_going_to_or_from_zero) {
+  using io::RestartChange;
+  auto change = [](const char* key, const char* was, const char* now) {
+    return std::vector<io::DeckChange>{{key, was, now, RestartChange::Warn}};
+  };
+  EXPECT_EQ(io::switched_segment(change("optimizer.momentum", "0", "0.9")), "momentum");
+  EXPECT_EQ(io::switched_segment(change("optimizer.momentum", "0.9", "0")), "momentum");
+  EXPECT_EQ(io::switched_segment(change("optimizer.momentum", "0.9", "0.5")), "");
+  EXPECT_EQ(io::switched_segment(change("algorithm.anchor_momentum", "0", "0.5")),
+            "anchor_momentum");
+  EXPECT_EQ(io::switched_segment(change("optimizer.lr", "0.1", "0")), "");
 }
 
 // A checkpoint written before the file recorded its segments' order still loads (the

@@ -131,7 +131,7 @@ TEST_F(Cli, help_version_and_check) {
   Result c =
       run(std::string(OLSGD_INPUTS) + "/least_squares.yaml --kokkos-disable-warnings --check");
   EXPECT_EQ(c.code, 0) << c.err;
-  EXPECT_NE(c.out.find("OK for 1 rank"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("OK for 1 rank;"), std::string::npos) << c.out;
 }
 
 // --check looks at the restart the deck asks for: which checkpoint `latest` continues, at which

@@ -4,6 +4,7 @@
 #include <olsgd/algo/registry.hpp>
 #include <olsgd/data/sampler.hpp>
 #include <olsgd/data/synthetic.hpp>
+#include <olsgd/io/checkpoint.hpp>
 #include <olsgd/model/least_squares.hpp>
 #include <olsgd/run/trainer.hpp>
 
@@ -160,16 +161,25 @@ TEST(overlap, fragments_send_the_same_bytes_in_bursts_f_times_smaller) {
 
 TEST(overlap, every_second_spent_communicating_is_held_by_a_sync) {
   // The MPI_Test progress calls between syncs hold the training thread too (on one core per
-  // rank, the transport's copies happen inside them): the next sync counts them, so at every
-  // round's end the syncs' held time adds up to the rank's whole communication time.
-  const std::vector<std::vector<std::string>> variants = {
+  // rank, the transport's copies happen inside them), and so does a checkpoint's wait for the
+  // average in flight: the next sync counts them, so at every round's end the syncs' held time
+  // adds up to the rank's whole communication time.
+  const test::SharedTempDir tmp{"olsgd-held"};
+  std::vector<std::vector<std::string>> variants = {
       {"comm.progress_thread=false", "comm.progress_every=1"},
       {"comm.progress_thread=false", "comm.progress_every=3", "algorithm.fragments=2"},
       {"comm.progress_thread=false", "algorithm.group_size=1", "algorithm.group_rounds=2"},
       {"comm.progress_thread=false", "algorithm.anchor_compression=quantize", "quantize.bits=4"},
       {"comm.progress_thread=true"},
+      {"algorithm.name=slowmo", "algorithm.slowmo_base=overlap_local_sgd",
+       "algorithm.slowmo_period=8", "comm.progress_thread=false"},
   };
+  if (io::checkpoints_available())
+    variants.push_back({"comm.progress_thread=false", "checkpoint.every=8",
+                        "checkpoint.dir=" + (tmp.path / "ck").string()});
   for (auto sets : variants) {
+    std::string label;
+    for (const auto& s : sets) label += s + " ";
     sets.insert(sets.end(), {"run.steps=64", "run.log_every=4", "comm.latency_s=0.0005"});
     double held = 0;
     int rows = 0;
@@ -179,12 +189,12 @@ TEST(overlap, every_second_spent_communicating_is_held_by_a_sync) {
       // Rows carry rank 0's phase times; every 4 steps ends a round (and its syncs).
       if (world_rank() != 0 || row.step == 0) return;
       ++rows;
-      EXPECT_NEAR(held, row.t_comm + row.t_wait, 1e-12) << sets[1] << " at step " << row.step;
+      EXPECT_NEAR(held, row.t_comm + row.t_wait, 1e-12) << label << "at step " << row.step;
     };
     comm::Communicator comm(MPI_COMM_WORLD);
     run_training(deck(sets), comm, obs);
     if (world_rank() == 0) {
-      EXPECT_EQ(rows, 16) << sets[1];
+      EXPECT_EQ(rows, 16) << label;
     }
   }
 }

@@ -128,6 +128,8 @@ template <class Scalar>
 SyncRecord Algorithm<Scalar>::close_sync(Index k, SyncRecord r, double t_network, double delay) {
   r.t_network = t_network;
   r.delay = delay;
+  r.t_exposed += held_since_sync_s_;
+  held_since_sync_s_ = 0;
   r.sync = ++syncs_;
   r.step = k + 1;
   r.t_compute = compute_since_sync_s_;

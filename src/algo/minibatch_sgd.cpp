@@ -11,9 +11,9 @@ MinibatchSgd<Scalar>::MinibatchSgd(AlgorithmContext<Scalar> ctx,
                                    std::string name)
     : Algorithm<Scalar>(ctx), name_(std::move(name)) {
   this->allocate_state();
-  exchange_ = exchange(
-      {ctx.exec, ctx.comm, ctx.timers, this->compute_timer(), ctx.local.seed, ctx.local.source},
-      ctx.model.num_params(), this->network_seconds());
+  exchange_ = exchange({ctx.exec, ctx.comm, ctx.timers, this->compute_timer(), ctx.local.seed,
+                        ctx.local.source, ctx.model.num_buffers()},
+                       ctx.model.num_params(), this->network_seconds());
 }
 
 template <class Scalar>

@@ -73,9 +73,11 @@ double OverlapLocalSgd<Scalar>::step_with(Index k, const IndexVector& batch, boo
     local_steps_.stepped(this->compute_since_sync());
   }
   if (p_.progress_every > 0 && (k + 1) % p_.progress_every == 0) {
+    // It drives the request in flight (on one core per rank, the transport's copies happen in
+    // it): held time of the next sync.
     const double before = this->ctx_.timers.seconds(Phase::Comm);
     exchange_->progress();
-    progress_s_ += this->ctx_.timers.seconds(Phase::Comm) - before;
+    this->hold_for_next_sync(this->ctx_.timers.seconds(Phase::Comm) - before);
   }
   if (may_sync) {
     if (const int f = fragment_due(k); f >= 0)
@@ -137,8 +139,7 @@ void OverlapLocalSgd<Scalar>::sync(Index k, int f) {
   });
   if (this->observing_buffers()) buffers.posted = snapshot(ctx.exec, msg.buffer);
   exchange_->post(k, f);
-  r.t_exposed = progress_s_ + r.t_wait + (ctx.timers.seconds(Phase::Comm) - before);
-  progress_s_ = 0;
+  r.t_exposed = r.t_wait + (ctx.timers.seconds(Phase::Comm) - before);
   const double network = exchange_->network_seconds(), injected = exchange_->injected_seconds();
   if (local_steps_.timed())
     pending_ = Pending{this->close_sync(k, r, network, injected), buffers};
@@ -151,8 +152,7 @@ void OverlapLocalSgd<Scalar>::average_group(Index k) {
   SyncRecord r;
   const double before = this->ctx_.timers.seconds(Phase::Comm);
   exchange_->average_group(this->params());
-  r.t_exposed = progress_s_ + (this->ctx_.timers.seconds(Phase::Comm) - before);
-  progress_s_ = 0;
+  r.t_exposed = this->ctx_.timers.seconds(Phase::Comm) - before;
   this->report_sync(k, r, exchange_->group_network_seconds(), exchange_->group_injected_seconds());
 }
 
@@ -166,7 +166,9 @@ void OverlapLocalSgd<Scalar>::release_pending() {
 
 template <class Scalar>
 void OverlapLocalSgd<Scalar>::finish() {
+  const double before = this->ctx_.timers.seconds(Phase::Wait);
   exchange_->complete(AnchorExchange<Scalar>::kAll);
+  this->hold_for_next_sync(this->ctx_.timers.seconds(Phase::Wait) - before);
   release_pending();
 }
 

@@ -20,8 +20,8 @@ std::string group_size_problem(const std::string& value, int ranks) {
   if (!parse_int(value, k) || k < 1)
     return "must be none, node or a number of ranks per group (at least 1), got '" + value + "'";
   if (ranks % k != 0)
-    return std::to_string(k) + " ranks per group do not divide the " + std::to_string(ranks) +
-           " ranks of the run";
+    return std::to_string(k) + " ranks per group do not divide the " + plural(ranks, "rank") +
+           " of the run";
   return "";
 }
 

@@ -440,7 +440,8 @@ CheckpointInfo read_info(const std::string& path, hid_t f) {
     throw InputError(path, std::string("corrupted checkpoint: ") + e.what());
   }
   if (info.ranks < 1)
-    throw InputError(path, "corrupted checkpoint: ranks " + plural(info.ranks, "rank"));
+    throw InputError(path,
+                     "corrupted checkpoint: written on " + std::to_string(info.ranks) + " ranks");
   return info;
 }
 

@@ -1,6 +1,7 @@
 #include <olsgd/io/restart_rules.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <utility>
 
 namespace olsgd::io {
@@ -158,9 +159,11 @@ std::string segment_mismatch(const std::string& segment, bool in_file,
 }
 
 std::string switched_segment(const std::vector<DeckChange>& changes) {
+  // A key switches its segment by going to or from zero (0.9 -> 0.5 keeps it).
+  auto zero = [](const std::string& value) { return std::strtod(value.c_str(), nullptr) == 0; };
   for (const auto& m : kSegmentMeanings)
     for (const auto& c : changes)
-      if (c.key == m.key) return m.segment;
+      if (c.key == m.key && zero(c.was) != zero(c.now)) return m.segment;
   return "";
 }
 

@@ -134,9 +134,14 @@ std::vector<Case> checkpoint_cases() {
       refused_restart("check_sees_a_changed_seed", "", " --set run.seed=7 --check", kSeedChanged),
       refused_restart("check_sees_a_restart_past_the_end", "", " --set run.steps=10 --check",
                       R"(ckpt-20\.h5: checkpoint at step 20 is past run\.steps \(10\)$)"),
-      // The state's size, where the deck gives the shape: a segment switched off, by its key.
+      // The state's size, where the deck gives the shape: a segment switched off or on, by its
+      // key, as the run names it.
       refused_restart("check_sees_momentum_removed", " --set optimizer.momentum=0.9", " --check",
                       kMomentumRemoved),
+      refused_restart("check_sees_momentum_added", "", " --set optimizer.momentum=0.9 --check",
+                      R"(ckpt-20\.h5: checkpoint has no momentum buffers \(optimizer\.momentum )"
+                      R"(0\), the deck has optimizer\.momentum=0\.9; restart with )"
+                      R"(optimizer\.momentum=0$)"),
       // A restart continues metrics.csv; one whose header is not this olsgd's is refused, not
       // emptied of its rows.
       {"ckpt_metrics_csv_header_changed",

@@ -151,6 +151,10 @@ class Algorithm {
   // The same over `over` (a level of a hierarchy), whose allreduce of `v` costs `t_network`
   // unhidden.
   void blocking_sync(Index k, const Vector<Scalar>& v, comm::Communicator& over, double t_network);
+  // Communication that held this rank outside any sync's own window (MPI_Test progress calls,
+  // a finish() before a checkpoint): the next sync record adds it to its held time, so the
+  // records add up to the rank's Comm + Wait time (all but the tail after the last sync).
+  void hold_for_next_sync(double seconds) { held_since_sync_s_ += seconds; }
   // Completes `record` (step, compute since the last sync, the collective's unhidden network
   // time and injected delay) and reports it.
   void report_sync(Index k, SyncRecord record, double t_network, double delay,
@@ -178,6 +182,7 @@ class Algorithm {
   double step_compute_s_ = 0;  // this step so far
   double compute_since_sync_s_ = 0;
   double peer_wait_at_sync_s_ = 0;  // the communicator's peer-wait total at the last sync
+  double held_since_sync_s_ = 0;    // hold_for_next_sync since the last record
   std::int64_t syncs_ = 0;
   SyncObserver observer_;
   bool observe_buffers_ = false;

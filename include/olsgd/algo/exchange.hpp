@@ -58,9 +58,10 @@ struct ExchangeContext {
   ComputeTimer compute;
   std::uint64_t seed = 1;
   std::string source;  // the deck, for messages
-  // The model's running statistics (batch norm), the last `buffers` of its d numbers: an
+  // The model's running statistics (batch norm), the last `buffers` of its d numbers: an anchor
   // exchange that compresses sends them exactly (as distributed trainers leave buffers
-  // uncompressed), since a compressed move could turn a running variance negative.
+  // uncompressed), since a compressed move could turn a running variance negative. (Gradient
+  // exchanges never see them: the statistics take no gradient.)
   Index buffers = 0;
 };
 

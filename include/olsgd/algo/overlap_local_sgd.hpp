@@ -76,10 +76,6 @@ class OverlapLocalSgd : public Algorithm<Scalar> {
   std::unique_ptr<AnchorExchange<Scalar>> exchange_;
   std::size_t anchor_momentum_ = 0;
   bool momentum_variant_;
-  // Seconds the MPI_Test progress calls held this rank since the last sync: they drive the
-  // request in flight (on one core per rank, the copy the transport does happens in them), so
-  // the next sync record (an anchor sync or a group average) counts them as held time.
-  double progress_s_ = 0;
 };
 
 // The warning for algorithm.alpha = 1, shared with SlowMo over Overlap.

@@ -37,7 +37,8 @@ std::string segment_mismatch(const std::string& segment, bool in_file,
                              const std::map<std::string, std::string>& was,
                              const std::map<std::string, std::string>& now,
                              const std::vector<DeckChange>& changes);
-// The state segment whose deck key (as for segment_mismatch) `changes` changes, or "".
+// The state segment whose deck key (as for segment_mismatch) `changes` turns from zero to
+// non-zero or back, or "".
 std::string switched_segment(const std::vector<DeckChange>& changes);
 
 }  // namespace olsgd::io

@@ -2,6 +2,8 @@
 // Elementwise and reduction helpers on flat vectors used by the algorithms and metrics.
 #include <Kokkos_Core.hpp>
 
+#include <stdexcept>
+
 namespace olsgd::kernels {
 
 // x *= alpha (e.g. the 1/m that turns an allreduce sum into an average).
@@ -18,6 +20,7 @@ template <class ExecSpace, class YView, class XView>
 void axpy(const ExecSpace& exec, const YView& y, typename YView::non_const_value_type alpha,
           const XView& x) {
   static_assert(YView::rank == 1 && XView::rank == 1, "axpy works on flat vectors");
+  if (x.extent(0) != y.extent(0)) throw std::logic_error("axpy: vectors of different lengths");
   Kokkos::parallel_for(
       "olsgd::kernels::axpy", Kokkos::RangePolicy<ExecSpace>(exec, 0, y.extent(0)),
       KOKKOS_LAMBDA(const std::size_t i) { y(i) += alpha * x(i); });
