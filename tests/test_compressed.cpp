@@ -311,6 +311,11 @@ quantize: {bits: 1}
   EXPECT_GT(quantized, plan.params / 10);  // the weights did travel at 1 bit
   for (Index i = plan.params; i < plan.total(); ++i)
     EXPECT_NEAR(z[std::size_t(i)], mean[std::size_t(i)], 1e-12) << "running statistic " << i;
+  // Each of the 4 syncs: the 1-bit message over the trained parameters (float64: a norm of 2
+  // words, then 2 words per 32 elements), and the 8 statistics beside it.
+  const double message = 4.0 * (2 + std::ceil(plan.params / 32.0) * 2), statistics = 8 * 8.0;
+  EXPECT_EQ(out.traffic.calls, 4 * 2);
+  EXPECT_EQ(out.traffic.payload_bytes, 4 * (message + statistics));
 }
 
 // Indices of the n largest |a| (ties to the lower index), ascending: a full stable sort.
