@@ -38,8 +38,9 @@ struct SyncRecord {
   std::int64_t step = 0;         // steps done when it happened
   double t_compute = 0;          // compute seconds since the previous sync
   double t_exposed = 0;          // seconds the training thread was held by communication here:
-                                 // a blocking collective, or posting + waiting on a request +
-                                 // the progress calls (MPI_Test) since the previous sync
+                                 // a blocking collective, or posting + waiting on a request;
+                                 // + what held it between syncs (MPI_Test progress calls, a
+                                 // checkpoint's wait): Algorithm::hold_for_next_sync
   double t_wait = 0;             // of which inside a wait on a non-blocking request
   double t_peer = 0;             // of t_exposed, the seconds before the last rank had posted its
                                  // part: waiting for a slower peer, which no network explains
